@@ -1,0 +1,179 @@
+//! One Chromium process with its DevTools connection, its tabs, and its fate.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cdp::Connection;
+use tokio::sync::{broadcast, watch};
+
+use crate::error::BrowserError;
+use crate::options::LaunchOptions;
+use crate::page::Page;
+use crate::process::{Exit, Process};
+use crate::tabs::{TabEvent, TabInfo, Tabs};
+
+/// A launched Chromium. Cheap to clone; every clone is the same browser.
+///
+/// Dropping the last clone without [`Browser::stop`] still kills the process group, so a
+/// forgotten handle never leaks a browser; `stop` is the orderly way that also waits for reaping.
+#[derive(Clone)]
+pub struct Browser {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: String,
+    process: Process,
+    cdp: Connection,
+    tabs: Tabs,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Browser {
+    /// Starts a Chromium, connects to it and begins following its tabs.
+    pub async fn launch(options: &LaunchOptions) -> Result<Browser, BrowserError> {
+        let process = Process::spawn(options).await?;
+        let cdp = match Connection::connect(&process.ws_url).await {
+            Ok(cdp) => cdp,
+            Err(e) => {
+                process.stop().await;
+                return Err(e.into());
+            }
+        };
+        let tabs = match Tabs::follow(&cdp).await {
+            Ok(tabs) => tabs,
+            Err(e) => {
+                process.stop().await;
+                return Err(e);
+            }
+        };
+        // When the process dies, fail every command in flight at once instead of letting each
+        // wait for its timeout.
+        let mut exit = process.exit.clone();
+        let watcher_cdp = cdp.clone();
+        tokio::spawn(async move {
+            if let Ok(exit) = exit.wait_for(Option::is_some).await {
+                let reason = exit.as_ref().map(|e| e.reason.clone()).unwrap_or_default();
+                watcher_cdp.close(&format!("Chromium {reason}"));
+            }
+        });
+        let id = format!(
+            "b{}-{}",
+            std::process::id(),
+            NEXT_ID.fetch_add(1, Ordering::Relaxed)
+        );
+        tracing::debug!(browser = %id, pid = process.pid, "Chromium launched");
+        Ok(Browser {
+            inner: Arc::new(Inner {
+                id,
+                process,
+                cdp,
+                tabs,
+            }),
+        })
+    }
+
+    /// A short id, unique within this server process, for logs and lookups.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The browser's main process id; its process group has the same id.
+    pub fn pid(&self) -> u32 {
+        self.inner.process.pid
+    }
+
+    /// The browser's own DevTools address, for proxies that relay a client's connection.
+    pub fn ws_url(&self) -> &str {
+        &self.inner.process.ws_url
+    }
+
+    /// The temporary profile directory; deleted by `stop`.
+    pub fn profile_dir(&self) -> &std::path::Path {
+        &self.inner.process.profile_dir
+    }
+
+    /// The DevTools connection, for layers that speak CDP themselves (agent, live view).
+    pub fn cdp(&self) -> &Connection {
+        &self.inner.cdp
+    }
+
+    /// Becomes `Some` once the process is gone; `crashed` tells a crash from a stop.
+    pub fn exited(&self) -> watch::Receiver<Option<Exit>> {
+        self.inner.process.exit.clone()
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&self) -> bool {
+        self.inner.process.exit.borrow().is_none() && !self.inner.cdp.is_closed()
+    }
+
+    /// Kills the browser and its children, reaps them and deletes the profile. Idempotent.
+    pub async fn stop(&self) {
+        self.inner.cdp.close("the browser was stopped");
+        self.inner.process.stop().await;
+    }
+
+    /// The open tabs, in the order they were opened.
+    pub fn tabs(&self) -> Vec<TabInfo> {
+        self.inner.tabs.list()
+    }
+
+    /// The tab a user of this browser is looking at: the one last activated, or the newest one
+    /// a page opened (popups and `target=_blank` links are followed).
+    pub fn active_tab(&self) -> Option<TabInfo> {
+        self.inner.tabs.active()
+    }
+
+    /// Tabs opening, changing, closing and becoming active, from now on.
+    pub fn tab_events(&self) -> broadcast::Receiver<TabEvent> {
+        self.inner.tabs.subscribe()
+    }
+
+    /// Opens a tab on `url` and makes it the active one.
+    pub async fn new_tab(&self, url: &str) -> Result<TabInfo, BrowserError> {
+        self.ensure_running()?;
+        self.inner.tabs.create(&self.inner.cdp, url).await
+    }
+
+    /// Makes a tab the active one (and brings it to the front).
+    pub async fn activate_tab(&self, tab_id: &str) -> Result<(), BrowserError> {
+        self.ensure_running()?;
+        self.inner.tabs.activate(&self.inner.cdp, tab_id).await
+    }
+
+    /// Closes a tab. The browser keeps running even when it was the last one.
+    pub async fn close_tab(&self, tab_id: &str) -> Result<(), BrowserError> {
+        self.ensure_running()?;
+        self.inner.tabs.close(&self.inner.cdp, tab_id).await
+    }
+
+    /// Attaches a new flattened session to a tab, for driving it.
+    ///
+    /// Each caller gets its own session and so its own event stream; several can drive the same
+    /// tab at once (the agent and the live view, say).
+    pub async fn page(&self, tab_id: &str) -> Result<Page, BrowserError> {
+        self.ensure_running()?;
+        if !self.inner.tabs.contains(tab_id) {
+            return Err(BrowserError::NoSuchTab(tab_id.to_string()));
+        }
+        Page::attach(&self.inner.cdp, tab_id).await
+    }
+
+    fn ensure_running(&self) -> Result<(), BrowserError> {
+        if let Some(exit) = self.inner.process.exit.borrow().as_ref() {
+            return Err(BrowserError::Gone(exit.reason.clone()));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Browser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Browser")
+            .field("id", &self.inner.id)
+            .field("pid", &self.inner.process.pid)
+            .finish()
+    }
+}

@@ -1,0 +1,22 @@
+//! Chromium processes for Tandem: launching, pooling, tabs, and clean ends.
+//!
+//! Every browser is a real Debian Chromium in its own process group with its own temporary
+//! profile; stopping one kills the group, reaps it and deletes the profile, and a browser that
+//! dies on its own is reported to its owner through [`Browser::exited`]. This crate speaks CDP
+//! through the `cdp` crate and knows nothing of sessions, agents or HTTP.
+
+mod browser;
+mod error;
+mod options;
+mod page;
+mod pool;
+mod process;
+mod tabs;
+
+pub use browser::Browser;
+pub use error::BrowserError;
+pub use options::{DEFAULT_EXECUTABLE, LaunchOptions, PoolOptions};
+pub use page::{NAVIGATION_TIMEOUT, Page};
+pub use pool::Pool;
+pub use process::Exit;
+pub use tabs::{TabEvent, TabInfo};

@@ -1,0 +1,46 @@
+//! How browsers are launched and how many are kept warm.
+
+use std::path::PathBuf;
+
+/// The real Chromium binary of Debian's package. The `/usr/bin/chromium` wrapper adds flags of
+/// its own and its shared-memory check fails in containers, so Tandem launches this directly.
+pub const DEFAULT_EXECUTABLE: &str = "/usr/lib/chromium/chromium";
+
+/// How to start one Chromium.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// The Chromium binary.
+    pub executable: PathBuf,
+    /// The window (and so the viewport) size in CSS pixels.
+    pub window: (u32, u32),
+    /// Extra command-line flags, appended after Tandem's own.
+    pub extra_args: Vec<String>,
+}
+
+impl Default for LaunchOptions {
+    fn default() -> Self {
+        LaunchOptions {
+            executable: PathBuf::from(DEFAULT_EXECUTABLE),
+            window: (1280, 720),
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+/// How the warm pool behaves.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// How many launched, idle browsers to keep ready. Zero makes every acquire a cold start.
+    pub size: usize,
+    /// How each browser is launched.
+    pub launch: LaunchOptions,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            size: 2,
+            launch: LaunchOptions::default(),
+        }
+    }
+}

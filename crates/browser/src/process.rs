@@ -1,0 +1,378 @@
+//! The one place that spawns Chromium, and the one place that kills it.
+//!
+//! Each browser runs in its own process group so that killing the group takes the zygote,
+//! renderers and utility processes with it; its exit is watched by a task that owns the child,
+//! so a crash is noticed at once and the process is always reaped.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStderr, Command};
+use tokio::sync::watch;
+
+use crate::error::BrowserError;
+use crate::options::LaunchOptions;
+
+/// Why a browser's process is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// False when Tandem stopped it on purpose; true for anything else (killed, crashed, OOM).
+    pub crashed: bool,
+    /// A human-readable account, e.g. "killed by signal 9".
+    pub reason: String,
+}
+
+/// A running Chromium process and its profile directory.
+pub(crate) struct Process {
+    pub(crate) pid: u32,
+    pub(crate) ws_url: String,
+    pub(crate) profile_dir: PathBuf,
+    pub(crate) exit: watch::Receiver<Option<Exit>>,
+    stopping: watch::Sender<bool>,
+}
+
+/// How long Chromium may take to print its DevTools address before we give up on it.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl Process {
+    /// Starts Chromium and waits for its DevTools WebSocket address.
+    pub(crate) async fn spawn(options: &LaunchOptions) -> Result<Process, BrowserError> {
+        let profile_dir = tempfile::Builder::new()
+            .prefix("tandem-chromium-")
+            .tempdir()
+            .map_err(BrowserError::ProfileDir)?
+            .keep();
+        adopt_orphans();
+        let marker = format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT_MARKER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut command = Command::new(&options.executable);
+        command
+            .args(chromium_args(options, &profile_dir))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .env(MARKER_ENV, &marker)
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(source) => {
+                remove_profile(&profile_dir).await;
+                return Err(BrowserError::Spawn {
+                    executable: options.executable.clone(),
+                    source,
+                });
+            }
+        };
+        let pid = child.id().unwrap_or_default();
+        let Some(stderr) = child.stderr.take() else {
+            kill_group(pid);
+            let _ = child.wait().await;
+            remove_profile(&profile_dir).await;
+            return Err(BrowserError::Start("stderr was not captured".into()));
+        };
+
+        let (exit_tx, exit) = watch::channel(None);
+        let (stopping, stopping_rx) = watch::channel(false);
+        let (address_tx, address_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(read_stderr(stderr, address_tx));
+        tokio::spawn(watch_exit(child, pid, marker, stopping_rx, exit_tx));
+
+        let mut process = Process {
+            pid,
+            ws_url: String::new(),
+            profile_dir,
+            exit,
+            stopping,
+        };
+        match tokio::time::timeout(START_TIMEOUT, address_rx).await {
+            Ok(Ok(ws_url)) => {
+                process.ws_url = ws_url;
+                Ok(process)
+            }
+            Ok(Err(_)) => {
+                let exit = process.exit.borrow().clone();
+                process.stop().await;
+                Err(BrowserError::Start(match exit {
+                    Some(exit) => format!("Chromium exited before listening: {}", exit.reason),
+                    None => "Chromium closed stderr before listening".into(),
+                }))
+            }
+            Err(_) => {
+                process.stop().await;
+                Err(BrowserError::Start(format!(
+                    "Chromium did not print its DevTools address within {START_TIMEOUT:?}"
+                )))
+            }
+        }
+    }
+
+    /// Kills the whole process group, waits until the browser is reaped and deletes its
+    /// profile. Idempotent.
+    pub(crate) async fn stop(&self) {
+        self.stopping.send_replace(true);
+        kill_group(self.pid);
+        let mut exit = self.exit.clone();
+        let _ = exit.wait_for(Option::is_some).await;
+        // Children that outlived the main process are still in the group.
+        kill_group(self.pid);
+        remove_profile(&self.profile_dir).await;
+    }
+}
+
+impl Drop for Process {
+    /// A browser handle dropped without `stop` must not leak a Chromium: kill it now. The exit
+    /// watcher reaps it; the profile is removed synchronously since we cannot await here.
+    fn drop(&mut self) {
+        if self.exit.borrow().is_none() {
+            self.stopping.send_replace(true);
+            kill_group(self.pid);
+        }
+        if self.profile_dir.exists() {
+            let _ = std::fs::remove_dir_all(&self.profile_dir);
+        }
+    }
+}
+
+fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
+    let (width, height) = options.window;
+    let mut args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".to_string(),
+        "--disable-gpu".to_string(),
+        "--disable-quic".to_string(),
+        "--no-first-run".to_string(),
+        "--no-default-browser-check".to_string(),
+        "--disable-background-networking".to_string(),
+        "--disable-component-update".to_string(),
+        "--disable-sync".to_string(),
+        "--disable-dev-shm-usage".to_string(),
+        "--remote-debugging-port=0".to_string(),
+        format!("--user-data-dir={}", profile_dir.display()),
+        format!("--window-size={width},{height}"),
+    ];
+    args.extend(options.extra_args.iter().cloned());
+    args.push("about:blank".to_string());
+    args
+}
+
+/// Reads Chromium's stderr for its DevTools address, then keeps draining it: a full pipe
+/// would block the browser.
+async fn read_stderr(stderr: ChildStderr, address: tokio::sync::oneshot::Sender<String>) {
+    let mut lines = BufReader::new(stderr).lines();
+    let mut address = Some(address);
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(url) = line.strip_prefix("DevTools listening on ") {
+            if let Some(tx) = address.take() {
+                let _ = tx.send(url.trim().to_string());
+            }
+            continue;
+        }
+        tracing::trace!(target: "chromium", "{line}");
+    }
+}
+
+async fn watch_exit(
+    mut child: Child,
+    pid: u32,
+    marker: String,
+    stopping: watch::Receiver<bool>,
+    exit: watch::Sender<Option<Exit>>,
+) {
+    let status = child.wait().await;
+    let stopped_on_purpose = *stopping.borrow();
+    let reason = match status {
+        Ok(status) => describe_status(status),
+        Err(e) => format!("could not wait for Chromium: {e}"),
+    };
+    // Take the rest of the group with it, whatever happened to the main process, and reap it.
+    reap_group(pid).await;
+    reap_crash_handlers(&marker).await;
+    if !stopped_on_purpose {
+        tracing::warn!(pid, %reason, "Chromium exited unexpectedly");
+    }
+    exit.send_replace(Some(Exit {
+        crashed: !stopped_on_purpose,
+        reason: if stopped_on_purpose {
+            "stopped".to_string()
+        } else {
+            reason
+        },
+    }));
+}
+
+fn describe_status(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => match Signal::try_from(signal) {
+            Ok(s) => format!("killed by {s}"),
+            Err(_) => format!("killed by signal {signal}"),
+        },
+        _ => "exited".to_string(),
+    }
+}
+
+/// Makes this process the reaper of Chromium's orphans.
+///
+/// When the browser's main process dies, its renderers and zygotes are re-parented. In a
+/// container the init process often never reaps, so they would linger as zombies; as a child
+/// subreaper, Tandem gets them instead and [`reap_group`] collects them.
+fn adopt_orphans() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+            tracing::warn!(error = %e, "cannot become a child subreaper; Chromium zombies may linger");
+        }
+    });
+}
+
+/// Names each browser's processes through their environment, so that its crash handlers, which
+/// leave the browser's process group, can still be found and ended with it.
+const MARKER_ENV: &str = "TANDEM_BROWSER";
+
+static NEXT_MARKER: AtomicU64 = AtomicU64::new(1);
+
+/// Ends the crashpad handlers of one browser. Chromium starts them as daemons in groups of their
+/// own; they exit by themselves once the browser is gone, but as our adopted children they must
+/// still be reaped. Live ones are recognised by their environment; dead ones (zombies, whose
+/// environment is no longer readable) are reaped whoever they belonged to, since they are dead
+/// anyway.
+async fn reap_crash_handlers(marker: &str) {
+    let me = std::process::id();
+    let expected = format!("{MARKER_ENV}={marker}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let mut waiting = false;
+        for process in children_of(me) {
+            if !process.comm.starts_with("chrome_crashpad") {
+                continue;
+            }
+            let Ok(raw) = i32::try_from(process.pid) else {
+                continue;
+            };
+            let pid = Pid::from_raw(raw);
+            if process.zombie {
+                let _ = nix::sys::wait::waitpid(pid, Some(WaitPidFlag::WNOHANG));
+            } else if environ_contains(process.pid, &expected) {
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+                waiting = true;
+            }
+        }
+        if !waiting || tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+struct ProcEntry {
+    pid: u32,
+    comm: String,
+    zombie: bool,
+}
+
+fn children_of(parent: u32) -> Vec<ProcEntry> {
+    let wanted = parent.to_string();
+    proc_stats()
+        .filter_map(|(pid, stat)| {
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_string();
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?;
+            let ppid = fields.next()?;
+            (ppid == wanted).then(|| ProcEntry {
+                pid,
+                comm,
+                zombie: state == "Z",
+            })
+        })
+        .collect()
+}
+
+fn environ_contains(pid: u32, entry: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(|e| e == entry.as_bytes()))
+        .unwrap_or(false)
+}
+
+/// `(pid, contents of /proc/<pid>/stat)` for every process we can see.
+fn proc_stats() -> impl Iterator<Item = (u32, String)> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            Some((pid, stat))
+        })
+}
+
+/// How long to keep killing and reaping a group whose members are still being re-parented.
+const REAP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Kills what is left of a process group and reaps every member that is our child, until no
+/// member is left (or `REAP_TIMEOUT` passes: a process stuck in the kernel can't be helped).
+async fn reap_group(pgid: u32) {
+    let Ok(raw) = i32::try_from(pgid) else { return };
+    let deadline = tokio::time::Instant::now() + REAP_TIMEOUT;
+    loop {
+        kill_group(pgid);
+        loop {
+            match waitid(
+                Id::PGid(Pid::from_raw(raw)),
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG,
+            ) {
+                Ok(WaitStatus::StillAlive) => break,
+                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+        }
+        if !group_exists(pgid) {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(pgid, "Chromium processes outlived their browser");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// True while any process, zombies included, is in the group.
+fn group_exists(pgid: u32) -> bool {
+    let wanted = pgid.to_string();
+    proc_stats().any(|(_, stat)| {
+        // After the parenthesised command name: state, ppid, pgrp.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2).map(|g| g == wanted))
+            .unwrap_or(false)
+    })
+}
+
+fn kill_group(pid: u32) {
+    let Ok(raw) = i32::try_from(pid) else { return };
+    if raw <= 1 {
+        return;
+    }
+    // ESRCH (group already gone) is the expected outcome of a second call.
+    let _ = killpg(Pid::from_raw(raw), Signal::SIGKILL);
+}
+
+async fn remove_profile(dir: &Path) {
+    if let Err(e) = tokio::fs::remove_dir_all(dir).await
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(dir = %dir.display(), error = %e, "could not remove a Chromium profile");
+    }
+}

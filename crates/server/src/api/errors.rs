@@ -1,0 +1,129 @@
+//! The one place errors become HTTP responses, in FastAPI's shape: `{"detail": "..."}`, and
+//! for validation `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}` with 422.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::sessions::SessionError;
+
+/// Seconds a client should wait before retrying after a 429; at most 10 so the Python SDK
+/// honours it.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// One invalid input, FastAPI style.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    /// Where: `["body", "model"]`, `["query", "page_size"]`, `["path", "session_id"]`.
+    pub loc: Vec<serde_json::Value>,
+    /// What is wrong, for humans.
+    pub msg: String,
+    /// What is wrong, for machines (pydantic's error types where one fits).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl FieldError {
+    /// An error at `loc` (strings or indexes).
+    pub fn new(loc: Vec<serde_json::Value>, msg: impl Into<String>, kind: &str) -> FieldError {
+        FieldError {
+            loc,
+            msg: msg.into(),
+            kind: kind.to_string(),
+        }
+    }
+
+    /// An error at `[source, name]`, e.g. `("query", "limit")`.
+    pub fn at(source: &str, name: &str, msg: impl Into<String>, kind: &str) -> FieldError {
+        FieldError::new(vec![json!(source), json!(name)], msg, kind)
+    }
+}
+
+/// Everything an API call can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Missing or wrong API key.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// No such route.
+    #[error("Not Found")]
+    NoRoute,
+    /// The route exists but not with this method.
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+    /// The request body exceeds the limit.
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    /// Malformed input.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// A domain error from the session layer.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+impl ApiError {
+    /// A validation error with a single entry.
+    pub fn invalid(error: FieldError) -> ApiError {
+        ApiError::Validation(vec![error])
+    }
+}
+
+fn detail(status: StatusCode, detail: impl Serialize) -> Response {
+    (status, Json(json!({ "detail": detail }))).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Unauthorized(message) => detail(StatusCode::UNAUTHORIZED, message),
+            ApiError::NoRoute => detail(StatusCode::NOT_FOUND, "Not Found"),
+            ApiError::MethodNotAllowed => {
+                detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+            }
+            ApiError::PayloadTooLarge => {
+                detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+            }
+            ApiError::Validation(errors) => detail(StatusCode::UNPROCESSABLE_ENTITY, errors),
+            ApiError::Session(error) => session_error(error),
+        }
+    }
+}
+
+fn session_error(error: SessionError) -> Response {
+    let message = error.to_string();
+    match error {
+        SessionError::NotFound => detail(StatusCode::NOT_FOUND, message),
+        SessionError::TooManySessions { .. } => {
+            let mut response = detail(StatusCode::TOO_MANY_REQUESTS, message);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            response
+        }
+        SessionError::Busy | SessionError::Ended(_) => detail(StatusCode::CONFLICT, message),
+        SessionError::Browser(_) | SessionError::ShuttingDown => {
+            tracing::warn!(error = %message, "service unavailable");
+            detail(StatusCode::SERVICE_UNAVAILABLE, message)
+        }
+        SessionError::Store(_) => {
+            tracing::error!(error = %message, "store failure");
+            detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal storage error; see the server log",
+            )
+        }
+    }
+}
+
+/// Fallback for unknown routes.
+pub async fn no_route() -> ApiError {
+    ApiError::NoRoute
+}
+
+/// Fallback for a known route with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,74 @@
+//! The HTTP surface: `/api/v3` (Browser Use Cloud v3 compatible), `/healthz`.
+
+pub mod errors;
+pub mod extract;
+pub mod models;
+mod openapi;
+mod sessions;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use axum::{Json, response::IntoResponse};
+use store::SessionRecord;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{ApiKey, require_api_key};
+use crate::live_link::LiveLinks;
+use crate::sessions::Sessions;
+use errors::{method_not_allowed, no_route};
+use models::SessionResponse;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The session domain.
+    pub sessions: Sessions,
+    /// Builder of `liveUrl`s.
+    pub links: LiveLinks,
+}
+
+impl AppState {
+    /// The wire view of a session.
+    pub fn view(&self, record: &SessionRecord) -> SessionResponse {
+        SessionResponse::new(record, self.links.live_url(record))
+    }
+}
+
+/// The whole router. `/api/v3/*` needs the API key; `/healthz` and the OpenAPI document do
+/// not (they reveal nothing about sessions, and tools fetch OpenAPI documents without keys).
+/// Every request gets a tracing span (`RUST_LOG=tower_http=debug` shows them).
+pub fn router(state: AppState, key: ApiKey) -> Router {
+    let api = Router::new()
+        .route(
+            "/sessions",
+            post(sessions::create_or_dispatch).get(sessions::list),
+        )
+        .route(
+            "/sessions/{session_id}",
+            get(sessions::get_one).delete(sessions::delete),
+        )
+        .route("/sessions/{session_id}/stop", post(sessions::stop))
+        .route("/sessions/{session_id}/messages", get(sessions::messages))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(key, require_api_key));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v3/openapi.json", get(openapi_json))
+        .nest("/api/v3", api)
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Liveness: the process answers HTTP.
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The OpenAPI 3 description of what is implemented.
+async fn openapi_json() -> impl IntoResponse {
+    Json(openapi::document())
+}

@@ -1,0 +1,324 @@
+//! The OpenAPI 3.1 document of what Tandem implements, written by hand so it says exactly
+//! what the handlers do (a subset of Browser Use Cloud v3).
+
+use serde_json::{Value, json};
+
+use super::models::BU_MODELS;
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    })
+}
+
+fn validation_response() -> Value {
+    json!({
+        "description": "Validation error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}
+    })
+}
+
+fn json_response(description: &str, schema: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+    })
+}
+
+fn session_id_param() -> Value {
+    json!({"name": "session_id", "in": "path", "required": true,
+           "schema": {"type": "string", "format": "uuid"}})
+}
+
+fn decimal() -> Value {
+    json!({"type": ["string", "null"], "pattern": "^[+-]?\\d*\\.?\\d*$"})
+}
+
+/// The document served at `GET /api/v3/openapi.json`.
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tandem API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Self-hosted browser-agent sessions, compatible with the Browser Use Cloud v3 sessions API."
+        },
+        "servers": [{"url": "/api/v3"}],
+        "security": [{"APIKeyHeader": []}],
+        "paths": paths(),
+        "components": components(),
+    })
+}
+
+fn paths() -> Value {
+    json!({
+        "/sessions": {
+            "post": {
+                "summary": "Create a session and/or run a task",
+                "description": "No sessionId and no task: a new idle session. Task without sessionId: a new session running the task. sessionId and task: run the task in that created or idle session. sessionId without task: 422.",
+                "operationId": "create_session",
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunTaskRequest"}}}},
+                "responses": {
+                    "200": json_response("The session", "SessionResponse"),
+                    "401": error_response("Missing or invalid API key"),
+                    "404": error_response("Session not found"),
+                    "409": error_response("The session is running a task, or has ended"),
+                    "422": validation_response(),
+                    "429": error_response("Too many concurrent active sessions; nothing was created. See Retry-After."),
+                    "503": error_response("No browser could be started, or the server is shutting down")
+                }
+            },
+            "get": {
+                "summary": "List sessions, newest first",
+                "operationId": "list_sessions",
+                "parameters": [
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                    {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}
+                ],
+                "responses": {
+                    "200": json_response("A page of sessions", "SessionListResponse"),
+                    "401": error_response("Missing or invalid API key"),
+                    "422": validation_response()
+                }
+            }
+        },
+        "/sessions/{session_id}": {
+            "get": {
+                "summary": "Get a session",
+                "operationId": "get_session",
+                "parameters": [session_id_param()],
+                "responses": {
+                    "200": json_response("The session", "SessionResponse"),
+                    "401": error_response("Missing or invalid API key"),
+                    "404": error_response("Session not found"),
+                    "422": validation_response()
+                }
+            },
+            "delete": {
+                "summary": "Soft-delete a session, stopping it first if active",
+                "operationId": "delete_session",
+                "parameters": [session_id_param()],
+                "responses": {
+                    "204": {"description": "Deleted"},
+                    "401": error_response("Missing or invalid API key"),
+                    "404": error_response("Session not found"),
+                    "422": validation_response()
+                }
+            }
+        },
+        "/sessions/{session_id}/stop": {
+            "post": {
+                "summary": "Stop the running task (strategy task: back to idle) or the session (strategy session, the default: stopped)",
+                "operationId": "stop_session",
+                "parameters": [session_id_param()],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StopSessionRequest"}}}},
+                "responses": {
+                    "200": json_response("The session after the stop", "SessionResponse"),
+                    "401": error_response("Missing or invalid API key"),
+                    "404": error_response("Session not found"),
+                    "422": validation_response()
+                }
+            }
+        },
+        "/sessions/{session_id}/messages": {
+            "get": {
+                "summary": "A page of the session's message feed, in ascending order",
+                "description": "after: the first `limit` messages after it. before: the `limit` messages immediately before it. Neither: the latest `limit` messages.",
+                "operationId": "list_session_messages",
+                "parameters": [
+                    session_id_param(),
+                    {"name": "after", "in": "query", "schema": {"type": "string", "format": "uuid"}},
+                    {"name": "before", "in": "query", "schema": {"type": "string", "format": "uuid"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}}
+                ],
+                "responses": {
+                    "200": json_response("Messages", "MessageListResponse"),
+                    "401": error_response("Missing or invalid API key"),
+                    "404": error_response("Session not found"),
+                    "422": validation_response()
+                }
+            }
+        }
+    })
+}
+
+fn components() -> Value {
+    let mut components = json!({
+        "securitySchemes": {
+            "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Browser-Use-API-Key"}
+        }
+    });
+    components["schemas"] = schemas();
+    components
+}
+
+fn schemas() -> Value {
+    let status = json!({"type": "string", "enum": ["created", "idle", "running", "stopped", "timed_out", "error"]});
+    let nullable_uuid = json!({"type": ["string", "null"], "format": "uuid"});
+    let mut schemas = serde_json::Map::new();
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object", "required": ["detail"],
+            "properties": {"detail": {"type": "string"}}
+        }),
+    );
+    schemas.insert(
+        "HTTPValidationError".into(),
+        json!({
+                    "type": "object",
+                    "properties": {"detail": {"type": "array", "items": {
+                        "type": "object", "required": ["loc", "msg", "type"],
+                        "properties": {
+                            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                            "msg": {"type": "string"},
+                            "type": {"type": "string"}
+                        }
+                    }}}
+                }),
+    );
+    schemas.insert(
+        "BuModel".into(),
+        json!({"type": "string", "enum": BU_MODELS}),
+    );
+    schemas.insert("SessionStatus".into(), json!(status));
+    schemas.insert(
+        "RunTaskRequest".into(),
+        json!({
+                    "type": "object",
+                    "properties": {
+                        "task": {"type": ["string", "null"], "maxLength": super::models::MAX_TASK_CHARS},
+                        "model": {"$ref": "#/components/schemas/BuModel"},
+                        "thinkingLevel": {"type": ["string", "null"], "enum": ["disabled", "low", "medium", "high", null]},
+                        "sessionId": nullable_uuid,
+                        "keepAlive": {"type": "boolean", "default": false},
+                        "maxCostUsd": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}, {"type": "null"}]},
+                        "profileId": nullable_uuid,
+                        "workspaceId": nullable_uuid,
+                        "proxyCountryCode": {"type": ["string", "null"], "pattern": "^[A-Za-z]{2}$"},
+                        "browserScreenWidth": {"type": ["integer", "null"], "minimum": 320, "maximum": 6144},
+                        "browserScreenHeight": {"type": ["integer", "null"], "minimum": 320, "maximum": 3456},
+                        "outputSchema": {"type": ["object", "null"]},
+                        "enableScheduledTasks": {"type": "boolean"},
+                        "sensitiveData": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+                        "enableRecording": {"type": "boolean"},
+                        "skills": {"type": "boolean"},
+                        "agentmail": {"type": "boolean"},
+                        "codeMode": {"type": "boolean"},
+                        "cacheScript": {"type": ["boolean", "null"]},
+                        "useOwnKey": {"type": "boolean"},
+                        "autoHeal": {"type": "boolean"}
+                    }
+                }),
+    );
+    schemas.insert(
+        "StopSessionRequest".into(),
+        json!({
+                    "type": ["object", "null"],
+                    "properties": {"strategy": {"type": "string", "enum": ["session", "task"], "default": "session"}}
+                }),
+    );
+    schemas.insert(
+        "SessionResponse".into(),
+        json!({
+                    "type": "object",
+                    "required": ["id", "status", "model", "createdAt", "updatedAt"],
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "status": {"$ref": "#/components/schemas/SessionStatus"},
+                        "model": {"$ref": "#/components/schemas/BuModel"},
+                        "thinkingLevel": {"type": ["string", "null"]},
+                        "title": {"type": ["string", "null"]},
+                        "output": {},
+                        "outputSchema": {"type": ["object", "null"]},
+                        "stepCount": {"type": "integer"},
+                        "lastStepSummary": {"type": ["string", "null"]},
+                        "isTaskSuccessful": {"type": ["boolean", "null"]},
+                        "liveUrl": {"type": ["string", "null"], "description": "Interactive live view with its own token; null once the session ended."},
+                        "recordingUrls": {"type": "array", "items": {"type": "string"}},
+                        "profileId": nullable_uuid,
+                        "workspaceId": nullable_uuid,
+                        "proxyCountryCode": {"type": ["string", "null"]},
+                        "browserScreenWidth": {"type": ["integer", "null"]},
+                        "browserScreenHeight": {"type": ["integer", "null"]},
+                        "maxCostUsd": decimal(),
+                        "totalInputTokens": {"type": "integer"},
+                        "totalOutputTokens": {"type": "integer"},
+                        "proxyUsedMb": decimal(),
+                        "llmCostUsd": decimal(),
+                        "proxyCostUsd": decimal(),
+                        "browserCostUsd": decimal(),
+                        "totalCostUsd": decimal(),
+                        "screenshotUrl": {"type": ["string", "null"]},
+                        "agentmailEmail": {"type": ["string", "null"]},
+                        "integrationsUsed": {"type": "array", "items": {"type": "string"}},
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "updatedAt": {"type": "string", "format": "date-time"}
+                    }
+                }),
+    );
+    schemas.insert(
+        "SessionListResponse".into(),
+        json!({
+                    "type": "object",
+                    "required": ["sessions", "total", "page", "pageSize"],
+                    "properties": {
+                        "sessions": {"type": "array", "items": {"$ref": "#/components/schemas/SessionResponse"}},
+                        "total": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "pageSize": {"type": "integer"}
+                    }
+                }),
+    );
+    schemas.insert(
+        "MessageResponse".into(),
+        json!({
+            "type": "object",
+            "required": ["id", "sessionId", "role", "data", "createdAt"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "sessionId": {"type": "string", "format": "uuid"},
+                "role": {"type": "string", "description": "user, assistant or tool"},
+                "data": {"type": "string", "description": "JSON-encoded OpenAI-style chat message"},
+                "type": {"type": "string"},
+                "summary": {"type": "string"},
+                "screenshotUrl": {"type": ["string", "null"]},
+                "hidden": {"type": "boolean"},
+                "createdAt": {"type": "string", "format": "date-time"}
+            }
+        }),
+    );
+    schemas.insert(
+        "MessageListResponse".into(),
+        json!({
+                    "type": "object",
+                    "required": ["messages", "hasMore"],
+                    "properties": {
+                        "messages": {"type": "array", "items": {"$ref": "#/components/schemas/MessageResponse"}},
+                        "hasMore": {"type": "boolean"}
+                    }
+                }),
+    );
+    Value::Object(schemas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = document();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name: String = part
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            assert!(schemas.contains_key(&name), "dangling $ref {name}");
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}

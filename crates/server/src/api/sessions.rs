@@ -1,0 +1,106 @@
+//! Handlers of `/api/v3/sessions`: parse, call [`Sessions`](crate::sessions::Sessions), shape
+//! the answer.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use store::MessageQuery;
+
+use super::AppState;
+use super::errors::ApiError;
+use super::extract::{Body, QueryParams, SessionId};
+use super::models::{
+    MessageListResponse, MessageResponse, RunTaskRequest, SessionListResponse, SessionRequest,
+    SessionResponse, StopRequest,
+};
+
+/// `POST /sessions`: create a session, with or without a task, or run a task in one.
+pub async fn create_or_dispatch(
+    State(app): State<AppState>,
+    Body(body): Body<RunTaskRequest>,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let record = match body.into_request()? {
+        SessionRequest::Create(spec) => app.sessions.create(spec).await?,
+        SessionRequest::Dispatch(id, task) => app.sessions.dispatch(id, task).await?,
+    };
+    Ok(Json(app.view(&record)))
+}
+
+/// `GET /sessions/{session_id}`.
+pub async fn get_one(
+    State(app): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let record = app.sessions.get(id).await?;
+    Ok(Json(app.view(&record)))
+}
+
+/// `GET /sessions?page=&page_size=`, newest first.
+pub async fn list(
+    State(app): State<AppState>,
+    mut query: QueryParams,
+) -> Result<Json<SessionListResponse>, ApiError> {
+    let page = query.int("page", 1, 1, 1_000_000);
+    let page_size = query.int("page_size", 20, 1, 100);
+    query.finish()?;
+    let (records, total) = app
+        .sessions
+        .list((page - 1).saturating_mul(page_size), page_size)
+        .await?;
+    Ok(Json(SessionListResponse {
+        sessions: records.iter().map(|r| app.view(r)).collect(),
+        total,
+        page,
+        page_size,
+    }))
+}
+
+/// `POST /sessions/{session_id}/stop` with an absent, `null` or `{strategy}` body.
+pub async fn stop(
+    State(app): State<AppState>,
+    SessionId(id): SessionId,
+    Body(body): Body<StopRequest>,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let record = app.sessions.stop(id, body.strategy()).await?;
+    Ok(Json(app.view(&record)))
+}
+
+/// `DELETE /sessions/{session_id}`: 204 with no body (the TS SDK fails on an empty 200).
+pub async fn delete(
+    State(app): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<StatusCode, ApiError> {
+    app.sessions.delete(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /sessions/{session_id}/messages?after=&before=&limit=`.
+pub async fn messages(
+    State(app): State<AppState>,
+    SessionId(id): SessionId,
+    mut query: QueryParams,
+) -> Result<Json<MessageListResponse>, ApiError> {
+    let after = query.uuid("after");
+    let before = query.uuid("before");
+    let limit = query.int("limit", 10, 1, 100);
+    query.finish()?;
+    let page = app
+        .sessions
+        .messages(
+            id,
+            &MessageQuery {
+                after,
+                before,
+                limit: u32::try_from(limit).unwrap_or(100),
+            },
+        )
+        .await?;
+    Ok(Json(MessageListResponse {
+        messages: page
+            .messages
+            .into_iter()
+            .map(MessageResponse::from)
+            .collect(),
+        has_more: page.has_more,
+    }))
+}

@@ -1,0 +1,57 @@
+//! What an operator can tune, with the defaults of the design brief.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Server settings. The `tandem` binary fills this from flags, environment and a TOML file;
+/// tests build it directly.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (see [`crate::Server::local_addr`]).
+    pub listen: SocketAddr,
+    /// Where the database, the token secret and a generated API key live.
+    pub data_dir: PathBuf,
+    /// The API key clients must send; `None` loads or creates one in the data directory.
+    pub api_key: Option<String>,
+    /// Base URL clients reach this server at, used in `liveUrl`; defaults to the bound
+    /// address.
+    pub public_url: Option<String>,
+    /// Warm browsers kept ready so that creating a session costs milliseconds.
+    pub pool_size: usize,
+    /// Active sessions (created, idle, running) allowed at once; past it, 429.
+    pub max_sessions: usize,
+    /// How long a session may sit idle (no task running) before it times out.
+    pub idle_timeout: Duration,
+    /// How long a session may live at most, even while running a task.
+    pub max_session_duration: Duration,
+    /// Chromium binary; `None` uses Debian's `/usr/lib/chromium/chromium`.
+    pub chromium: Option<PathBuf>,
+}
+
+/// Default listen address: loopback only, so a fresh install is not exposed by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default inactivity timeout, as documented for Browser Use Cloud.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// Default maximum session duration, as documented for Browser Use Cloud.
+pub const DEFAULT_MAX_SESSION_DURATION: Duration = Duration::from_secs(4 * 60 * 60);
+/// Default warm-pool size: two browsers cover the common create-then-run flow on 2 cores.
+pub const DEFAULT_POOL_SIZE: usize = 2;
+/// Default concurrent-session limit, sized for a small machine (~150 MB per Chromium).
+pub const DEFAULT_MAX_SESSIONS: usize = 8;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            api_key: None,
+            public_url: None,
+            pool_size: DEFAULT_POOL_SIZE,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_session_duration: DEFAULT_MAX_SESSION_DURATION,
+            chromium: None,
+        }
+    }
+}

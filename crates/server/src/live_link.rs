@@ -1,0 +1,66 @@
+//! `liveUrl`: where a human opens a session's browser, with a token of its own.
+
+use store::SessionRecord;
+
+use crate::token::{Claims, Mode, Signer};
+
+/// Builds the token-bearing live-view links of sessions.
+#[derive(Debug, Clone)]
+pub struct LiveLinks {
+    base: String,
+    signer: Signer,
+}
+
+impl LiveLinks {
+    /// Links under `base` (e.g. `https://tandem.example.com`), signed by `signer`.
+    pub fn new(base: &str, signer: Signer) -> LiveLinks {
+        LiveLinks {
+            base: base.trim_end_matches('/').to_string(),
+            signer,
+        }
+    }
+
+    /// The signer, for the live view to verify tokens.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// `{base}/live/{id}?token=…` while the session is active (created, idle, running); None
+    /// once it ended, as in the cloud. The token grants control until the session's maximum
+    /// duration runs out.
+    pub fn live_url(&self, record: &SessionRecord) -> Option<String> {
+        if !record.status.is_active() {
+            return None;
+        }
+        let token = self.signer.sign(&Claims {
+            session_id: record.id,
+            mode: Mode::Control,
+            expires_at: record.expires_at.timestamp(),
+        });
+        Some(format!("{}/live/{}?token={token}", self.base, record.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::{SessionStatus, Uuid};
+
+    #[test]
+    fn active_sessions_get_a_verifiable_link_and_ended_ones_none() {
+        let signer = Signer::with_key(&[1; 32]).unwrap();
+        let links = LiveLinks::new("http://127.0.0.1:8080/", signer.clone());
+        let expires = store::now() + chrono::Duration::hours(1);
+        let mut record = store::SessionRecord::new(Uuid::now_v7(), "bu-mini", expires);
+        record.status = SessionStatus::Idle;
+        let url = links.live_url(&record).unwrap();
+        let prefix = format!("http://127.0.0.1:8080/live/{}?token=", record.id);
+        let token = url.strip_prefix(&prefix).unwrap();
+        let claims = signer.verify(token, store::now()).unwrap();
+        assert_eq!(claims.session_id, record.id);
+        assert_eq!(claims.mode, Mode::Control);
+        assert_eq!(claims.expires_at, expires.timestamp());
+        record.status = SessionStatus::Stopped;
+        assert_eq!(links.live_url(&record), None);
+    }
+}

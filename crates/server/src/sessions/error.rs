@@ -1,0 +1,33 @@
+//! What can go wrong with a session operation, in domain terms; `api::errors` maps these to
+//! HTTP, once.
+
+use store::SessionStatus;
+
+/// Why a session operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No such session (or it was deleted).
+    #[error("Session not found")]
+    NotFound,
+    /// The concurrent-session limit is reached; nothing was created.
+    #[error("Too many concurrent active sessions (limit {limit})")]
+    TooManySessions {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A task is already running in the session.
+    #[error("Session is running; wait for the task to finish or stop it with strategy \"task\"")]
+    Busy,
+    /// The session has ended and can run no more tasks.
+    #[error("Session has ended (status {0}); it cannot run more tasks. Create a new session")]
+    Ended(SessionStatus),
+    /// No browser could be had for a new session.
+    #[error("Could not start a browser for the session: {0}")]
+    Browser(#[from] browser::BrowserError),
+    /// The store failed.
+    #[error("storage error: {0}")]
+    Store(#[from] store::StoreError),
+    /// The server is shutting down and takes no new work.
+    #[error("Tandem is shutting down")]
+    ShuttingDown,
+}

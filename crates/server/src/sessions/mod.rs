@@ -1,0 +1,291 @@
+//! Sessions: creating them, dispatching tasks, stopping, deleting, and restart recovery.
+//!
+//! [`Sessions`] is the domain API the HTTP handlers call. Reads go to the store; every
+//! change goes through the session's supervisor (one tokio task per active session), which is
+//! the only code that changes a session's status.
+
+mod error;
+mod feed;
+mod recovery;
+mod registry;
+mod spec;
+mod supervisor;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent::TaskRunner;
+use browser::Pool;
+use store::{MessagePage, MessageQuery, SessionRecord, SessionStatus, Store, Uuid};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+pub use error::SessionError;
+pub use recovery::recover;
+pub use spec::{DEFAULT_MODEL, NewSession, TaskSpec};
+
+use registry::{Handle, Registry};
+use supervisor::{Command, Limits, Supervisor};
+
+/// What `POST /sessions/{id}/stop` stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StopStrategy {
+    /// The whole session: browser stopped, status `stopped`.
+    #[default]
+    Session,
+    /// Only the running task: status back to `idle`, browser kept.
+    Task,
+}
+
+/// Session limits, from the server configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Active sessions allowed at once.
+    pub max_sessions: usize,
+    /// Inactivity allowed while created or idle.
+    pub idle_timeout: Duration,
+    /// Longest life of a session.
+    pub max_duration: Duration,
+}
+
+/// The sessions of this server. Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    pool: Pool,
+    runner: Arc<dyn TaskRunner>,
+    limits: SessionLimits,
+    /// One permit per active session; a supervisor holds its permit until its session ends.
+    slots: Arc<Semaphore>,
+    registry: Arc<Registry>,
+}
+
+/// Room for commands queued to one supervisor; API calls wait when it is full.
+const COMMAND_QUEUE: usize = 16;
+
+impl Sessions {
+    /// Sessions backed by `store`, with browsers from `pool` and tasks run by `runner`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        pool: Pool,
+        runner: Arc<dyn TaskRunner>,
+        limits: SessionLimits,
+    ) -> Sessions {
+        Sessions {
+            inner: Arc::new(Inner {
+                store,
+                pool,
+                runner,
+                limits,
+                slots: Arc::new(Semaphore::new(limits.max_sessions)),
+                registry: Arc::new(Registry::default()),
+            }),
+        }
+    }
+
+    /// The store, for reads.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> SessionLimits {
+        self.inner.limits
+    }
+
+    /// Creates a session with a browser of its own, and dispatches its first task if given.
+    /// Past the concurrent-session limit nothing is created (the SDKs retry a 429).
+    pub async fn create(&self, spec: NewSession) -> Result<SessionRecord, SessionError> {
+        let inner = &self.inner;
+        if inner.registry.is_closed() {
+            return Err(SessionError::ShuttingDown);
+        }
+        let permit =
+            inner
+                .slots
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| SessionError::TooManySessions {
+                    limit: inner.limits.max_sessions,
+                })?;
+        let browser = inner.pool.acquire().await?;
+
+        let id = Uuid::now_v7();
+        let expires_at = chrono::Duration::from_std(inner.limits.max_duration)
+            .ok()
+            .and_then(|d| store::now().checked_add_signed(d))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        let mut record = SessionRecord::new(
+            id,
+            spec.model.as_deref().unwrap_or(DEFAULT_MODEL),
+            expires_at,
+        );
+        record.profile_id = spec.profile_id;
+        record.workspace_id = spec.workspace_id;
+        record.proxy_country_code = spec.proxy_country_code.clone();
+        record.screen_width = spec.screen_width;
+        record.screen_height = spec.screen_height;
+        record.keep_alive = spec.keep_alive;
+        record.max_cost_usd = spec.max_cost_usd.clone();
+        record.browser_id = Some(browser.id().to_string());
+        // The browser is ready now, so a session without a task is idle at once.
+        record.status = SessionStatus::Idle;
+        let first_message = spec
+            .task
+            .as_ref()
+            .map(|task| spec::begin_task(&mut record, task));
+
+        if let Err(e) = inner
+            .store
+            .create_session(&record, first_message.as_ref())
+            .await
+        {
+            browser.stop().await;
+            return Err(e.into());
+        }
+
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+        let supervisor = Supervisor::new(
+            record.clone(),
+            inner.store.clone(),
+            inner.runner.clone(),
+            browser.clone(),
+            inner.registry.clone(),
+            permit,
+            Limits {
+                idle_timeout: inner.limits.idle_timeout,
+                max_duration: inner.limits.max_duration,
+            },
+        );
+        let first_task = spec.task;
+        let registered = inner.registry.insert_with(id, || Handle {
+            commands,
+            join: tokio::spawn(supervisor.run(receiver, first_task)),
+            browser: browser.clone(),
+        });
+        if !registered {
+            browser.stop().await;
+            return Err(SessionError::ShuttingDown);
+        }
+        tracing::info!(session = %id, browser = browser.id(), status = %record.status, "session created");
+        Ok(record)
+    }
+
+    /// Runs a task in an existing created or idle session.
+    pub async fn dispatch(&self, id: Uuid, task: TaskSpec) -> Result<SessionRecord, SessionError> {
+        let sent = self
+            .command(id, |reply| Command::Dispatch { task, reply })
+            .await;
+        match sent {
+            Some(result) => result,
+            None => Err(self.not_live(id).await),
+        }
+    }
+
+    /// Stops a session's task or the whole session. Idempotent: stopping an ended session
+    /// returns it unchanged.
+    pub async fn stop(
+        &self,
+        id: Uuid,
+        strategy: StopStrategy,
+    ) -> Result<SessionRecord, SessionError> {
+        let sent = self
+            .command(id, |reply| Command::Stop { strategy, reply })
+            .await;
+        match sent {
+            Some(result) => result,
+            None => self.get(id).await,
+        }
+    }
+
+    /// Stops (if active) and soft-deletes a session.
+    pub async fn delete(&self, id: Uuid) -> Result<(), SessionError> {
+        if let Some(result) = self.command(id, |reply| Command::Delete { reply }).await {
+            return result;
+        }
+        if self.inner.store.delete_session(id).await? {
+            Ok(())
+        } else {
+            Err(SessionError::NotFound)
+        }
+    }
+
+    /// Records activity on a session (the live view calls this on viewer input), restarting
+    /// its inactivity clock. Never blocks.
+    pub fn touch(&self, id: Uuid) {
+        if let Some(sender) = self.inner.registry.sender(id) {
+            let _ = sender.try_send(Command::Touch);
+        }
+    }
+
+    /// The browser of an active session (the live view streams it); None once the session
+    /// ended.
+    pub fn browser(&self, id: Uuid) -> Option<browser::Browser> {
+        self.inner.registry.browser(id)
+    }
+
+    /// One session.
+    pub async fn get(&self, id: Uuid) -> Result<SessionRecord, SessionError> {
+        self.inner
+            .store
+            .session(id)
+            .await?
+            .ok_or(SessionError::NotFound)
+    }
+
+    /// A page of sessions, newest first, and the total.
+    pub async fn list(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SessionRecord>, u64), SessionError> {
+        Ok(self.inner.store.list_sessions(offset, limit).await?)
+    }
+
+    /// A page of a session's message feed.
+    pub async fn messages(
+        &self,
+        id: Uuid,
+        query: &MessageQuery,
+    ) -> Result<MessagePage, SessionError> {
+        self.get(id).await?;
+        Ok(self.inner.store.messages(id, query).await?)
+    }
+
+    /// Stops every session's browser and the pool. Stored states are left as they are;
+    /// [`recover`] settles them at the next start.
+    pub async fn shutdown(&self) {
+        let handles = self.inner.registry.close();
+        for handle in &handles {
+            let _ = handle.commands.send(Command::Shutdown).await;
+        }
+        for handle in handles {
+            let _ = handle.join.await;
+        }
+        self.inner.pool.shutdown().await;
+    }
+
+    /// Sends a command to a live supervisor and waits for its answer; `None` when the session
+    /// is not live (ended, unknown, or ended while we asked).
+    async fn command<T>(
+        &self,
+        id: Uuid,
+        make: impl FnOnce(oneshot::Sender<Result<T, SessionError>>) -> Command,
+    ) -> Option<Result<T, SessionError>> {
+        let sender = self.inner.registry.sender(id)?;
+        let (reply, answer) = oneshot::channel();
+        sender.send(make(reply)).await.ok()?;
+        answer.await.ok()
+    }
+
+    /// The error for a command to a session without a supervisor.
+    async fn not_live(&self, id: Uuid) -> SessionError {
+        match self.get(id).await {
+            Ok(record) => SessionError::Ended(record.status),
+            Err(e) => e,
+        }
+    }
+}

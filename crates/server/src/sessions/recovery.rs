@@ -1,0 +1,86 @@
+//! Restart recovery: sessions stored as active lost their browser with the previous process.
+
+use store::{SessionStatus, Store, StoreError};
+
+use super::spec::assistant_message;
+
+/// Why a recovered session ended, as shown in `lastStepSummary`.
+pub const RESTART_REASON: &str =
+    "Tandem restarted and this session's browser was lost; create a new session";
+
+/// Settles every session the store still calls created, idle or running: idle and created
+/// ones become `stopped`, running ones `error` with a feed message, all with a reason, so
+/// none is stuck in `running`. Returns how many were settled.
+pub async fn recover(store: &dyn Store) -> Result<usize, StoreError> {
+    let stranded = store
+        .sessions_with_status(&[
+            SessionStatus::Created,
+            SessionStatus::Idle,
+            SessionStatus::Running,
+        ])
+        .await?;
+    let count = stranded.len();
+    for mut record in stranded {
+        let was_running = record.status == SessionStatus::Running;
+        record.status = if was_running {
+            SessionStatus::Error
+        } else {
+            SessionStatus::Stopped
+        };
+        record.last_step_summary = Some(RESTART_REASON.to_string());
+        record.end_reason = Some(RESTART_REASON.to_string());
+        record.updated_at = store::now();
+        let message = was_running
+            .then(|| assistant_message(record.id, &format!("Task aborted: {RESTART_REASON}")));
+        store.save_session(&record, message.as_ref()).await?;
+        tracing::info!(session = %record.id, status = %record.status, "recovered after restart");
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::{MessageQuery, SessionRecord, SqliteStore, Uuid};
+
+    #[tokio::test]
+    async fn active_sessions_end_with_a_reason() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let mut ids = Vec::new();
+        for status in SessionStatus::ALL {
+            let mut record = SessionRecord::new(Uuid::now_v7(), "bu-mini", store::now());
+            record.status = status;
+            store.create_session(&record, None).await.unwrap();
+            ids.push((status, record.id));
+        }
+        assert_eq!(recover(&store).await.unwrap(), 3);
+        for (before, id) in ids {
+            let after = store.session(id).await.unwrap().unwrap();
+            let expected = match before {
+                SessionStatus::Created | SessionStatus::Idle => SessionStatus::Stopped,
+                SessionStatus::Running => SessionStatus::Error,
+                ended => ended,
+            };
+            assert_eq!(after.status, expected, "{before}");
+            let feed = store
+                .messages(
+                    id,
+                    &MessageQuery {
+                        after: None,
+                        before: None,
+                        limit: 10,
+                    },
+                )
+                .await
+                .unwrap();
+            if before.is_active() {
+                assert_eq!(after.last_step_summary.as_deref(), Some(RESTART_REASON));
+            }
+            assert_eq!(
+                feed.messages.len(),
+                usize::from(before == SessionStatus::Running)
+            );
+        }
+        assert_eq!(recover(&store).await.unwrap(), 0);
+    }
+}

@@ -1,0 +1,80 @@
+//! The live supervisors, by session id.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use browser::Browser;
+use store::Uuid;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::supervisor::Command;
+
+/// How to reach a live supervisor, and how to wait for it at shutdown.
+pub(crate) struct Handle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) join: JoinHandle<()>,
+    pub(crate) browser: Browser,
+}
+
+#[derive(Default)]
+struct Live {
+    handles: HashMap<Uuid, Handle>,
+    closed: bool,
+}
+
+/// Supervisors of active sessions. A supervisor removes itself when its session ends, so
+/// an id missing here means "ended or unknown": the store says which.
+#[derive(Default)]
+pub(crate) struct Registry {
+    live: Mutex<Live>,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Live> {
+        // A panic while holding this lock cannot leave the map half-updated (single inserts
+        // and removes), so a poisoned lock is still usable.
+        self.live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a supervisor spawned by `spawn`, unless the server is shutting down (then
+    /// `spawn` is not called and false is returned).
+    pub(crate) fn insert_with(&self, id: Uuid, spawn: impl FnOnce() -> Handle) -> bool {
+        let mut live = self.lock();
+        if live.closed {
+            return false;
+        }
+        let handle = spawn();
+        live.handles.insert(id, handle);
+        true
+    }
+
+    /// The command channel of a live session.
+    pub(crate) fn sender(&self, id: Uuid) -> Option<mpsc::Sender<Command>> {
+        self.lock().handles.get(&id).map(|h| h.commands.clone())
+    }
+
+    /// The browser of a live session.
+    pub(crate) fn browser(&self, id: Uuid) -> Option<Browser> {
+        self.lock().handles.get(&id).map(|h| h.browser.clone())
+    }
+
+    /// Forgets a supervisor (its session ended).
+    pub(crate) fn remove(&self, id: Uuid) {
+        self.lock().handles.remove(&id);
+    }
+
+    /// Refuses new sessions from now on and hands back every live supervisor.
+    pub(crate) fn close(&self) -> Vec<Handle> {
+        let mut live = self.lock();
+        live.closed = true;
+        live.handles.drain().map(|(_, h)| h).collect()
+    }
+
+    /// Whether [`Registry::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+}

@@ -1,0 +1,438 @@
+//! One task per session that owns its state machine (api-v3 §7).
+//!
+//! API handlers never change a session; they send its supervisor a [`Command`] and await the
+//! reply. The supervisor persists every state change before replying, runs the task through
+//! the [`TaskRunner`], keeps the inactivity and maximum-duration deadlines, and watches the
+//! browser process. When the session ends it stops the browser first, then persists the end,
+//! so a client that sees `stopped`/`timed_out`/`error` can rely on the browser being gone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent::{TaskContext, TaskOutcome, TaskRunner};
+use browser::{Browser, Exit};
+use store::{NewMessage, SessionRecord, SessionStatus, Store};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
+use tokio::task::{JoinError, JoinHandle};
+use tokio::time::{Instant, sleep_until};
+
+use super::StopStrategy;
+use super::error::SessionError;
+use super::feed::StoreFeed;
+use super::registry::Registry;
+use super::spec::{TaskSpec, assistant_message, begin_task};
+
+/// A reply carrying the session as it is after the command.
+pub(crate) type RecordReply = oneshot::Sender<Result<SessionRecord, SessionError>>;
+
+/// What the API asks of a session's supervisor.
+pub(crate) enum Command {
+    /// Run a task (the session must be created or idle).
+    Dispatch { task: TaskSpec, reply: RecordReply },
+    /// Stop the running task, or the whole session.
+    Stop {
+        strategy: StopStrategy,
+        reply: RecordReply,
+    },
+    /// Stop the session and soft-delete it.
+    Delete {
+        reply: oneshot::Sender<Result<(), SessionError>>,
+    },
+    /// Someone used the session (live view): restart the inactivity clock.
+    Touch,
+    /// The server is going down: stop the browser, leave the stored state for recovery.
+    Shutdown,
+}
+
+/// The limits a supervisor enforces.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_duration: Duration,
+}
+
+struct RunningTask {
+    join: JoinHandle<TaskOutcome>,
+    cancel: watch::Sender<bool>,
+}
+
+/// The state machine of one session.
+pub(crate) struct Supervisor {
+    record: SessionRecord,
+    store: Arc<dyn Store>,
+    runner: Arc<dyn TaskRunner>,
+    browser: Browser,
+    registry: Arc<Registry>,
+    permit: Option<OwnedSemaphorePermit>,
+    limits: Limits,
+    idle_deadline: Instant,
+    max_deadline: Instant,
+    task: Option<RunningTask>,
+}
+
+enum Event {
+    Command(Command),
+    TaskEnded(Result<TaskOutcome, JoinError>),
+    IdleTimeout,
+    MaxDuration,
+    BrowserExited(Exit),
+}
+
+enum Flow {
+    Continue,
+    End,
+}
+
+/// `now + d`, saturating far in the future instead of overflowing.
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(10 * 365 * 24 * 3600))
+}
+
+/// A human-readable duration, e.g. "15m" or "2s".
+fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs > 0 && secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs > 0 && secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else if d.subsec_millis() == 0 {
+        format!("{secs}s")
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+impl Supervisor {
+    /// A supervisor for a session whose record is already stored. When the record is
+    /// `running`, `first_task` is the task to start at once.
+    pub(crate) fn new(
+        record: SessionRecord,
+        store: Arc<dyn Store>,
+        runner: Arc<dyn TaskRunner>,
+        browser: Browser,
+        registry: Arc<Registry>,
+        permit: OwnedSemaphorePermit,
+        limits: Limits,
+    ) -> Supervisor {
+        Supervisor {
+            record,
+            store,
+            runner,
+            browser,
+            registry,
+            permit: Some(permit),
+            limits,
+            idle_deadline: deadline_after(limits.idle_timeout),
+            max_deadline: deadline_after(limits.max_duration),
+            task: None,
+        }
+    }
+
+    /// Runs the session until it ends or the server shuts down.
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        first_task: Option<TaskSpec>,
+    ) {
+        if let Some(spec) = first_task {
+            self.start_task(&spec);
+        }
+        let mut exited = self.browser.exited();
+        loop {
+            let running = self.task.is_some();
+            let event = tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => Event::Command(command),
+                    // The registry dropped us: treat it as a shutdown.
+                    None => Event::Command(Command::Shutdown),
+                },
+                outcome = wait_task(&mut self.task) => Event::TaskEnded(outcome),
+                () = sleep_until(self.idle_deadline), if !running => Event::IdleTimeout,
+                () = sleep_until(self.max_deadline) => Event::MaxDuration,
+                exit = browser_gone(&mut exited) => Event::BrowserExited(exit),
+            };
+            if let Flow::End = self.handle(event).await {
+                break;
+            }
+        }
+        tracing::debug!(session = %self.record.id, status = %self.record.status, "supervisor ended");
+    }
+
+    async fn handle(&mut self, event: Event) -> Flow {
+        match event {
+            Event::Command(Command::Dispatch { task, reply }) => {
+                let _ = reply.send(self.dispatch(task).await);
+                Flow::Continue
+            }
+            Event::Command(Command::Stop {
+                strategy: StopStrategy::Task,
+                reply,
+            }) => {
+                let _ = reply.send(self.stop_task().await);
+                Flow::Continue
+            }
+            Event::Command(Command::Stop {
+                strategy: StopStrategy::Session,
+                reply,
+            }) => {
+                let was_running = self.task.is_some();
+                let summary = was_running.then(|| "Task stopped: the session was stopped".into());
+                let result = self
+                    .end(
+                        SessionStatus::Stopped,
+                        "stopped by the client",
+                        summary,
+                        None,
+                    )
+                    .await;
+                let _ = reply.send(result.map(|()| self.record.clone()));
+                Flow::End
+            }
+            Event::Command(Command::Delete { reply }) => {
+                self.record.deleted = true;
+                let result = self
+                    .end(SessionStatus::Stopped, "deleted by the client", None, None)
+                    .await;
+                let _ = reply.send(result);
+                Flow::End
+            }
+            Event::Command(Command::Touch) => {
+                if self.task.is_none() {
+                    self.idle_deadline = deadline_after(self.limits.idle_timeout);
+                }
+                Flow::Continue
+            }
+            Event::Command(Command::Shutdown) => {
+                self.abort_task();
+                self.browser.stop().await;
+                self.registry.remove(self.record.id);
+                self.permit.take();
+                Flow::End
+            }
+            Event::TaskEnded(outcome) => self.task_ended(outcome).await,
+            Event::IdleTimeout => {
+                let reason = format!(
+                    "Session timed out after {} of inactivity",
+                    human(self.limits.idle_timeout)
+                );
+                let _ = self
+                    .end(SessionStatus::TimedOut, &reason, Some(reason.clone()), None)
+                    .await;
+                Flow::End
+            }
+            Event::MaxDuration => {
+                let reason = format!(
+                    "Session reached its maximum duration of {}",
+                    human(self.limits.max_duration)
+                );
+                let message = self
+                    .task
+                    .is_some()
+                    .then(|| assistant_message(self.record.id, &format!("Task aborted: {reason}")));
+                let _ = self
+                    .end(
+                        SessionStatus::TimedOut,
+                        &reason,
+                        Some(reason.clone()),
+                        message,
+                    )
+                    .await;
+                Flow::End
+            }
+            Event::BrowserExited(exit) => {
+                let reason = format!("The session's browser exited unexpectedly: {}", exit.reason);
+                tracing::warn!(session = %self.record.id, reason = %exit.reason, "browser lost");
+                let message = self
+                    .task
+                    .is_some()
+                    .then(|| assistant_message(self.record.id, &format!("Task failed: {reason}")));
+                let _ = self
+                    .end(SessionStatus::Error, &reason, Some(reason.clone()), message)
+                    .await;
+                Flow::End
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, spec: TaskSpec) -> Result<SessionRecord, SessionError> {
+        match self.record.status {
+            SessionStatus::Running => return Err(SessionError::Busy),
+            SessionStatus::Created | SessionStatus::Idle => {}
+            ended => return Err(SessionError::Ended(ended)),
+        }
+        let before = self.record.clone();
+        let message = begin_task(&mut self.record, &spec);
+        if let Err(e) = self.store.save_session(&self.record, Some(&message)).await {
+            self.record = before;
+            return Err(e.into());
+        }
+        self.start_task(&spec);
+        Ok(self.record.clone())
+    }
+
+    fn start_task(&mut self, spec: &TaskSpec) {
+        let (cancel, cancelled) = watch::channel(false);
+        let ctx = TaskContext {
+            task: spec.task.clone(),
+            model: self.record.model.clone(),
+            output_schema: spec.output_schema.clone(),
+            browser: self.browser.clone(),
+            cancel: cancelled,
+            feed: Box::new(StoreFeed {
+                store: self.store.clone(),
+                session_id: self.record.id,
+            }),
+        };
+        let runner = self.runner.clone();
+        let join = tokio::spawn(async move { runner.run(ctx).await });
+        self.task = Some(RunningTask { join, cancel });
+    }
+
+    fn abort_task(&mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.cancel.send(true);
+            task.join.abort();
+        }
+    }
+
+    async fn stop_task(&mut self) -> Result<SessionRecord, SessionError> {
+        if self.task.is_none() {
+            // Nothing runs: a no-op, so stopping a task twice is harmless.
+            return Ok(self.record.clone());
+        }
+        self.abort_task();
+        self.record.status = SessionStatus::Idle;
+        self.record.last_step_summary = Some("Task stopped by the client".into());
+        self.record.updated_at = store::now();
+        self.idle_deadline = deadline_after(self.limits.idle_timeout);
+        self.store.save_session(&self.record, None).await?;
+        Ok(self.record.clone())
+    }
+
+    async fn task_ended(&mut self, outcome: Result<TaskOutcome, JoinError>) -> Flow {
+        self.task = None;
+        let outcome = outcome.unwrap_or_else(|e| TaskOutcome::Failed {
+            reason: format!("The agent crashed: {e}"),
+        });
+        match outcome {
+            TaskOutcome::Done {
+                output,
+                success,
+                summary,
+            } => {
+                self.record.output = output;
+                self.record.is_task_successful = Some(success);
+                self.record.last_step_summary = summary;
+                if self.record.keep_alive {
+                    self.record.status = SessionStatus::Idle;
+                    self.record.updated_at = store::now();
+                    self.idle_deadline = deadline_after(self.limits.idle_timeout);
+                    if let Err(e) = self.store.save_session(&self.record, None).await {
+                        tracing::error!(session = %self.record.id, error = %e, "cannot save task end");
+                    }
+                    Flow::Continue
+                } else {
+                    let summary = self.record.last_step_summary.clone();
+                    let _ = self
+                        .end(
+                            SessionStatus::Stopped,
+                            "task finished without keepAlive",
+                            summary,
+                            None,
+                        )
+                        .await;
+                    Flow::End
+                }
+            }
+            TaskOutcome::Failed { reason } => {
+                let message = assistant_message(self.record.id, &reason);
+                let _ = self
+                    .end(
+                        SessionStatus::Error,
+                        &reason,
+                        Some(reason.clone()),
+                        Some(message),
+                    )
+                    .await;
+                Flow::End
+            }
+        }
+    }
+
+    /// Ends the session: aborts any task, stops the browser, then persists the final state
+    /// (with `message`, if any) and frees the session's slot.
+    async fn end(
+        &mut self,
+        status: SessionStatus,
+        reason: &str,
+        summary: Option<String>,
+        message: Option<NewMessage>,
+    ) -> Result<(), SessionError> {
+        self.abort_task();
+        self.browser.stop().await;
+        self.record.status = status;
+        self.record.end_reason = Some(reason.to_string());
+        if summary.is_some() {
+            self.record.last_step_summary = summary;
+        }
+        self.record.updated_at = store::now();
+        let saved = self
+            .store
+            .save_session(&self.record, message.as_ref())
+            .await;
+        self.registry.remove(self.record.id);
+        self.permit.take();
+        match saved {
+            Ok(_) => {
+                tracing::info!(session = %self.record.id, status = %status, reason, "session ended");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(session = %self.record.id, error = %e, "cannot save session end");
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// The running task's outcome; pending forever when no task runs.
+async fn wait_task(task: &mut Option<RunningTask>) -> Result<TaskOutcome, JoinError> {
+    match task {
+        Some(task) => (&mut task.join).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves once the browser process is gone.
+async fn browser_gone(exited: &mut watch::Receiver<Option<Exit>>) -> Exit {
+    match exited.wait_for(Option::is_some).await {
+        Ok(exit) => exit.clone().unwrap_or_else(|| Exit {
+            crashed: true,
+            reason: "unknown".into(),
+        }),
+        Err(_) => Exit {
+            crashed: true,
+            reason: "its process watcher stopped".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_secs(900)), "15m");
+        assert_eq!(human(Duration::from_secs(4 * 3600)), "4h");
+        assert_eq!(human(Duration::from_secs(2)), "2s");
+        assert_eq!(human(Duration::from_millis(1500)), "1500ms");
+    }
+
+    #[test]
+    fn deadline_saturates() {
+        let _ = deadline_after(Duration::MAX);
+    }
+}

@@ -1,0 +1,399 @@
+//! Shared helpers of the server's end-to-end tests: a real server on a loopback port (with
+//! real Chromium from the pool), an HTTP client speaking to it, SDK-shape checks, and a
+//! scripted task runner standing in for the agent until it lands.
+#![allow(dead_code)] // Each test binary uses its own subset.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agent::{FeedMessage, TaskContext, TaskOutcome, TaskRunner};
+use serde_json::{Value, json};
+use server::{Config, Server, Sessions};
+use uuid::Uuid;
+
+/// A running server on its own thread and runtime. Dropping it shuts the server down (every
+/// session's browser and the pool stopped) and waits, even when the test panicked.
+pub struct TestServer {
+    pub base: String,
+    pub key: String,
+    pub sessions: Sessions,
+    pub data_dir: PathBuf,
+    client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A config for tests: loopback port 0, a small pool, a fixed key.
+pub fn config(data_dir: PathBuf) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir,
+        api_key: Some("tk_test_key".into()),
+        pool_size: 1,
+        ..Config::default()
+    }
+}
+
+impl TestServer {
+    /// A server on a fresh temporary data directory, running tasks with `NoAgent`.
+    pub fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path().to_path_buf());
+        tweak(&mut cfg);
+        let mut server = TestServer::start_with(cfg, Arc::new(agent::NoAgent));
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server with the given config and task runner.
+    pub fn start_with(config: Config, runner: Arc<dyn TaskRunner>) -> TestServer {
+        let data_dir = config.data_dir.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let server = match Server::bind_with_runner(config, runner).await {
+                    Ok(server) => server,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let info = (
+                    server.local_addr(),
+                    server.api_key().secret().to_string(),
+                    server.sessions().clone(),
+                );
+                let _ = ready_tx.send(Ok(info));
+                let result = server
+                    .run(async {
+                        let _ = shutdown_rx.await;
+                    })
+                    .await;
+                if let Err(e) = result {
+                    eprintln!("server error: {e}");
+                }
+            });
+        });
+        let (addr, key, sessions) = ready_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server did not start in time")
+            .expect("server failed to start");
+        TestServer {
+            base: format!("http://{addr}"),
+            key,
+            sessions,
+            data_dir,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+            _dir: None,
+        }
+    }
+
+    /// Shuts the server down now and waits for it.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// A request with the API key.
+    pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
+        self.call_with_key(method, path, body, Some(&self.key.clone()))
+            .await
+    }
+
+    /// A request with the given key, or none.
+    pub async fn call_with_key(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        key: Option<&str>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.header("X-Browser-Use-API-Key", key);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("request failed");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// `POST /api/v3/sessions` with `body`, expecting 200 and a valid session.
+    pub async fn create(&self, body: Value) -> Value {
+        let reply = self
+            .call("POST", "/api/v3/sessions", Some(&body.to_string()))
+            .await;
+        assert_eq!(reply.status, 200, "create failed: {}", reply.text);
+        check_session(&reply.json);
+        reply.json
+    }
+
+    /// `GET /api/v3/sessions/{id}`, expecting 200 and a valid session.
+    pub async fn session(&self, id: &str) -> Value {
+        let reply = self
+            .call("GET", &format!("/api/v3/sessions/{id}"), None)
+            .await;
+        assert_eq!(reply.status, 200, "get failed: {}", reply.text);
+        check_session(&reply.json);
+        reply.json
+    }
+
+    /// Polls a session (as the SDK does) until its status is one of `statuses`.
+    pub async fn wait_status(&self, id: &str, statuses: &[&str], timeout: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            let session = self.session(id).await;
+            let status = session["status"].as_str().unwrap().to_string();
+            if statuses.contains(&status.as_str()) {
+                return session;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "session {id} still {status} after {timeout:?}, wanted {statuses:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `GET .../messages` with `query`, expecting 200 and valid messages.
+    pub async fn messages(&self, id: &str, query: &str) -> Value {
+        let reply = self
+            .call(
+                "GET",
+                &format!("/api/v3/sessions/{id}/messages?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "messages failed: {}", reply.text);
+        let messages = reply.json["messages"].as_array().expect("messages array");
+        assert!(reply.json["hasMore"].is_boolean());
+        for m in messages {
+            check_message(m);
+        }
+        reply.json
+    }
+
+    /// The pid of an active session's Chromium.
+    pub fn browser_pid(&self, id: &str) -> u32 {
+        let id = Uuid::parse_str(id).unwrap();
+        self.sessions
+            .browser(id)
+            .expect("session has no live browser")
+            .pid()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// An HTTP answer.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+/// Whether a process is gone (no `/proc/<pid>`; a zombie would still be there).
+pub fn process_gone(pid: u32) -> bool {
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Waits up to `timeout` for a process to be gone.
+pub async fn wait_gone(pid: u32, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if process_gone(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    process_gone(pid)
+}
+
+fn is_decimal_string(v: &Value) -> bool {
+    match v.as_str() {
+        Some(s) => {
+            let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+            let mut parts = s.splitn(2, '.');
+            let whole = parts.next().unwrap_or("");
+            let frac = parts.next().unwrap_or("");
+            whole.chars().all(|c| c.is_ascii_digit()) && frac.chars().all(|c| c.is_ascii_digit())
+        }
+        None => v.is_null(),
+    }
+}
+
+fn check_timestamp(v: &Value, what: &str) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("{what} must be a string: {v}"));
+    assert!(s.ends_with('Z'), "{what} must be UTC with Z: {s}");
+    chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{what} {s}: {e}"));
+}
+
+fn check_optional_uuid(v: &Value, what: &str) {
+    if !v.is_null() {
+        Uuid::parse_str(v.as_str().unwrap_or("")).unwrap_or_else(|_| panic!("{what}: {v}"));
+    }
+}
+
+/// Checks a session against the constraints of the Python SDK's pydantic `SessionResponse`.
+pub fn check_session(s: &Value) {
+    Uuid::parse_str(s["id"].as_str().expect("id")).expect("id is a UUID");
+    let status = s["status"].as_str().expect("status");
+    assert!(
+        [
+            "created",
+            "idle",
+            "running",
+            "stopped",
+            "timed_out",
+            "error"
+        ]
+        .contains(&status),
+        "status {status}"
+    );
+    let model = s["model"].as_str().expect("model");
+    assert!(
+        server::api::models::BU_MODELS.contains(&model),
+        "model {model}"
+    );
+    check_timestamp(&s["createdAt"], "createdAt");
+    check_timestamp(&s["updatedAt"], "updatedAt");
+    for key in [
+        "proxyUsedMb",
+        "llmCostUsd",
+        "proxyCostUsd",
+        "browserCostUsd",
+        "totalCostUsd",
+        "maxCostUsd",
+    ] {
+        assert!(
+            is_decimal_string(&s[key]),
+            "{key} must be a decimal string: {}",
+            s[key]
+        );
+    }
+    assert_eq!(s["totalCostUsd"], "0");
+    assert!(s["recordingUrls"].is_array());
+    check_optional_uuid(&s["profileId"], "profileId");
+    check_optional_uuid(&s["workspaceId"], "workspaceId");
+    if let Some(code) = s["proxyCountryCode"].as_str() {
+        assert_eq!(
+            code,
+            code.to_ascii_lowercase(),
+            "proxyCountryCode lower-case"
+        );
+    }
+    assert!(s["stepCount"].is_i64());
+    assert!(s["liveUrl"].is_string() || s["liveUrl"].is_null());
+    let active = ["created", "idle", "running"].contains(&status);
+    assert_eq!(
+        s["liveUrl"].is_string(),
+        active,
+        "liveUrl only while active: {s}"
+    );
+}
+
+/// Checks a message against the pydantic `MessageResponse`.
+pub fn check_message(m: &Value) {
+    Uuid::parse_str(m["id"].as_str().expect("id")).expect("id is a UUID");
+    Uuid::parse_str(m["sessionId"].as_str().expect("sessionId")).expect("sessionId");
+    assert!(m["role"].is_string());
+    assert!(m["data"].is_string(), "data must be a string");
+    assert!(m["type"].is_string());
+    assert!(m["summary"].is_string());
+    assert!(m["hidden"].is_boolean());
+    check_timestamp(&m["createdAt"], "message createdAt");
+}
+
+/// The ids of a messages page.
+pub fn message_ids(page: &Value) -> Vec<String> {
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Stands in for the agent, which does not exist yet, so that lifecycle paths that need a
+/// task to run for a while or to succeed can be tested. It uses the real browser and the real
+/// feed. Task texts: `hold` runs until cancelled; `steps:N` appends N messages then succeeds;
+/// anything else succeeds at once with the page title as output.
+pub struct ScriptedRunner;
+
+impl TaskRunner for ScriptedRunner {
+    fn run(&self, mut ctx: TaskContext) -> agent::TaskFuture<'_> {
+        Box::pin(async move {
+            if ctx.task == "hold" {
+                let _ = ctx.cancel.wait_for(|cancelled| *cancelled).await;
+                return TaskOutcome::Failed {
+                    reason: "cancelled".into(),
+                };
+            }
+            let steps: usize = ctx
+                .task
+                .strip_prefix("steps:")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            for i in 0..steps {
+                let appended = ctx
+                    .feed
+                    .append(FeedMessage {
+                        role: "assistant".into(),
+                        data: json!({ "content": format!("step {i}") }).to_string(),
+                        kind: "assistant_message".into(),
+                        summary: format!("step {i}"),
+                        hidden: false,
+                    })
+                    .await;
+                if let Err(e) = appended {
+                    return TaskOutcome::Failed {
+                        reason: e.to_string(),
+                    };
+                }
+            }
+            TaskOutcome::Done {
+                output: Some(json!({ "task": ctx.task, "browserPid": ctx.browser.pid() })),
+                success: true,
+                summary: Some(format!("did {steps} steps")),
+            }
+        })
+    }
+}

@@ -1,0 +1,80 @@
+//! Persistence for Tandem: sessions and their message feeds, behind one trait.
+//!
+//! The server talks to a [`Store`] (as `Arc<dyn Store>`) so that the backend can change
+//! (SQLite today, PostgreSQL when several nodes share state) without touching the API layer.
+//! This crate knows nothing of HTTP, browsers or agents: it keeps records and pages through
+//! them. Only the session supervisor writes a session's status; the store just persists it.
+
+mod error;
+mod message;
+mod session;
+mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use error::StoreError;
+pub use message::{MessagePage, MessageQuery, MessageRecord, NewMessage};
+pub use session::{SessionRecord, SessionStatus};
+pub use sqlite::SqliteStore;
+pub use uuid::Uuid;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The future every [`Store`] method returns: boxed so the trait stays usable as `dyn Store`.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Everything the server persists, in one object-safe trait so it can be shared as
+/// `Arc<dyn Store>` by handlers and supervisors alike.
+pub trait Store: Send + Sync {
+    /// Inserts a new session, together with its first feed message when it is created with a
+    /// task, atomically: a reader never sees a running session without its task message.
+    fn create_session<'a>(
+        &'a self,
+        session: &'a SessionRecord,
+        first_message: Option<&'a NewMessage>,
+    ) -> StoreFuture<'a, Option<MessageRecord>>;
+
+    /// Overwrites a session's mutable fields (everything but id and creation time), and appends
+    /// `message` in the same transaction, so a status change and the message that explains it
+    /// land together.
+    fn save_session<'a>(
+        &'a self,
+        session: &'a SessionRecord,
+        message: Option<&'a NewMessage>,
+    ) -> StoreFuture<'a, Option<MessageRecord>>;
+
+    /// One session, unless it does not exist or was deleted.
+    fn session(&self, id: Uuid) -> StoreFuture<'_, Option<SessionRecord>>;
+
+    /// A page of non-deleted sessions, newest first, with the total count.
+    fn list_sessions(&self, offset: u64, limit: u64) -> StoreFuture<'_, (Vec<SessionRecord>, u64)>;
+
+    /// Every session (deleted or not) whose status is one of `statuses`; restart recovery uses
+    /// it to find sessions whose browser was lost.
+    fn sessions_with_status<'a>(
+        &'a self,
+        statuses: &'a [SessionStatus],
+    ) -> StoreFuture<'a, Vec<SessionRecord>>;
+
+    /// Marks a session deleted; later reads no longer see it. Returns false when there was no
+    /// such (non-deleted) session.
+    fn delete_session(&self, id: Uuid) -> StoreFuture<'_, bool>;
+
+    /// Appends one message to a session's feed and returns it with its id and timestamp.
+    fn append_message<'a>(&'a self, message: &'a NewMessage) -> StoreFuture<'a, MessageRecord>;
+
+    /// A page of a session's feed, in ascending order, with the cursor semantics of
+    /// [`MessageQuery`].
+    fn messages<'a>(
+        &'a self,
+        session_id: Uuid,
+        query: &'a MessageQuery,
+    ) -> StoreFuture<'a, MessagePage>;
+}
+
+/// The current time at the precision the store keeps (microseconds), so that a timestamp
+/// read back equals the one written.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,546 @@
+//! The SQLite backend: one file in the data directory, WAL mode, migrations at open.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{FromRow, Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::{
+    MessagePage, MessageQuery, MessageRecord, NewMessage, SessionRecord, SessionStatus, Store,
+    StoreError, StoreFuture,
+};
+
+/// Migrations embedded at build time from `crates/store/migrations`.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The default store: SQLite embedded in the process, so a fresh machine needs no database
+/// server.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `<data_dir>/tandem.db` in WAL mode and applies migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("tandem.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    /// A private in-memory database, for unit tests: one connection that is never recycled,
+    /// since every SQLite in-memory connection is its own database.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    async fn migrated(pool: SqlitePool) -> Result<Self, StoreError> {
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Closes every connection; pending writes are flushed.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+const SESSION_COLUMNS_INSERT: &str = "INSERT INTO sessions (id, status, model, thinking_level, \
+     title, task, keep_alive, output, output_schema, step_count, last_step_summary, \
+     is_task_successful, profile_id, workspace_id, proxy_country_code, screen_width, \
+     screen_height, max_cost_usd, browser_id, end_reason, expires_at, deleted, created_at, \
+     updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+const SESSION_UPDATE: &str = "UPDATE sessions SET status = ?, model = ?, thinking_level = ?, \
+     title = ?, task = ?, keep_alive = ?, output = ?, output_schema = ?, step_count = ?, \
+     last_step_summary = ?, is_task_successful = ?, profile_id = ?, workspace_id = ?, \
+     proxy_country_code = ?, screen_width = ?, screen_height = ?, max_cost_usd = ?, \
+     browser_id = ?, end_reason = ?, expires_at = ?, deleted = ?, updated_at = ? WHERE id = ?";
+
+#[derive(FromRow)]
+struct SessionRow {
+    id: String,
+    status: String,
+    model: String,
+    thinking_level: Option<String>,
+    title: Option<String>,
+    task: Option<String>,
+    keep_alive: bool,
+    output: Option<String>,
+    output_schema: Option<String>,
+    step_count: i64,
+    last_step_summary: Option<String>,
+    is_task_successful: Option<bool>,
+    profile_id: Option<String>,
+    workspace_id: Option<String>,
+    proxy_country_code: Option<String>,
+    screen_width: Option<i64>,
+    screen_height: Option<i64>,
+    max_cost_usd: Option<String>,
+    browser_id: Option<String>,
+    end_reason: Option<String>,
+    expires_at: DateTime<Utc>,
+    deleted: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct MessageRow {
+    seq: i64,
+    id: String,
+    session_id: String,
+    role: String,
+    data: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    summary: String,
+    screenshot_url: Option<String>,
+    hidden: bool,
+    created_at: DateTime<Utc>,
+}
+
+fn corrupt(table: &'static str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        detail: detail.into(),
+    }
+}
+
+fn parse_uuid(table: &'static str, value: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(value).map_err(|e| corrupt(table, format!("bad uuid {value:?}: {e}")))
+}
+
+fn parse_json(
+    table: &'static str,
+    value: Option<String>,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    value
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|e| corrupt(table, format!("bad JSON: {e}")))
+        })
+        .transpose()
+}
+
+fn json_text(value: &Option<serde_json::Value>) -> Option<String> {
+    value.as_ref().map(|v| v.to_string())
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow) -> Result<Self, StoreError> {
+        const T: &str = "sessions";
+        Ok(SessionRecord {
+            id: parse_uuid(T, &row.id)?,
+            status: SessionStatus::from_str(&row.status).map_err(|e| corrupt(T, e))?,
+            model: row.model,
+            thinking_level: row.thinking_level,
+            title: row.title,
+            task: row.task,
+            keep_alive: row.keep_alive,
+            output: parse_json(T, row.output)?,
+            output_schema: parse_json(T, row.output_schema)?,
+            step_count: row.step_count,
+            last_step_summary: row.last_step_summary,
+            is_task_successful: row.is_task_successful,
+            profile_id: row
+                .profile_id
+                .as_deref()
+                .map(|v| parse_uuid(T, v))
+                .transpose()?,
+            workspace_id: row
+                .workspace_id
+                .as_deref()
+                .map(|v| parse_uuid(T, v))
+                .transpose()?,
+            proxy_country_code: row.proxy_country_code,
+            screen_width: row.screen_width,
+            screen_height: row.screen_height,
+            max_cost_usd: row.max_cost_usd,
+            browser_id: row.browser_id,
+            end_reason: row.end_reason,
+            expires_at: row.expires_at,
+            deleted: row.deleted,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+impl TryFrom<MessageRow> for MessageRecord {
+    type Error = StoreError;
+
+    fn try_from(row: MessageRow) -> Result<Self, StoreError> {
+        const T: &str = "messages";
+        Ok(MessageRecord {
+            id: parse_uuid(T, &row.id)?,
+            seq: row.seq,
+            session_id: parse_uuid(T, &row.session_id)?,
+            role: row.role,
+            data: row.data,
+            kind: row.kind,
+            summary: row.summary,
+            screenshot_url: row.screenshot_url,
+            hidden: row.hidden,
+            created_at: row.created_at,
+        })
+    }
+}
+
+async fn insert_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    message: &NewMessage,
+) -> Result<MessageRecord, StoreError> {
+    let id = Uuid::now_v7();
+    let created_at = crate::now();
+    let (seq,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (id, session_id, role, data, type, summary, screenshot_url, \
+         hidden, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+    )
+    .bind(id.to_string())
+    .bind(message.session_id.to_string())
+    .bind(&message.role)
+    .bind(&message.data)
+    .bind(&message.kind)
+    .bind(&message.summary)
+    .bind(&message.screenshot_url)
+    .bind(message.hidden)
+    .bind(created_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(MessageRecord {
+        id,
+        seq,
+        session_id: message.session_id,
+        role: message.role.clone(),
+        data: message.data.clone(),
+        kind: message.kind.clone(),
+        summary: message.summary.clone(),
+        screenshot_url: message.screenshot_url.clone(),
+        hidden: message.hidden,
+        created_at,
+    })
+}
+
+async fn fetch_messages(
+    pool: &SqlitePool,
+    sql: &'static str,
+    session_id: Uuid,
+    bounds: &[i64],
+    limit: i64,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    let mut query = sqlx::query_as::<_, MessageRow>(sql).bind(session_id.to_string());
+    for bound in bounds {
+        query = query.bind(*bound);
+    }
+    query
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(MessageRecord::try_from)
+        .collect()
+}
+
+impl SqliteStore {
+    async fn cursor_seq(&self, session_id: Uuid, id: Uuid) -> Result<Option<i64>, StoreError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM messages WHERE id = ? AND session_id = ?")
+                .bind(id.to_string())
+                .bind(session_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(seq,)| seq))
+    }
+
+    async fn page(
+        &self,
+        session_id: Uuid,
+        query: &MessageQuery,
+    ) -> Result<MessagePage, StoreError> {
+        let limit = i64::from(query.limit.max(1));
+        let empty = MessagePage {
+            messages: Vec::new(),
+            has_more: false,
+        };
+        let after = match query.after {
+            Some(id) => match self.cursor_seq(session_id, id).await? {
+                Some(seq) => Some(seq),
+                None => return Ok(empty),
+            },
+            None => None,
+        };
+        let before = match query.before {
+            Some(id) => match self.cursor_seq(session_id, id).await? {
+                Some(seq) => Some(seq),
+                None => return Ok(empty),
+            },
+            None => None,
+        };
+        // One extra row tells whether more exist in the paging direction.
+        let (mut messages, descending) = match (after, before) {
+            (Some(after), Some(before)) => (
+                fetch_messages(
+                    &self.pool,
+                    "SELECT seq, id, session_id, role, data, type, summary, screenshot_url, \
+                     hidden, created_at FROM messages WHERE session_id = ? AND seq > ? \
+                     AND seq < ? ORDER BY seq ASC LIMIT ?",
+                    session_id,
+                    &[after, before],
+                    limit + 1,
+                )
+                .await?,
+                false,
+            ),
+            (Some(after), None) => (
+                fetch_messages(
+                    &self.pool,
+                    "SELECT seq, id, session_id, role, data, type, summary, screenshot_url, \
+                     hidden, created_at FROM messages WHERE session_id = ? AND seq > ? \
+                     ORDER BY seq ASC LIMIT ?",
+                    session_id,
+                    &[after],
+                    limit + 1,
+                )
+                .await?,
+                false,
+            ),
+            (None, Some(before)) => (
+                fetch_messages(
+                    &self.pool,
+                    "SELECT seq, id, session_id, role, data, type, summary, screenshot_url, \
+                     hidden, created_at FROM messages WHERE session_id = ? AND seq < ? \
+                     ORDER BY seq DESC LIMIT ?",
+                    session_id,
+                    &[before],
+                    limit + 1,
+                )
+                .await?,
+                true,
+            ),
+            (None, None) => (
+                fetch_messages(
+                    &self.pool,
+                    "SELECT seq, id, session_id, role, data, type, summary, screenshot_url, \
+                     hidden, created_at FROM messages WHERE session_id = ? \
+                     ORDER BY seq DESC LIMIT ?",
+                    session_id,
+                    &[],
+                    limit + 1,
+                )
+                .await?,
+                true,
+            ),
+        };
+        let has_more = messages.len() as i64 > limit;
+        messages.truncate(limit as usize);
+        if descending {
+            messages.reverse();
+        }
+        Ok(MessagePage { messages, has_more })
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_session<'a>(
+        &'a self,
+        s: &'a SessionRecord,
+        first_message: Option<&'a NewMessage>,
+    ) -> StoreFuture<'a, Option<MessageRecord>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(SESSION_COLUMNS_INSERT)
+                .bind(s.id.to_string())
+                .bind(s.status.as_str())
+                .bind(&s.model)
+                .bind(&s.thinking_level)
+                .bind(&s.title)
+                .bind(&s.task)
+                .bind(s.keep_alive)
+                .bind(json_text(&s.output))
+                .bind(json_text(&s.output_schema))
+                .bind(s.step_count)
+                .bind(&s.last_step_summary)
+                .bind(s.is_task_successful)
+                .bind(s.profile_id.map(|u| u.to_string()))
+                .bind(s.workspace_id.map(|u| u.to_string()))
+                .bind(&s.proxy_country_code)
+                .bind(s.screen_width)
+                .bind(s.screen_height)
+                .bind(&s.max_cost_usd)
+                .bind(&s.browser_id)
+                .bind(&s.end_reason)
+                .bind(s.expires_at)
+                .bind(s.deleted)
+                .bind(s.created_at)
+                .bind(s.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            let message = match first_message {
+                Some(m) => Some(insert_message(&mut tx, m).await?),
+                None => None,
+            };
+            tx.commit().await?;
+            Ok(message)
+        })
+    }
+
+    fn save_session<'a>(
+        &'a self,
+        s: &'a SessionRecord,
+        message: Option<&'a NewMessage>,
+    ) -> StoreFuture<'a, Option<MessageRecord>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let message = match message {
+                Some(m) => Some(insert_message(&mut tx, m).await?),
+                None => None,
+            };
+            sqlx::query(SESSION_UPDATE)
+                .bind(s.status.as_str())
+                .bind(&s.model)
+                .bind(&s.thinking_level)
+                .bind(&s.title)
+                .bind(&s.task)
+                .bind(s.keep_alive)
+                .bind(json_text(&s.output))
+                .bind(json_text(&s.output_schema))
+                .bind(s.step_count)
+                .bind(&s.last_step_summary)
+                .bind(s.is_task_successful)
+                .bind(s.profile_id.map(|u| u.to_string()))
+                .bind(s.workspace_id.map(|u| u.to_string()))
+                .bind(&s.proxy_country_code)
+                .bind(s.screen_width)
+                .bind(s.screen_height)
+                .bind(&s.max_cost_usd)
+                .bind(&s.browser_id)
+                .bind(&s.end_reason)
+                .bind(s.expires_at)
+                .bind(s.deleted)
+                .bind(s.updated_at)
+                .bind(s.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(message)
+        })
+    }
+
+    fn session(&self, id: Uuid) -> StoreFuture<'_, Option<SessionRecord>> {
+        Box::pin(async move {
+            sqlx::query_as::<_, SessionRow>("SELECT * FROM sessions WHERE id = ? AND deleted = 0")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(SessionRecord::try_from)
+                .transpose()
+        })
+    }
+
+    fn list_sessions(&self, offset: u64, limit: u64) -> StoreFuture<'_, (Vec<SessionRecord>, u64)> {
+        Box::pin(async move {
+            let (total,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE deleted = 0")
+                    .fetch_one(&self.pool)
+                    .await?;
+            let rows = sqlx::query_as::<_, SessionRow>(
+                "SELECT * FROM sessions WHERE deleted = 0 \
+                 ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            )
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+            let sessions = rows
+                .into_iter()
+                .map(SessionRecord::try_from)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((sessions, u64::try_from(total).unwrap_or(0)))
+        })
+    }
+
+    fn sessions_with_status<'a>(
+        &'a self,
+        statuses: &'a [SessionStatus],
+    ) -> StoreFuture<'a, Vec<SessionRecord>> {
+        Box::pin(async move {
+            let mut found = Vec::new();
+            for status in statuses {
+                let rows = sqlx::query_as::<_, SessionRow>(
+                    "SELECT * FROM sessions WHERE status = ? ORDER BY created_at ASC",
+                )
+                .bind(status.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                for row in rows {
+                    found.push(SessionRecord::try_from(row)?);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn delete_session(&self, id: Uuid) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let result = sqlx::query(
+                "UPDATE sessions SET deleted = 1, updated_at = ? WHERE id = ? AND deleted = 0",
+            )
+            .bind(crate::now())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+            Ok(result.rows_affected() > 0)
+        })
+    }
+
+    fn append_message<'a>(&'a self, message: &'a NewMessage) -> StoreFuture<'a, MessageRecord> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let record = insert_message(&mut tx, message).await?;
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    fn messages<'a>(
+        &'a self,
+        session_id: Uuid,
+        query: &'a MessageQuery,
+    ) -> StoreFuture<'a, MessagePage> {
+        Box::pin(self.page(session_id, query))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,263 @@
+use super::*;
+
+fn session() -> SessionRecord {
+    SessionRecord::new(Uuid::now_v7(), "claude-opus-4.7", crate::now())
+}
+
+fn message(session_id: Uuid, n: usize) -> NewMessage {
+    NewMessage {
+        session_id,
+        role: "assistant".into(),
+        data: format!("{{\"content\":\"step {n}\"}}"),
+        kind: "assistant_message".into(),
+        summary: format!("step {n}"),
+        screenshot_url: None,
+        hidden: false,
+    }
+}
+
+async fn feed(store: &SqliteStore, n: usize) -> (Uuid, Vec<MessageRecord>) {
+    let s = session();
+    store.create_session(&s, None).await.unwrap();
+    let mut all = Vec::new();
+    for i in 0..n {
+        all.push(store.append_message(&message(s.id, i)).await.unwrap());
+    }
+    (s.id, all)
+}
+
+fn ids(page: &MessagePage) -> Vec<Uuid> {
+    page.messages.iter().map(|m| m.id).collect()
+}
+
+fn query(after: Option<Uuid>, before: Option<Uuid>, limit: u32) -> MessageQuery {
+    MessageQuery {
+        after,
+        before,
+        limit,
+    }
+}
+
+#[tokio::test]
+async fn session_round_trips_every_field() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let mut s = session();
+    s.status = SessionStatus::Running;
+    s.thinking_level = Some("low".into());
+    s.title = Some("Find".into());
+    s.task = Some("Find the top story".into());
+    s.keep_alive = true;
+    s.output = Some(serde_json::json!({"a": [1, 2]}));
+    s.output_schema = Some(serde_json::json!({"type": "object"}));
+    s.step_count = 3;
+    s.last_step_summary = Some("Clicking".into());
+    s.is_task_successful = Some(false);
+    s.profile_id = Some(Uuid::now_v7());
+    s.workspace_id = Some(Uuid::now_v7());
+    s.proxy_country_code = Some("de".into());
+    s.screen_width = Some(1280);
+    s.screen_height = Some(720);
+    s.max_cost_usd = Some("5.00".into());
+    s.browser_id = Some("b-1".into());
+    s.end_reason = Some("why".into());
+    let first = message(s.id, 0);
+    let stored = store.create_session(&s, Some(&first)).await.unwrap();
+    assert_eq!(stored.unwrap().summary, "step 0");
+    assert_eq!(store.session(s.id).await.unwrap(), Some(s.clone()));
+
+    s.status = SessionStatus::Idle;
+    s.output = None;
+    s.updated_at = crate::now();
+    store.save_session(&s, None).await.unwrap();
+    assert_eq!(store.session(s.id).await.unwrap(), Some(s));
+}
+
+#[tokio::test]
+async fn unknown_and_deleted_sessions_are_invisible() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    assert_eq!(store.session(Uuid::now_v7()).await.unwrap(), None);
+    let s = session();
+    store.create_session(&s, None).await.unwrap();
+    assert!(store.delete_session(s.id).await.unwrap());
+    assert!(!store.delete_session(s.id).await.unwrap());
+    assert_eq!(store.session(s.id).await.unwrap(), None);
+    assert_eq!(store.list_sessions(0, 10).await.unwrap().1, 0);
+}
+
+#[tokio::test]
+async fn list_is_newest_first_with_total() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        let s = session();
+        store.create_session(&s, None).await.unwrap();
+        created.push(s.id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let (page, total) = store.list_sessions(0, 2).await.unwrap();
+    assert_eq!(total, 5);
+    assert_eq!(
+        page.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![created[4], created[3]]
+    );
+    let (page, _) = store.list_sessions(4, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![created[0]]
+    );
+}
+
+#[tokio::test]
+async fn sessions_with_status_finds_active_ones() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let mut idle = session();
+    idle.status = SessionStatus::Idle;
+    let mut stopped = session();
+    stopped.status = SessionStatus::Stopped;
+    store.create_session(&idle, None).await.unwrap();
+    store.create_session(&stopped, None).await.unwrap();
+    let found = store
+        .sessions_with_status(&[SessionStatus::Idle, SessionStatus::Running])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, idle.id);
+}
+
+#[tokio::test]
+async fn empty_feed_is_an_empty_page() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (id, _) = feed(&store, 0).await;
+    let page = store.messages(id, &query(None, None, 10)).await.unwrap();
+    assert!(page.messages.is_empty());
+    assert!(!page.has_more);
+}
+
+#[tokio::test]
+async fn no_cursor_returns_latest_ascending() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (id, all) = feed(&store, 5).await;
+    let page = store.messages(id, &query(None, None, 1)).await.unwrap();
+    assert_eq!(ids(&page), vec![all[4].id]);
+    assert!(page.has_more);
+    let page = store.messages(id, &query(None, None, 3)).await.unwrap();
+    assert_eq!(ids(&page), vec![all[2].id, all[3].id, all[4].id]);
+    let page = store.messages(id, &query(None, None, 100)).await.unwrap();
+    assert_eq!(page.messages.len(), 5);
+    assert!(!page.has_more);
+}
+
+#[tokio::test]
+async fn after_returns_first_ones_strictly_after() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (id, all) = feed(&store, 5).await;
+    let page = store
+        .messages(id, &query(Some(all[1].id), None, 2))
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), vec![all[2].id, all[3].id]);
+    assert!(page.has_more);
+    let page = store
+        .messages(id, &query(Some(all[3].id), None, 2))
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), vec![all[4].id]);
+    assert!(!page.has_more);
+    let page = store
+        .messages(id, &query(Some(all[4].id), None, 100))
+        .await
+        .unwrap();
+    assert!(page.messages.is_empty());
+}
+
+#[tokio::test]
+async fn before_returns_the_ones_immediately_before_ascending() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (id, all) = feed(&store, 5).await;
+    let page = store
+        .messages(id, &query(None, Some(all[4].id), 2))
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), vec![all[2].id, all[3].id]);
+    assert!(page.has_more);
+    let page = store
+        .messages(id, &query(None, Some(all[1].id), 5))
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), vec![all[0].id]);
+    assert!(!page.has_more);
+}
+
+#[tokio::test]
+async fn after_and_before_bound_both_sides() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (id, all) = feed(&store, 5).await;
+    let page = store
+        .messages(id, &query(Some(all[0].id), Some(all[4].id), 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&page), vec![all[1].id, all[2].id, all[3].id]);
+    assert!(!page.has_more);
+}
+
+#[tokio::test]
+async fn cursors_from_another_session_or_unknown_give_empty_pages() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (a, _) = feed(&store, 2).await;
+    let (_, other) = feed(&store, 2).await;
+    let page = store
+        .messages(a, &query(Some(other[0].id), None, 10))
+        .await
+        .unwrap();
+    assert!(page.messages.is_empty());
+    let page = store
+        .messages(a, &query(None, Some(Uuid::now_v7()), 10))
+        .await
+        .unwrap();
+    assert!(page.messages.is_empty());
+    assert!(!page.has_more);
+}
+
+#[tokio::test]
+async fn save_with_message_is_atomic_and_ordered() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let (id, all) = feed(&store, 1).await;
+    let mut s = store.session(id).await.unwrap().unwrap();
+    s.status = SessionStatus::Error;
+    let m = store
+        .save_session(&s, Some(&message(id, 9)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(m.seq > all[0].seq);
+    assert_eq!(
+        store.session(id).await.unwrap().unwrap().status,
+        SessionStatus::Error
+    );
+    let page = store.messages(id, &query(None, None, 10)).await.unwrap();
+    assert_eq!(ids(&page), vec![all[0].id, m.id]);
+}
+
+#[tokio::test]
+async fn file_store_persists_across_reopen_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session();
+    {
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        store
+            .create_session(&s, Some(&message(s.id, 0)))
+            .await
+            .unwrap();
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        store.close().await;
+    }
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    assert_eq!(store.session(s.id).await.unwrap(), Some(s.clone()));
+    let page = store.messages(s.id, &query(None, None, 10)).await.unwrap();
+    assert_eq!(page.messages.len(), 1);
+    assert!(dir.path().join("tandem.db").exists());
+}

@@ -1,0 +1,171 @@
+//! Configuration of `tandem serve`, by precedence: flags, `TANDEM_*` environment variables,
+//! the TOML file given with `--config`, built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+/// Flags of `tandem serve`; each also reads its `TANDEM_*` environment variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one) [default: 127.0.0.1:8080]
+    #[arg(long, env = "TANDEM_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Directory for the database, secrets and the generated API key [default: ./data]
+    #[arg(long, env = "TANDEM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML file with any of these settings (keys in snake_case, e.g. idle_timeout = "15m")
+    #[arg(long, env = "TANDEM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Warm browsers kept ready [default: 2]
+    #[arg(long, env = "TANDEM_POOL_SIZE")]
+    pool_size: Option<usize>,
+    /// Active sessions allowed at once [default: 8]
+    #[arg(long, env = "TANDEM_MAX_SESSIONS")]
+    max_sessions: Option<usize>,
+    /// Inactivity before an idle session times out, e.g. 30s, 15m [default: 15m]
+    #[arg(long, env = "TANDEM_IDLE_TIMEOUT", value_parser = humantime::parse_duration)]
+    idle_timeout: Option<Duration>,
+    /// Longest life of a session, e.g. 4h [default: 4h]
+    #[arg(long, env = "TANDEM_MAX_SESSION_DURATION", value_parser = humantime::parse_duration)]
+    max_session_duration: Option<Duration>,
+    /// Base URL clients reach the server at, used in live-view links
+    #[arg(long, env = "TANDEM_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Chromium binary [default: /usr/lib/chromium/chromium]
+    #[arg(long, env = "TANDEM_CHROMIUM")]
+    chromium: Option<PathBuf>,
+    /// Only from the environment: a key on the command line would show in `ps`.
+    #[arg(skip)]
+    api_key: Option<String>,
+}
+
+/// The `--config` file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    api_key: Option<String>,
+    pool_size: Option<usize>,
+    max_sessions: Option<usize>,
+    idle_timeout: Option<String>,
+    max_session_duration: Option<String>,
+    public_url: Option<String>,
+    chromium: Option<PathBuf>,
+}
+
+fn duration(name: &str, value: Option<String>) -> anyhow::Result<Option<Duration>> {
+    value
+        .map(|text| {
+            humantime::parse_duration(&text)
+                .with_context(|| format!("{name} = {text:?} is not a duration like 30s or 15m"))
+        })
+        .transpose()
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+impl ServeArgs {
+    /// The server configuration these flags, the environment and the file describe.
+    pub fn resolve(mut self) -> anyhow::Result<server::Config> {
+        if self.api_key.is_none() {
+            self.api_key = std::env::var("TANDEM_API_KEY")
+                .ok()
+                .filter(|key| !key.trim().is_empty());
+        }
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        self.merge(file)
+    }
+
+    fn merge(self, file: FileSettings) -> anyhow::Result<server::Config> {
+        let defaults = server::Config::default();
+        Ok(server::Config {
+            listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+            api_key: self.api_key.or(file.api_key),
+            public_url: self.public_url.or(file.public_url),
+            pool_size: self
+                .pool_size
+                .or(file.pool_size)
+                .unwrap_or(defaults.pool_size),
+            max_sessions: self
+                .max_sessions
+                .or(file.max_sessions)
+                .unwrap_or(defaults.max_sessions),
+            idle_timeout: self
+                .idle_timeout
+                .or(duration("idle_timeout", file.idle_timeout)?)
+                .unwrap_or(defaults.idle_timeout),
+            max_session_duration: self
+                .max_session_duration
+                .or(duration("max_session_duration", file.max_session_duration)?)
+                .unwrap_or(defaults.max_session_duration),
+            chromium: self.chromium.or(file.chromium),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn file(text: &str) -> FileSettings {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let args = Wrapper::parse_from(["tandem", "--idle-timeout", "3s", "--pool-size", "1"]).args;
+        let config = args
+            .merge(file(
+                "idle_timeout = \"1m\"\nmax_session_duration = \"2h\"\npool_size = 5\nlisten = \"0.0.0.0:9000\"",
+            ))
+            .unwrap();
+        assert_eq!(config.idle_timeout, Duration::from_secs(3));
+        assert_eq!(config.pool_size, 1);
+        assert_eq!(config.max_session_duration, Duration::from_secs(7200));
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.max_sessions, server::DEFAULT_MAX_SESSIONS);
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn defaults_apply_without_anything() {
+        let config = ServeArgs::default().merge(FileSettings::default()).unwrap();
+        assert_eq!(config.listen.to_string(), server::DEFAULT_LISTEN);
+        assert_eq!(config.idle_timeout, server::DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(
+            config.max_session_duration,
+            server::DEFAULT_MAX_SESSION_DURATION
+        );
+        assert_eq!(config.api_key, None);
+    }
+
+    #[test]
+    fn bad_file_values_are_reported() {
+        assert!(toml::from_str::<FileSettings>("unknown = 1").is_err());
+        let err = ServeArgs::default()
+            .merge(file("idle_timeout = \"soon\""))
+            .unwrap_err();
+        assert!(err.to_string().contains("idle_timeout"));
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install what is missing and run the whole test suite:
+#   1. the Rust tests:        cargo nextest run --workspace   (--profile ci when CI=true)
+#   2. the Python SDK tests:  pytest -q in tests/sdk/python   (official browser-use-sdk, sync + async)
+#   3. the TS SDK tests:      node --test in tests/sdk/ts     (official browser-use-sdk/v3)
+# Every part runs even if an earlier one failed; the script fails if any part failed.
+# The SDK tests start real `tandem serve` processes from $TANDEM_BIN (default: the debug build).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+./scripts/install-deps.sh --test
+# Chromium is required, never optional: tests that need it must fail, not skip, without it.
+if [ ! -x /usr/lib/chromium/chromium ]; then
+  echo "test: Chromium is missing at /usr/lib/chromium/chromium" >&2
+  exit 1
+fi
+
+cargo build --bin tandem
+export TANDEM_BIN="${TANDEM_BIN:-${CARGO_TARGET_DIR:-$repo/target}/debug/tandem}"
+
+nextest_args=(--workspace)
+if [ "${CI:-}" = "true" ]; then
+  nextest_args+=(--profile ci)
+fi
+
+failed=()
+section() { printf '\n==> %s\n' "$*"; }
+
+section "Rust: cargo nextest run ${nextest_args[*]}"
+cargo nextest run "${nextest_args[@]}" || failed+=("rust")
+
+section "Python SDK: pytest -q (tests/sdk/python)"
+(cd tests/sdk/python && .venv/bin/python -m pytest -q) || failed+=("python-sdk")
+
+section "TypeScript SDK: node --test (tests/sdk/ts)"
+(cd tests/sdk/ts && node --test --test-reporter=spec --test-concurrency=1 test/) || failed+=("ts-sdk")
+
+echo
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "test: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "test: all suites passed"
