@@ -74,17 +74,53 @@ impl SqliteStore {
     }
 }
 
-const SESSION_COLUMNS_INSERT: &str = "INSERT INTO sessions (id, status, model, thinking_level, \
+// Both statements take the same numbered parameters, bound once by `bind_session`
+// (the update leaves `created_at`, ?23, alone).
+const SESSION_INSERT: &str = "INSERT INTO sessions (id, status, model, thinking_level, \
      title, task, keep_alive, output, output_schema, step_count, last_step_summary, \
      is_task_successful, profile_id, workspace_id, proxy_country_code, screen_width, \
      screen_height, max_cost_usd, browser_id, end_reason, expires_at, deleted, created_at, \
-     updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
 
-const SESSION_UPDATE: &str = "UPDATE sessions SET status = ?, model = ?, thinking_level = ?, \
-     title = ?, task = ?, keep_alive = ?, output = ?, output_schema = ?, step_count = ?, \
-     last_step_summary = ?, is_task_successful = ?, profile_id = ?, workspace_id = ?, \
-     proxy_country_code = ?, screen_width = ?, screen_height = ?, max_cost_usd = ?, \
-     browser_id = ?, end_reason = ?, expires_at = ?, deleted = ?, updated_at = ? WHERE id = ?";
+const SESSION_UPDATE: &str = "UPDATE sessions SET status = ?2, model = ?3, \
+     thinking_level = ?4, title = ?5, task = ?6, keep_alive = ?7, output = ?8, \
+     output_schema = ?9, step_count = ?10, last_step_summary = ?11, is_task_successful = ?12, \
+     profile_id = ?13, workspace_id = ?14, proxy_country_code = ?15, screen_width = ?16, \
+     screen_height = ?17, max_cost_usd = ?18, browser_id = ?19, end_reason = ?20, \
+     expires_at = ?21, deleted = ?22, updated_at = ?24 WHERE id = ?1";
+
+/// Binds a session's columns in the order of `SESSION_INSERT` and `SESSION_UPDATE`.
+fn bind_session<'q>(
+    sql: &'static str,
+    s: &'q SessionRecord,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(sql)
+        .bind(s.id.to_string())
+        .bind(s.status.as_str())
+        .bind(&s.model)
+        .bind(&s.thinking_level)
+        .bind(&s.title)
+        .bind(&s.task)
+        .bind(s.keep_alive)
+        .bind(json_text(&s.output))
+        .bind(json_text(&s.output_schema))
+        .bind(s.step_count)
+        .bind(&s.last_step_summary)
+        .bind(s.is_task_successful)
+        .bind(s.profile_id.map(|u| u.to_string()))
+        .bind(s.workspace_id.map(|u| u.to_string()))
+        .bind(&s.proxy_country_code)
+        .bind(s.screen_width)
+        .bind(s.screen_height)
+        .bind(&s.max_cost_usd)
+        .bind(&s.browser_id)
+        .bind(&s.end_reason)
+        .bind(s.expires_at)
+        .bind(s.deleted)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+}
 
 #[derive(FromRow)]
 struct SessionRow {
@@ -379,33 +415,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Option<MessageRecord>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            sqlx::query(SESSION_COLUMNS_INSERT)
-                .bind(s.id.to_string())
-                .bind(s.status.as_str())
-                .bind(&s.model)
-                .bind(&s.thinking_level)
-                .bind(&s.title)
-                .bind(&s.task)
-                .bind(s.keep_alive)
-                .bind(json_text(&s.output))
-                .bind(json_text(&s.output_schema))
-                .bind(s.step_count)
-                .bind(&s.last_step_summary)
-                .bind(s.is_task_successful)
-                .bind(s.profile_id.map(|u| u.to_string()))
-                .bind(s.workspace_id.map(|u| u.to_string()))
-                .bind(&s.proxy_country_code)
-                .bind(s.screen_width)
-                .bind(s.screen_height)
-                .bind(&s.max_cost_usd)
-                .bind(&s.browser_id)
-                .bind(&s.end_reason)
-                .bind(s.expires_at)
-                .bind(s.deleted)
-                .bind(s.created_at)
-                .bind(s.updated_at)
-                .execute(&mut *tx)
-                .await?;
+            bind_session(SESSION_INSERT, s).execute(&mut *tx).await?;
             let message = match first_message {
                 Some(m) => Some(insert_message(&mut tx, m).await?),
                 None => None,
@@ -426,32 +436,7 @@ impl Store for SqliteStore {
                 Some(m) => Some(insert_message(&mut tx, m).await?),
                 None => None,
             };
-            sqlx::query(SESSION_UPDATE)
-                .bind(s.status.as_str())
-                .bind(&s.model)
-                .bind(&s.thinking_level)
-                .bind(&s.title)
-                .bind(&s.task)
-                .bind(s.keep_alive)
-                .bind(json_text(&s.output))
-                .bind(json_text(&s.output_schema))
-                .bind(s.step_count)
-                .bind(&s.last_step_summary)
-                .bind(s.is_task_successful)
-                .bind(s.profile_id.map(|u| u.to_string()))
-                .bind(s.workspace_id.map(|u| u.to_string()))
-                .bind(&s.proxy_country_code)
-                .bind(s.screen_width)
-                .bind(s.screen_height)
-                .bind(&s.max_cost_usd)
-                .bind(&s.browser_id)
-                .bind(&s.end_reason)
-                .bind(s.expires_at)
-                .bind(s.deleted)
-                .bind(s.updated_at)
-                .bind(s.id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            bind_session(SESSION_UPDATE, s).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(message)
         })
