@@ -7,3 +7,13 @@ which="${1:-all}"
 if [[ "$which" == all || "$which" == pool ]]; then
   cargo bench -q -p browser --bench pool_acquire
 fi
+# `benches/run.sh observe`: perception, tandem observe vs browser-use 0.13.14.
+if [[ "$which" == all || "$which" == observe ]]; then
+  benches/observe/run.sh
+fi
+# `benches/run.sh live`: live view click-to-frame latency, fps, bytes per frame (release build).
+if [[ "$which" == all || "$which" == live ]]; then
+  cargo build -q --release -p tandem
+  (cd tests/live && npm ci --no-audit --no-fund --silent)
+  TANDEM_BIN=target/release/tandem node benches/live_view.mjs
+fi

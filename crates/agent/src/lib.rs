@@ -1,9 +1,24 @@
 //! The agent layer: what runs a task in a session's browser.
 //!
-//! For now this crate holds only the interface the session supervisor drives ([`TaskRunner`])
-//! and [`NoAgent`], the runner used until a real agent (perception, actions, LLM providers)
-//! lands. It never changes a session's status itself: it reports a [`TaskOutcome`] and the
-//! supervisor decides what that means for the session.
+//! It holds the interface the session supervisor drives ([`TaskRunner`]); [`LlmAgent`], the
+//! runner that drives the browser with an LLM, and [`NoAgent`], used when no LLM is
+//! configured; [`perception`]: a tab turned into indexed interactive elements and text;
+//! [`actions`]: what the model can do to the browser; [`llm`]: the model providers; and
+//! [`secrets`]: `sensitiveData` kept away from the model. It never changes a session's status
+//! itself: it reports a [`TaskOutcome`] and the supervisor decides what that means.
+
+pub mod actions;
+mod agent;
+mod cost;
+pub mod llm;
+mod output;
+pub mod perception;
+mod prompt;
+pub mod secrets;
+mod steps;
+
+pub use agent::{AgentSettings, LlmAgent};
+pub use secrets::SensitiveData;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -42,6 +57,35 @@ pub struct TaskContext {
     pub cancel: watch::Receiver<bool>,
     /// Where to append the steps of the task, visible to clients as the session's messages.
     pub feed: Box<dyn Feed>,
+    /// The session's earlier tasks and their results, oldest first, so a follow-up knows
+    /// what came before.
+    pub previous_tasks: Vec<PriorTask>,
+    /// Secrets the agent may type (`sensitiveData`); the model sees only their keys.
+    pub sensitive_data: SensitiveData,
+}
+
+/// An earlier task of the same session, as a follow-up sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorTask {
+    /// What was asked.
+    pub task: String,
+    /// Its final answer as text (JSON output serialised), if it had one.
+    pub output: Option<String>,
+    /// Whether it succeeded, if it finished.
+    pub success: Option<bool>,
+}
+
+/// What a task consumed, for the session's `stepCount`, token and cost fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TaskStats {
+    /// Steps taken (LLM calls in the loop).
+    pub steps: u32,
+    /// Prompt tokens over all calls.
+    pub input_tokens: u64,
+    /// Answer tokens over all calls.
+    pub output_tokens: u64,
+    /// LLM cost as a decimal string; "0" when the model's price is unknown.
+    pub llm_cost_usd: String,
 }
 
 /// How a task ended.
@@ -55,6 +99,8 @@ pub enum TaskOutcome {
         success: bool,
         /// One line about the end, shown as `lastStepSummary`.
         summary: Option<String>,
+        /// Steps, tokens and cost.
+        stats: TaskStats,
     },
     /// The run itself failed (no agent, LLM unreachable, ...): the session ends in `error`.
     Failed {
@@ -64,7 +110,7 @@ pub enum TaskOutcome {
 }
 
 /// One message a runner appends to the session's feed (api-v3 §4).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct FeedMessage {
     /// `assistant` or `tool`.
     pub role: String,
@@ -76,6 +122,29 @@ pub struct FeedMessage {
     pub summary: String,
     /// Whether chat UIs should hide it.
     pub hidden: bool,
+    /// A JPEG of the agent's tab when the step was decided, base64-encoded as CDP gives it;
+    /// the feed stores it and serves it as the message's (and session's) `screenshotUrl`.
+    pub screenshot: Option<String>,
+}
+
+impl std::fmt::Debug for FeedMessage {
+    /// The screenshot shows as its size: tens of kilobytes of base64 help no one in a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedMessage")
+            .field("role", &self.role)
+            .field("data", &self.data)
+            .field("kind", &self.kind)
+            .field("summary", &self.summary)
+            .field("hidden", &self.hidden)
+            .field(
+                "screenshot",
+                &self
+                    .screenshot
+                    .as_ref()
+                    .map(|s| format!("<{} base64 bytes>", s.len())),
+            )
+            .finish()
+    }
 }
 
 /// A session's message feed, as seen by a runner. Appending returns once the message is
@@ -90,14 +159,16 @@ pub trait Feed: Send + Sync {
 #[error("cannot append to the session feed: {0}")]
 pub struct FeedError(pub String);
 
-/// The runner used until an agent is configured: every task ends at once, cleanly, with an
+/// The runner used when no LLM is configured: every task ends at once, cleanly, with an
 /// error that says so, instead of hanging or pretending to work.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoAgent;
 
 /// What [`NoAgent`] reports; public so tests and clients can recognise it.
-pub const NO_AGENT_REASON: &str = "Tandem has no agent configured: tasks cannot run yet. \
-    The browser and live view work; connect an LLM provider once the agent is available.";
+pub const NO_AGENT_REASON: &str = "Tandem has no agent configured: no LLM provider is set, \
+    so tasks cannot run. Set TANDEM_LLM_PROVIDER (openai, anthropic or gemini) with \
+    TANDEM_LLM_API_KEY (or OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY), or add an [llm] \
+    table to the config file. The browser and live view work without it.";
 
 impl TaskRunner for NoAgent {
     fn run(&self, _ctx: TaskContext) -> TaskFuture<'_> {

@@ -1,8 +1,10 @@
 //! Acquire-to-page-loaded: a browser from the warm pool versus a cold start.
 //!
 //! Each run takes a browser, attaches to its tab, loads a small page from a fixture server on
-//! 127.0.0.1 and waits for its `load` event. Prints the median (and min/max) of each, and their
-//! ratio. Run with `benches/run.sh` or `cargo bench -p browser --bench pool_acquire`.
+//! 127.0.0.1 and waits for its `load` event. Prints the median (and min/max) of each, their
+//! ratio, and where the time of each went (median of each phase). Run with `benches/run.sh pool`
+//! or `cargo bench -p browser --bench pool_acquire`; figures and settings are in
+//! `benches/README.md`.
 
 use std::time::{Duration, Instant};
 
@@ -11,25 +13,59 @@ use testkit::FixtureServer;
 
 const RUNS: usize = 20;
 
-async fn load(browser: &Browser, url: &str) -> Result<(), BrowserError> {
+/// One run's phases: getting the browser, attaching to its tab, navigating until `load`.
+struct Run {
+    get: Duration,
+    attach: Duration,
+    load: Duration,
+}
+
+impl Run {
+    fn total(&self) -> Duration {
+        self.get + self.attach + self.load
+    }
+}
+
+async fn load(browser: &Browser, url: &str, start: Instant) -> Result<Run, BrowserError> {
+    let got = Instant::now();
     let tab = browser
         .active_tab()
         .ok_or_else(|| BrowserError::Gone("no tab".into()))?;
     let page = browser.page(&tab.id).await?;
-    page.navigate(url).await
+    let attached = Instant::now();
+    page.navigate(url).await?;
+    let loaded = Instant::now();
+    Ok(Run {
+        get: got - start,
+        attach: attached - got,
+        load: loaded - attached,
+    })
 }
 
-fn summary(name: &str, mut samples: Vec<Duration>) -> Duration {
+fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
-    let median = samples[samples.len() / 2];
+    samples[samples.len() / 2]
+}
+
+fn summary(name: &str, runs: &[Run], get: &str) -> Duration {
+    let mut totals: Vec<Duration> = runs.iter().map(Run::total).collect();
+    totals.sort();
+    let total = median(totals.clone());
     println!(
         "{name:<28} median {:>8.1} ms   min {:>8.1} ms   max {:>8.1} ms   (n={})",
-        ms(median),
-        ms(samples[0]),
-        ms(samples[samples.len() - 1]),
-        samples.len()
+        ms(total),
+        ms(totals[0]),
+        ms(totals[totals.len() - 1]),
+        totals.len()
     );
-    median
+    println!(
+        "{:<28} medians: {get} {:.1} ms, attach {:.1} ms, navigate to load {:.1} ms",
+        "",
+        ms(median(runs.iter().map(|r| r.get).collect())),
+        ms(median(runs.iter().map(|r| r.attach).collect())),
+        ms(median(runs.iter().map(|r| r.load).collect())),
+    );
+    total
 }
 
 fn ms(d: Duration) -> f64 {
@@ -40,35 +76,37 @@ fn ms(d: Duration) -> f64 {
 async fn main() -> Result<(), BrowserError> {
     let pages = FixtureServer::start().await;
     let url = pages.url("/index.html");
+    // Another Chromium build can be compared with the same harness, e.g.
+    // TANDEM_BENCH_CHROMIUM=/usr/lib/chromium/chromium-headless-shell.
+    let mut launch = LaunchOptions::default();
+    if let Some(executable) = std::env::var_os("TANDEM_BENCH_CHROMIUM") {
+        launch.executable = executable.into();
+    }
+    println!("Chromium: {}", launch.executable.display());
 
     let mut cold = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let start = Instant::now();
-        let browser = Browser::launch(&LaunchOptions::default()).await?;
-        load(&browser, &url).await?;
-        cold.push(start.elapsed());
+        let browser = Browser::launch(&launch).await?;
+        cold.push(load(&browser, &url, start).await?);
         browser.stop().await;
     }
 
-    let pool = Pool::start(PoolOptions {
-        size: 1,
-        ..Default::default()
-    });
+    let pool = Pool::start(PoolOptions { size: 1, launch });
     let mut warm = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
-        // Measure a warm acquire: let the pool refill between runs.
+        // Measure a warm acquire: let the pool refill (and its browser warm up) between runs.
         pool.wait_ready(1).await;
         let start = Instant::now();
         let browser = pool.acquire().await?;
-        load(&browser, &url).await?;
-        warm.push(start.elapsed());
+        warm.push(load(&browser, &url, start).await?);
         browser.stop().await;
     }
     pool.shutdown().await;
 
     println!("acquire-to-page-loaded, small page on 127.0.0.1, {RUNS} runs each");
-    let cold = summary("cold start (launch + load)", cold);
-    let warm = summary("warm pool (acquire + load)", warm);
+    let cold = summary("cold start (launch + load)", &cold, "launch");
+    let warm = summary("warm pool (acquire + load)", &warm, "acquire");
     println!(
         "warm is {:.1}x faster than cold (goal: >= 20x)",
         cold.as_secs_f64() / warm.as_secs_f64()

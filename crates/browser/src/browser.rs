@@ -89,7 +89,8 @@ impl Browser {
         &self.inner.process.ws_url
     }
 
-    /// The temporary profile directory; deleted by `stop`.
+    /// The browser's temporary directory: its profile (`profile/`) and its own temp directory
+    /// (`tmp/`); deleted by `stop`.
     pub fn profile_dir(&self) -> &std::path::Path {
         &self.inner.process.profile_dir
     }

@@ -6,17 +6,24 @@
 //! through the `cdp` crate and knows nothing of sessions, agents or HTTP.
 
 mod browser;
+mod downloads;
 mod error;
+pub mod input;
+mod live_tab;
 mod options;
 mod page;
 mod pool;
 mod process;
+mod screencast;
 mod tabs;
 
 pub use browser::Browser;
+pub use downloads::{Download, DownloadStatus, Downloads};
 pub use error::BrowserError;
+pub use live_tab::{LiveInputError, LiveTab, SelectOption, SelectPopup, TabSignal};
 pub use options::{DEFAULT_EXECUTABLE, LaunchOptions, PoolOptions};
 pub use page::{NAVIGATION_TIMEOUT, Page};
 pub use pool::Pool;
 pub use process::Exit;
+pub use screencast::{Frame, FrameSink, Screencast, ScreencastSettings};
 pub use tabs::{TabEvent, TabInfo};

@@ -31,6 +31,10 @@ impl Default for LaunchOptions {
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
     /// How many launched, idle browsers to keep ready. Zero makes every acquire a cold start.
+    ///
+    /// A browser counts as ready once its tab has been warmed up (its first page load then
+    /// skips Chromium's lazy set-up), and a replacement is launched only once acquires have
+    /// been quiet for a second, so that it does not slow the session just handed out.
     pub size: usize,
     /// How each browser is launched.
     pub launch: LaunchOptions,

@@ -48,6 +48,13 @@ impl Process {
             .tempdir()
             .map_err(BrowserError::ProfileDir)?
             .keep();
+        // Chromium leaves its process-singleton links (`org.chromium.Chromium.*`) in the temp
+        // directory when killed; giving it one inside our directory makes `stop` remove them.
+        let temp_dir = profile_dir.join("tmp");
+        if let Err(e) = std::fs::create_dir(&temp_dir) {
+            remove_profile(&profile_dir).await;
+            return Err(BrowserError::ProfileDir(e));
+        }
         adopt_orphans();
         let marker = format!(
             "{}-{}",
@@ -61,6 +68,7 @@ impl Process {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .env(MARKER_ENV, &marker)
+            .env("TMPDIR", &temp_dir)
             .process_group(0)
             .kill_on_drop(true);
         let mut child = match command.spawn() {
@@ -157,7 +165,7 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
         "--disable-sync".to_string(),
         "--disable-dev-shm-usage".to_string(),
         "--remote-debugging-port=0".to_string(),
-        format!("--user-data-dir={}", profile_dir.display()),
+        format!("--user-data-dir={}", profile_dir.join("profile").display()),
         format!("--window-size={width},{height}"),
     ];
     args.extend(options.extra_args.iter().cloned());

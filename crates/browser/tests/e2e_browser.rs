@@ -13,8 +13,18 @@ async fn stop_leaves_no_process_and_no_profile_directory() {
     let pid = browser.pid();
     let profile = browser.profile_dir().to_path_buf();
     assert!(
-        profile.is_dir(),
-        "the profile directory exists while running"
+        profile.join("profile").is_dir(),
+        "the profile exists while running"
+    );
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let tmpdir = format!("TMPDIR={}", profile.join("tmp").display());
+    assert!(
+        environ.split(|b| *b == 0).any(|e| e == tmpdir.as_bytes()),
+        "Chromium's temp files go under the directory that stop deletes"
+    );
+    assert!(
+        std::fs::read_dir(profile.join("tmp")).unwrap().count() > 0,
+        "Chromium keeps its process-singleton files in its own temp directory"
     );
     assert!(
         live_processes_in_group(pid).len() > 1,

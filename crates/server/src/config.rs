@@ -27,6 +27,11 @@ pub struct Config {
     pub max_session_duration: Duration,
     /// Chromium binary; `None` uses Debian's `/usr/lib/chromium/chromium`.
     pub chromium: Option<PathBuf>,
+    /// The settings file's `[llm]` table; `TANDEM_LLM_*` and the vendors' usual variables
+    /// complete or override it. With no provider anywhere, tasks run with [`agent::NoAgent`].
+    pub llm: Option<agent::llm::LlmToml>,
+    /// How the agent loop behaves: step budget, failure limit, upload directories, vision.
+    pub agent: agent::AgentSettings,
 }
 
 /// Default listen address: loopback only, so a fresh install is not exposed by accident.
@@ -52,6 +57,8 @@ impl Default for Config {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_session_duration: DEFAULT_MAX_SESSION_DURATION,
             chromium: None,
+            llm: None,
+            agent: agent::AgentSettings::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Tandem's server: the Browser Use Cloud v3 compatible HTTP API, authentication, live-view
-//! links, and the session supervisors that own each session's lifecycle.
+//! Tandem's server: the Browser Use Cloud v3 compatible HTTP API, authentication, the live
+//! view (page, WebSocket, links), and the session supervisors that own each session's
+//! lifecycle.
 //!
 //! This crate wires the lower layers together: `store` for persistence, `browser` for the
 //! Chromium pool, `agent` for running tasks. It never speaks CDP itself, and only a session's
@@ -11,7 +12,10 @@ pub mod auth;
 mod config;
 mod error;
 mod files;
+pub mod live;
 pub mod live_link;
+mod runner;
+pub mod screenshots;
 pub mod sessions;
 pub mod token;
 
@@ -20,7 +24,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent::{NoAgent, TaskRunner};
+use agent::TaskRunner;
 use browser::{LaunchOptions, Pool, PoolOptions};
 use store::{SqliteStore, Store};
 use tokio::net::TcpListener;
@@ -85,9 +89,11 @@ fn check(config: &Config) -> Result<(), ServerError> {
 
 impl Server {
     /// Opens the data directory, settles sessions left over by a previous run, starts the
-    /// browser pool and binds the listen address. Tasks run with [`NoAgent`].
+    /// browser pool and binds the listen address. Tasks run with the LLM agent when a
+    /// provider is configured, else with [`NoAgent`] (see [`runner::from_config`]).
     pub async fn bind(config: Config) -> Result<Server, ServerError> {
-        Server::bind_with_runner(config, Arc::new(NoAgent)).await
+        let runner = runner::from_config(&config)?;
+        Server::bind_with_runner(config, runner).await
     }
 
     /// Like [`Server::bind`], with the given task runner (the agent).
@@ -132,10 +138,12 @@ impl Server {
             size: config.pool_size,
             launch,
         });
+        let screenshots = screenshots::Screenshots::new(config.data_dir.join("screenshots"));
         let sessions = Sessions::new(
             store.clone() as Arc<dyn Store>,
             pool,
             runner,
+            screenshots.clone(),
             SessionLimits {
                 max_sessions: config.max_sessions,
                 idle_timeout: config.idle_timeout,
@@ -149,6 +157,8 @@ impl Server {
         let state = AppState {
             sessions: sessions.clone(),
             links: LiveLinks::new(&base, signer),
+            screenshots,
+            live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),
         };
         Ok(Server {
             listener,

@@ -20,6 +20,11 @@ impl LiveLinks {
         }
     }
 
+    /// The base URL clients reach the server at, for other signed links (screenshots).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The signer, for the live view to verify tokens.
     pub fn signer(&self) -> &Signer {
         &self.signer
@@ -29,12 +34,22 @@ impl LiveLinks {
     /// once it ended, as in the cloud. The token grants control until the session's maximum
     /// duration runs out.
     pub fn live_url(&self, record: &SessionRecord) -> Option<String> {
+        self.link(record, Mode::Control)
+    }
+
+    /// The read-only twin of [`LiveLinks::live_url`] (`viewUrl`): same page, a `view` token,
+    /// whose input the server drops.
+    pub fn view_url(&self, record: &SessionRecord) -> Option<String> {
+        self.link(record, Mode::View)
+    }
+
+    fn link(&self, record: &SessionRecord, mode: Mode) -> Option<String> {
         if !record.status.is_active() {
             return None;
         }
         let token = self.signer.sign(&Claims {
             session_id: record.id,
-            mode: Mode::Control,
+            mode,
             expires_at: record.expires_at.timestamp(),
         });
         Some(format!("{}/live/{}?token={token}", self.base, record.id))
@@ -60,7 +75,13 @@ mod tests {
         assert_eq!(claims.session_id, record.id);
         assert_eq!(claims.mode, Mode::Control);
         assert_eq!(claims.expires_at, expires.timestamp());
+        let view = links.view_url(&record).unwrap();
+        let claims = signer
+            .verify(view.strip_prefix(&prefix).unwrap(), store::now())
+            .unwrap();
+        assert_eq!(claims.mode, Mode::View);
         record.status = SessionStatus::Stopped;
         assert_eq!(links.live_url(&record), None);
+        assert_eq!(links.view_url(&record), None);
     }
 }

@@ -106,6 +106,12 @@ pub struct SessionRecord {
     pub last_step_summary: Option<String>,
     /// Whether the latest task succeeded; None while running or before any task.
     pub is_task_successful: Option<bool>,
+    /// LLM prompt tokens of all the session's tasks.
+    pub total_input_tokens: i64,
+    /// LLM answer tokens of all the session's tasks.
+    pub total_output_tokens: i64,
+    /// LLM cost of all the session's tasks, as a decimal string ("0" when unknown).
+    pub llm_cost_usd: String,
     /// Browser profile requested at creation.
     pub profile_id: Option<Uuid>,
     /// Workspace requested at creation.
@@ -149,6 +155,9 @@ impl SessionRecord {
             step_count: 0,
             last_step_summary: None,
             is_task_successful: None,
+            total_input_tokens: 0,
+            total_output_tokens: 0,
+            llm_cost_usd: "0".into(),
             profile_id: None,
             workspace_id: None,
             proxy_country_code: None,

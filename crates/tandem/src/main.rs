@@ -4,11 +4,13 @@
 //! environment variables, then an optional TOML file, then defaults), starts the server, and
 //! turns SIGTERM/SIGINT into a clean shutdown that leaves no Chromium behind.
 
+mod observe;
 mod settings;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use observe::ObserveArgs;
 use settings::ServeArgs;
 
 /// Self-hosted browser-agent server speaking the Browser Use Cloud v3 API.
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
+    /// Load a page and print what the agent sees: its interactive elements and text.
+    Observe(ObserveArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Observe(args) => runtime.block_on(observe::run(args)),
     }
 }
 
@@ -66,7 +71,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let terminate = async {
         match signal(SignalKind::terminate()) {

@@ -57,6 +57,52 @@ struct FileSettings {
     max_session_duration: Option<String>,
     public_url: Option<String>,
     chromium: Option<PathBuf>,
+    /// The LLM provider (`[llm]`); `TANDEM_LLM_*` variables override it.
+    llm: Option<agent::llm::LlmToml>,
+    /// The agent loop (`[agent]`).
+    agent: Option<AgentSettingsFile>,
+}
+
+/// The `[agent]` table, e.g.
+///
+/// ```toml
+/// [agent]
+/// max_steps = 30
+/// max_failures = 3
+/// vision = true
+/// upload_dirs = ["/srv/tandem/uploads"]
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentSettingsFile {
+    /// Steps per task (default 50); the last may only call `done`.
+    max_steps: Option<u32>,
+    /// Consecutive failed steps before `done` is forced (default 3).
+    max_failures: Option<u32>,
+    /// Send a screenshot with each step (vision models).
+    vision: Option<bool>,
+    /// Longest LLM call, e.g. "2m" (default 120s).
+    llm_timeout: Option<String>,
+    /// Directories `browser_upload_file` may take files from (default: none, uploads off).
+    #[serde(default)]
+    upload_dirs: Vec<PathBuf>,
+}
+
+impl AgentSettingsFile {
+    fn resolve(self) -> anyhow::Result<agent::AgentSettings> {
+        let defaults = agent::AgentSettings::default();
+        Ok(agent::AgentSettings {
+            max_steps: self.max_steps.unwrap_or(defaults.max_steps).max(1),
+            max_failures: self.max_failures.unwrap_or(defaults.max_failures).max(1),
+            vision: self.vision.unwrap_or(defaults.vision),
+            llm_timeout: duration("agent.llm_timeout", self.llm_timeout)?
+                .unwrap_or(defaults.llm_timeout),
+            actions: agent::actions::ActionOptions {
+                upload_dirs: self.upload_dirs,
+            },
+            ..defaults
+        })
+    }
 }
 
 fn duration(name: &str, value: Option<String>) -> anyhow::Result<Option<Duration>> {
@@ -113,6 +159,8 @@ impl ServeArgs {
                 .or(duration("max_session_duration", file.max_session_duration)?)
                 .unwrap_or(defaults.max_session_duration),
             chromium: self.chromium.or(file.chromium),
+            llm: file.llm,
+            agent: file.agent.unwrap_or_default().resolve()?,
         })
     }
 }
@@ -158,6 +206,22 @@ mod tests {
             server::DEFAULT_MAX_SESSION_DURATION
         );
         assert_eq!(config.api_key, None);
+    }
+
+    #[test]
+    fn llm_and_agent_tables_are_read() {
+        let config = ServeArgs::default()
+            .merge(file(
+                "[llm]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:11434/v1\"\n\
+                 [llm.models]\n\"bu-mini\" = \"qwen3:8b\"\n\
+                 [agent]\nmax_steps = 7\nupload_dirs = [\"/tmp\"]",
+            ))
+            .unwrap();
+        let llm = config.llm.unwrap();
+        assert_eq!(llm.models["bu-mini"], "qwen3:8b");
+        assert_eq!(config.agent.max_steps, 7);
+        assert_eq!(config.agent.actions.upload_dirs, [PathBuf::from("/tmp")]);
+        assert!(toml::from_str::<FileSettings>("[agent]\nsteps = 1").is_err());
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //!
 //! Kept in one place so that tests do not each grow their own copy of a page server.
 
+pub mod llm;
+
+pub use llm::{Protocol, RecordedRequest, Reply, ScriptedLlm};
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

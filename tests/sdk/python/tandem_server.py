@@ -91,6 +91,8 @@ class TandemServer:
     data_dir: Path
     api_key: str = field(default_factory=lambda: "tk_" + secrets.token_hex(16))
     args: tuple[str, ...] = ()
+    # Extra environment for the server (e.g. TANDEM_LLM_* pointing at a scripted model).
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[str] | None = field(default=None, repr=False)
     url: str = ""
     lines: list[str] = field(default_factory=list, repr=False)
@@ -109,6 +111,7 @@ class TandemServer:
             )
         env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
         env["TANDEM_API_KEY"] = self.api_key
+        env.update(self.env)
         env.setdefault("RUST_LOG", "info")
         cmd = [
             str(TANDEM_BIN),

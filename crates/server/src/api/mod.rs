@@ -1,4 +1,5 @@
-//! The HTTP surface: `/api/v3` (Browser Use Cloud v3 compatible), `/healthz`.
+//! The HTTP surface: `/api/v3` (Browser Use Cloud v3 compatible), `/healthz`, and the live
+//! view under `/live` (see [`crate::live`]).
 
 pub mod errors;
 pub mod extract;
@@ -26,12 +27,25 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Builder of `liveUrl`s.
     pub links: LiveLinks,
+    /// The live views.
+    pub live: crate::live::Live,
+    /// Step screenshots, served by signed links.
+    pub screenshots: crate::screenshots::Screenshots,
 }
 
 impl AppState {
+    /// A stored screenshot path as a signed, expiring link.
+    pub fn screenshot_url(&self, path: &str) -> Option<String> {
+        crate::screenshots::signed_url(self.links.base(), self.links.signer(), path)
+    }
+
     /// The wire view of a session.
     pub fn view(&self, record: &SessionRecord) -> SessionResponse {
-        SessionResponse::new(record, self.links.live_url(record))
+        SessionResponse::new(
+            record,
+            self.links.live_url(record),
+            self.links.view_url(record),
+        )
     }
 }
 
@@ -56,7 +70,13 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v3/openapi.json", get(openapi_json))
+        // Presigned like the cloud's: the token in the link is the credential, not the API key.
+        .route(
+            "/screenshots/{session_id}/{file}",
+            get(crate::screenshots::serve),
+        )
         .nest("/api/v3", api)
+        .merge(crate::live::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())

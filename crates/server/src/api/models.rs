@@ -261,6 +261,7 @@ impl RunTaskRequest {
             keep_alive: self.keep_alive.unwrap_or(false),
             output_schema: self.output_schema.map(Value::Object),
             max_cost_usd: max_cost_usd.clone(),
+            sensitive_data: agent::SensitiveData::new(self.sensitive_data.unwrap_or_default()),
         });
         Ok(match (self.session_id, task) {
             (Some(id), Some(task)) => SessionRequest::Dispatch(id, task),
@@ -326,6 +327,8 @@ pub struct SessionResponse {
     last_step_summary: Option<String>,
     is_task_successful: Option<bool>,
     live_url: Option<String>,
+    /// Tandem's addition: the read-only live view (its input is dropped by the server).
+    view_url: Option<String>,
     recording_urls: Vec<String>,
     profile_id: Option<Uuid>,
     workspace_id: Option<Uuid>,
@@ -336,10 +339,10 @@ pub struct SessionResponse {
     total_input_tokens: i64,
     total_output_tokens: i64,
     proxy_used_mb: &'static str,
-    llm_cost_usd: &'static str,
+    llm_cost_usd: String,
     proxy_cost_usd: &'static str,
     browser_cost_usd: &'static str,
-    total_cost_usd: &'static str,
+    total_cost_usd: String,
     screenshot_url: Option<String>,
     agentmail_email: Option<String>,
     integrations_used: Vec<String>,
@@ -350,9 +353,19 @@ pub struct SessionResponse {
 }
 
 impl SessionResponse {
-    /// The wire view of `record`; `live_url` is given by the caller since it depends on the
-    /// server's address and key.
-    pub fn new(record: &SessionRecord, live_url: Option<String>) -> SessionResponse {
+    /// The same view with the latest step screenshot's signed link.
+    pub fn with_screenshot_url(mut self, url: Option<String>) -> SessionResponse {
+        self.screenshot_url = url;
+        self
+    }
+
+    /// The wire view of `record`; the live-view links are given by the caller since they
+    /// depend on the server's address and key.
+    pub fn new(
+        record: &SessionRecord,
+        live_url: Option<String>,
+        view_url: Option<String>,
+    ) -> SessionResponse {
         // A model stored before the enum changed must still validate in the SDK.
         let model = if BU_MODELS.contains(&record.model.as_str()) {
             record.model.clone()
@@ -371,6 +384,7 @@ impl SessionResponse {
             last_step_summary: record.last_step_summary.clone(),
             is_task_successful: record.is_task_successful,
             live_url,
+            view_url,
             recording_urls: Vec::new(),
             profile_id: record.profile_id,
             workspace_id: record.workspace_id,
@@ -378,13 +392,14 @@ impl SessionResponse {
             browser_screen_width: record.screen_width,
             browser_screen_height: record.screen_height,
             max_cost_usd: record.max_cost_usd.clone(),
-            total_input_tokens: 0,
-            total_output_tokens: 0,
+            total_input_tokens: record.total_input_tokens,
+            total_output_tokens: record.total_output_tokens,
             proxy_used_mb: "0",
-            llm_cost_usd: "0",
+            llm_cost_usd: record.llm_cost_usd.clone(),
             proxy_cost_usd: "0",
             browser_cost_usd: "0",
-            total_cost_usd: "0",
+            // Tandem's only cost is the LLM: no proxy, and the browser is the user's own.
+            total_cost_usd: record.llm_cost_usd.clone(),
             screenshot_url: None,
             agentmail_email: None,
             integrations_used: Vec::new(),
@@ -534,7 +549,7 @@ mod tests {
     fn session_response_has_the_sdk_shapes() {
         let mut record = SessionRecord::new(Uuid::now_v7(), "not-a-model", store::now());
         record.status = store::SessionStatus::TimedOut;
-        let value = serde_json::to_value(SessionResponse::new(&record, None)).unwrap();
+        let value = serde_json::to_value(SessionResponse::new(&record, None, None)).unwrap();
         assert_eq!(value["status"], "timed_out");
         assert_eq!(value["model"], "claude-opus-4.7");
         assert_eq!(value["totalCostUsd"], "0");

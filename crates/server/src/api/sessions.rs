@@ -32,7 +32,10 @@ pub async fn get_one(
     SessionId(id): SessionId,
 ) -> Result<Json<SessionResponse>, ApiError> {
     let record = app.sessions.get(id).await?;
-    Ok(Json(app.view(&record)))
+    // Only this endpoint carries the latest screenshot (api-v3 §2.2).
+    let latest = app.screenshots.latest(id).await;
+    let url = latest.and_then(|path| app.screenshot_url(&path));
+    Ok(Json(app.view(&record).with_screenshot_url(url)))
 }
 
 /// `GET /sessions?page=&page_size=`, newest first.
@@ -99,7 +102,10 @@ pub async fn messages(
         messages: page
             .messages
             .into_iter()
-            .map(MessageResponse::from)
+            .map(|mut m| {
+                m.screenshot_url = m.screenshot_url.and_then(|path| app.screenshot_url(&path));
+                MessageResponse::from(m)
+            })
             .collect(),
         has_more: page.has_more,
     }))

@@ -4,6 +4,7 @@
 //! change goes through the session's supervisor (one tokio task per active session), which is
 //! the only code that changes a session's status.
 
+mod clock;
 mod error;
 mod feed;
 mod recovery;
@@ -15,10 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent::TaskRunner;
+
+use crate::screenshots::Screenshots;
 use browser::Pool;
 use store::{MessagePage, MessageQuery, SessionRecord, SessionStatus, Store, Uuid};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+pub use clock::SessionClock;
 pub use error::SessionError;
 pub use recovery::recover;
 pub use spec::{DEFAULT_MODEL, NewSession, TaskSpec};
@@ -57,6 +61,7 @@ struct Inner {
     store: Arc<dyn Store>,
     pool: Pool,
     runner: Arc<dyn TaskRunner>,
+    screenshots: Screenshots,
     limits: SessionLimits,
     /// One permit per active session; a supervisor holds its permit until its session ends.
     slots: Arc<Semaphore>,
@@ -72,6 +77,7 @@ impl Sessions {
         store: Arc<dyn Store>,
         pool: Pool,
         runner: Arc<dyn TaskRunner>,
+        screenshots: Screenshots,
         limits: SessionLimits,
     ) -> Sessions {
         Sessions {
@@ -79,6 +85,7 @@ impl Sessions {
                 store,
                 pool,
                 runner,
+                screenshots,
                 limits,
                 slots: Arc::new(Semaphore::new(limits.max_sessions)),
                 registry: Arc::new(Registry::default()),
@@ -152,6 +159,7 @@ impl Sessions {
             record.clone(),
             inner.store.clone(),
             inner.runner.clone(),
+            inner.screenshots.clone(),
             browser.clone(),
             inner.registry.clone(),
             permit,
@@ -160,11 +168,13 @@ impl Sessions {
                 max_duration: inner.limits.max_duration,
             },
         );
+        let clock_watch = supervisor.clock();
         let first_task = spec.task;
         let registered = inner.registry.insert_with(id, || Handle {
             commands,
             join: tokio::spawn(supervisor.run(receiver, first_task)),
             browser: browser.clone(),
+            clock: clock_watch,
         });
         if !registered {
             browser.stop().await;
@@ -225,6 +235,12 @@ impl Sessions {
     /// ended.
     pub fn browser(&self, id: Uuid) -> Option<browser::Browser> {
         self.inner.registry.browser(id)
+    }
+
+    /// The deadlines of an active session and, once it ends, why (the live view warns before
+    /// the inactivity timeout and says when the session is over); None once it ended.
+    pub fn clock(&self, id: Uuid) -> Option<tokio::sync::watch::Receiver<SessionClock>> {
+        self.inner.registry.clock(id)
     }
 
     /// One session.

@@ -8,6 +8,7 @@ use store::Uuid;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::clock::SessionClock;
 use super::supervisor::Command;
 
 /// How to reach a live supervisor, and how to wait for it at shutdown.
@@ -15,6 +16,7 @@ pub(crate) struct Handle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) join: JoinHandle<()>,
     pub(crate) browser: Browser,
+    pub(crate) clock: tokio::sync::watch::Receiver<SessionClock>,
 }
 
 #[derive(Default)]
@@ -59,6 +61,11 @@ impl Registry {
     /// The browser of a live session.
     pub(crate) fn browser(&self, id: Uuid) -> Option<Browser> {
         self.lock().handles.get(&id).map(|h| h.browser.clone())
+    }
+
+    /// The deadlines and end of a live session.
+    pub(crate) fn clock(&self, id: Uuid) -> Option<tokio::sync::watch::Receiver<SessionClock>> {
+        self.lock().handles.get(&id).map(|h| h.clock.clone())
     }
 
     /// Forgets a supervisor (its session ended).

@@ -21,6 +21,8 @@ pub struct TaskSpec {
     pub output_schema: Option<Value>,
     /// Cost cap for this task, as a decimal string.
     pub max_cost_usd: Option<String>,
+    /// Secrets the agent may type; never stored (its `Debug` shows the keys only).
+    pub sensitive_data: agent::SensitiveData,
 }
 
 /// A session to create, optionally with its first task.
@@ -134,6 +136,7 @@ mod tests {
             keep_alive: true,
             output_schema: None,
             max_cost_usd: None,
+            sensitive_data: Default::default(),
         };
         let message = begin_task(&mut record, &spec);
         assert_eq!(record.status, SessionStatus::Running);

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent::{TaskContext, TaskOutcome, TaskRunner};
+use agent::{PriorTask, TaskContext, TaskOutcome, TaskRunner};
 use browser::{Browser, Exit};
 use store::{NewMessage, SessionRecord, SessionStatus, Store};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
@@ -17,10 +17,12 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, sleep_until};
 
 use super::StopStrategy;
+use super::clock::SessionClock;
 use super::error::SessionError;
 use super::feed::StoreFeed;
 use super::registry::Registry;
 use super::spec::{TaskSpec, assistant_message, begin_task};
+use crate::screenshots::Screenshots;
 
 /// A reply carrying the session as it is after the command.
 pub(crate) type RecordReply = oneshot::Sender<Result<SessionRecord, SessionError>>;
@@ -61,6 +63,7 @@ pub(crate) struct Supervisor {
     record: SessionRecord,
     store: Arc<dyn Store>,
     runner: Arc<dyn TaskRunner>,
+    screenshots: Screenshots,
     browser: Browser,
     registry: Arc<Registry>,
     permit: Option<OwnedSemaphorePermit>,
@@ -68,6 +71,10 @@ pub(crate) struct Supervisor {
     idle_deadline: Instant,
     max_deadline: Instant,
     task: Option<RunningTask>,
+    /// What viewers of the live view learn about deadlines and the end.
+    clock: watch::Sender<SessionClock>,
+    /// The session's finished tasks, oldest first, for follow-ups to see.
+    past_tasks: Vec<PriorTask>,
 }
 
 enum Event {
@@ -107,10 +114,15 @@ fn human(d: Duration) -> String {
 impl Supervisor {
     /// A supervisor for a session whose record is already stored. When the record is
     /// `running`, `first_task` is the task to start at once.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a separate dependency the session's owner hands over once"
+    )]
     pub(crate) fn new(
         record: SessionRecord,
         store: Arc<dyn Store>,
         runner: Arc<dyn TaskRunner>,
+        screenshots: Screenshots,
         browser: Browser,
         registry: Arc<Registry>,
         permit: OwnedSemaphorePermit,
@@ -120,6 +132,7 @@ impl Supervisor {
             record,
             store,
             runner,
+            screenshots,
             browser,
             registry,
             permit: Some(permit),
@@ -127,7 +140,26 @@ impl Supervisor {
             idle_deadline: deadline_after(limits.idle_timeout),
             max_deadline: deadline_after(limits.max_duration),
             task: None,
+            clock: watch::Sender::new(SessionClock::default()),
+            past_tasks: Vec::new(),
         }
+    }
+
+    /// The session's deadlines and end, for the live view.
+    pub(crate) fn clock(&self) -> watch::Receiver<SessionClock> {
+        self.clock.subscribe()
+    }
+
+    /// Tells the live view the deadlines as they are now.
+    fn publish_clock(&self) {
+        let idle = (self.task.is_none()).then(|| SessionClock::wall(self.idle_deadline));
+        let ends = SessionClock::wall(self.max_deadline);
+        self.clock.send_if_modified(|clock| {
+            let changed = clock.idle_deadline != idle || clock.ends_at != Some(ends);
+            clock.idle_deadline = idle;
+            clock.ends_at = Some(ends);
+            changed
+        });
     }
 
     /// Runs the session until it ends or the server shuts down.
@@ -140,6 +172,7 @@ impl Supervisor {
             self.start_task(&spec);
         }
         let mut exited = self.browser.exited();
+        self.publish_clock();
         loop {
             let running = self.task.is_some();
             let event = tokio::select! {
@@ -156,6 +189,7 @@ impl Supervisor {
             if let Flow::End = self.handle(event).await {
                 break;
             }
+            self.publish_clock();
         }
         tracing::debug!(session = %self.record.id, status = %self.record.status, "supervisor ended");
     }
@@ -195,6 +229,7 @@ impl Supervisor {
                 let result = self
                     .end(SessionStatus::Stopped, "deleted by the client", None, None)
                     .await;
+                self.screenshots.remove(self.record.id).await;
                 let _ = reply.send(result);
                 Flow::End
             }
@@ -205,6 +240,8 @@ impl Supervisor {
                 Flow::Continue
             }
             Event::Command(Command::Shutdown) => {
+                self.clock
+                    .send_modify(|c| c.ended = Some("The server is shutting down".into()));
                 self.abort_task();
                 self.browser.stop().await;
                 self.registry.remove(self.record.id);
@@ -283,7 +320,10 @@ impl Supervisor {
             feed: Box::new(StoreFeed {
                 store: self.store.clone(),
                 session_id: self.record.id,
+                screenshots: self.screenshots.clone(),
             }),
+            previous_tasks: self.past_tasks.clone(),
+            sensitive_data: spec.sensitive_data.clone(),
         };
         let runner = self.runner.clone();
         let join = tokio::spawn(async move { runner.run(ctx).await });
@@ -321,10 +361,32 @@ impl Supervisor {
                 output,
                 success,
                 summary,
+                stats,
             } => {
+                if let Some(task) = self.record.task.clone() {
+                    self.past_tasks.push(PriorTask {
+                        task,
+                        output: output.as_ref().map(|o| match o {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }),
+                        success: Some(success),
+                    });
+                }
                 self.record.output = output;
                 self.record.is_task_successful = Some(success);
                 self.record.last_step_summary = summary;
+                self.record.step_count = i64::from(stats.steps);
+                self.record.total_input_tokens = self
+                    .record
+                    .total_input_tokens
+                    .saturating_add(i64::try_from(stats.input_tokens).unwrap_or(i64::MAX));
+                self.record.total_output_tokens = self
+                    .record
+                    .total_output_tokens
+                    .saturating_add(i64::try_from(stats.output_tokens).unwrap_or(i64::MAX));
+                self.record.llm_cost_usd =
+                    add_costs(&self.record.llm_cost_usd, &stats.llm_cost_usd);
                 if self.record.keep_alive {
                     self.record.status = SessionStatus::Idle;
                     self.record.updated_at = store::now();
@@ -371,6 +433,8 @@ impl Supervisor {
         message: Option<NewMessage>,
     ) -> Result<(), SessionError> {
         self.abort_task();
+        let ended = summary.clone().unwrap_or_else(|| reason.to_string());
+        self.clock.send_modify(|c| c.ended = Some(ended));
         self.browser.stop().await;
         self.record.status = status;
         self.record.end_reason = Some(reason.to_string());
@@ -394,6 +458,17 @@ impl Supervisor {
                 Err(e.into())
             }
         }
+    }
+}
+
+/// The sum of two decimal cost strings, as a decimal string ("0" when both are zero or
+/// unreadable: a cost we cannot read is not worth failing a task over).
+fn add_costs(a: &str, b: &str) -> String {
+    let sum = a.parse::<f64>().unwrap_or(0.0) + b.parse::<f64>().unwrap_or(0.0);
+    if sum > 0.0 {
+        format!("{sum:.6}")
+    } else {
+        "0".into()
     }
 }
 
@@ -429,6 +504,13 @@ mod tests {
         assert_eq!(human(Duration::from_secs(4 * 3600)), "4h");
         assert_eq!(human(Duration::from_secs(2)), "2s");
         assert_eq!(human(Duration::from_millis(1500)), "1500ms");
+    }
+
+    #[test]
+    fn costs_add_up_as_decimal_strings() {
+        assert_eq!(add_costs("0", "0"), "0");
+        assert_eq!(add_costs("0.001500", "0.0005"), "0.002000");
+        assert_eq!(add_costs("junk", "0.25"), "0.250000");
     }
 
     #[test]

@@ -381,6 +381,7 @@ impl TaskRunner for ScriptedRunner {
                         kind: "assistant_message".into(),
                         summary: format!("step {i}"),
                         hidden: false,
+                        screenshot: None,
                     })
                     .await;
                 if let Err(e) = appended {
@@ -393,6 +394,7 @@ impl TaskRunner for ScriptedRunner {
                 output: Some(json!({ "task": ctx.task, "browserPid": ctx.browser.pid() })),
                 success: true,
                 summary: Some(format!("did {steps} steps")),
+                stats: Default::default(),
             }
         })
     }

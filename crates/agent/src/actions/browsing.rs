@@ -1,0 +1,1091 @@
+//! The agent's hands: its tab, its latest observation, and the actions run against them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use browser::{Browser, Page, TabEvent};
+use cdp::Session;
+use cdp::protocol::input::{
+    DispatchMouseEvent, InsertText, MouseButton, MouseEventType, PointerType, buttons,
+};
+use cdp::protocol::{dom, page, runtime};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio::time::{Instant, sleep, timeout};
+
+use super::error::ActionError;
+use super::keys;
+use super::{Action, Direction, MAX_WAIT_SECS};
+use crate::perception::{Element, ElementRef, Observer, PageState, PerceptionError, Tab};
+use crate::secrets::SensitiveData;
+
+/// How long a click or key press may take to start a navigation or open a tab before we
+/// decide it did neither.
+const REACTION_WINDOW: Duration = Duration::from_millis(300);
+/// How long to wait for a page to load after an action before observing it anyway.
+const LOAD_WAIT: Duration = Duration::from_secs(10);
+/// How long a new tab may stay on `about:blank` before we take it as blank for good.
+const BLANK_GRACE: Duration = Duration::from_secs(3);
+/// The most page text `browser_extract` hands the model.
+const EXTRACT_MAX_CHARS: usize = 30_000;
+
+/// What actions may do beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ActionOptions {
+    /// Directories whose files `browser_upload_file` may use; empty disables uploads.
+    pub upload_dirs: Vec<PathBuf>,
+}
+
+/// What an action did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Executed {
+    /// One or two sentences for the model (secrets stay placeholders).
+    pub text: String,
+    /// The page the step was planned on is gone (navigation, other tab).
+    pub page_changed: bool,
+    /// Long output (extracted page text) shown on the next step only.
+    pub read_state: Option<String>,
+}
+
+impl Executed {
+    fn said(text: impl Into<String>) -> Executed {
+        Executed {
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The agent's tab, its observation, and the actions that drive it.
+pub struct Browsing {
+    browser: Browser,
+    page: Page,
+    observer: Observer,
+    state: Option<PageState>,
+    frame_sessions: HashMap<String, Session>,
+    options: ActionOptions,
+    /// Answers the JavaScript dialogs of the agent's tab while the agent drives it.
+    dialogs: DialogAnswerer,
+}
+
+/// Answers `alert`/`confirm`/`prompt` dialogs of one tab with OK while it lives.
+///
+/// Headless Chromium stalls a page (and the input event that opened the dialog) until
+/// someone answers; while the agent drives the tab that someone is the agent, as in
+/// browser-use. Between tasks the answerer is gone and the human answers in the live view.
+struct DialogAnswerer {
+    seen: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DialogAnswerer {
+    fn start(session: Session) -> DialogAnswerer {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let mut events = session.events();
+        let record = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let Some(Ok(dialog)) = event.parse::<page::JavascriptDialogOpening>() else {
+                    continue;
+                };
+                let answered = session
+                    .call(page::HandleJavaScriptDialog {
+                        accept: true,
+                        prompt_text: dialog.default_prompt.clone(),
+                    })
+                    .await;
+                let kind = format!("{:?}", dialog.r#type).to_lowercase();
+                let line = match answered {
+                    Ok(_) => format!("a {kind} dialog said {:?}; answered OK", dialog.message),
+                    Err(e) => format!(
+                        "a {kind} dialog said {:?}; cannot answer it: {e}",
+                        dialog.message
+                    ),
+                };
+                if let Ok(mut seen) = record.lock() {
+                    seen.push(line);
+                }
+            }
+        });
+        DialogAnswerer { seen, task }
+    }
+
+    /// The dialogs answered since the last call.
+    fn take(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .map(|mut seen| std::mem::take(&mut *seen))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for DialogAnswerer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Browsing {
+    /// Detaches the agent's CDP sessions, however the task ended (done, failed, stopped);
+    /// the tabs stay as they are, for the human and the next task.
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let page = self.page.clone();
+        let frames: Vec<Session> = self.frame_sessions.drain().map(|(_, s)| s).collect();
+        runtime.spawn(async move {
+            let _ = page.detach().await;
+            for session in frames {
+                if let Some(id) = session.id() {
+                    let _ = session
+                        .connection()
+                        .call(cdp::protocol::target::DetachFromTarget {
+                            session_id: Some(id.to_string()),
+                        })
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+impl std::fmt::Debug for Browsing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Browsing")
+            .field("tab", &self.page.tab_id())
+            .finish()
+    }
+}
+
+impl Browsing {
+    /// Takes over the browser's active tab: the one the human used last, so a follow-up task
+    /// starts exactly where they left off. Opens a blank tab when none is open.
+    pub async fn attach(browser: Browser, options: ActionOptions) -> Result<Browsing, ActionError> {
+        let tab = match browser.active_tab() {
+            Some(tab) => tab,
+            None => browser.new_tab("about:blank").await?,
+        };
+        let page = open_page(&browser, &tab.id).await?;
+        let dialogs = DialogAnswerer::start(page.session().clone());
+        Ok(Browsing {
+            browser,
+            page,
+            observer: Observer::new(),
+            state: None,
+            frame_sessions: HashMap::new(),
+            options,
+            dialogs,
+        })
+    }
+
+    /// The agent's tab.
+    pub fn page(&self) -> &Page {
+        &self.page
+    }
+
+    /// What an input led to, for its result text.
+    fn reaction_note(&mut self, change: &Change) -> String {
+        let mut note = change.note();
+        for dialog in self.dialogs.take() {
+            note.push_str("; ");
+            note.push_str(&dialog);
+        }
+        note
+    }
+
+    /// Whether uploads are possible at all (the tool is offered only then).
+    pub fn uploads_enabled(&self) -> bool {
+        !self.options.upload_dirs.is_empty()
+    }
+
+    /// Observes the agent's tab; later actions resolve indices against this observation.
+    pub async fn observe(&mut self) -> Result<&PageState, PerceptionError> {
+        // A tab closed behind our back (by the page or the human): follow the active one.
+        if !self
+            .browser
+            .tabs()
+            .iter()
+            .any(|t| t.id == self.page.tab_id())
+            && let Some(tab) = self.browser.active_tab()
+            && let Ok(page) = open_page(&self.browser, &tab.id).await
+        {
+            self.set_page(page);
+        }
+        let tabs = Tab::list(&self.browser, self.page.tab_id());
+        let state = self.observer.observe(&self.page, tabs).await?;
+        Ok(self.state.insert(state))
+    }
+
+    /// The latest observation.
+    pub fn state(&self) -> Option<&PageState> {
+        self.state.as_ref()
+    }
+
+    /// A JPEG of the viewport, base64-encoded, for vision models and step screenshots.
+    pub async fn screenshot(&self) -> Option<String> {
+        let shot = self
+            .page
+            .session()
+            .call_with_timeout(
+                page::CaptureScreenshot {
+                    format: Some(page::ScreenshotFormat::Jpeg),
+                    quality: Some(60),
+                    optimize_for_speed: Some(true),
+                    ..Default::default()
+                },
+                Duration::from_secs(5),
+            )
+            .await
+            .ok()?;
+        Some(shot.data)
+    }
+
+    /// The element `[index]` of the latest observation, described as the model saw it.
+    pub fn describe(&self, index: u64) -> Option<String> {
+        self.element(index).ok().map(|e| describe(&e))
+    }
+
+    fn element(&self, index: u64) -> Result<Element, ActionError> {
+        self.state
+            .as_ref()
+            .and_then(|s| s.elements.iter().find(|e| e.index == index))
+            .cloned()
+            .ok_or(ActionError::NoSuchElement(index))
+    }
+
+    /// Runs one browser action (`done` and `ask_human` are the loop's, not ours).
+    pub async fn execute(
+        &mut self,
+        action: &Action,
+        secrets: &SensitiveData,
+    ) -> Result<Executed, ActionError> {
+        match action {
+            Action::BrowserNavigate { url, new_tab } => self.navigate(url, *new_tab).await,
+            Action::BrowserClick { index } => self.click(*index).await,
+            Action::BrowserType {
+                index,
+                text,
+                clear,
+                submit,
+            } => self.type_text(*index, text, *clear, *submit, secrets).await,
+            Action::BrowserScroll {
+                direction,
+                pages,
+                index,
+            } => self.scroll(*direction, pages.unwrap_or(1.0), *index).await,
+            Action::BrowserSendKeys { keys } => self.send_keys(keys).await,
+            Action::BrowserSelect { index, option } => self.select(*index, option).await,
+            Action::BrowserSwitchTab { tab_id } => self.switch_tab(tab_id).await,
+            Action::BrowserCloseTab { tab_id } => self.close_tab(tab_id).await,
+            Action::BrowserGoBack {} => self.go_back().await,
+            Action::BrowserWait { seconds } => {
+                let seconds = seconds.unwrap_or(2.0).clamp(0.0, MAX_WAIT_SECS);
+                sleep(Duration::from_secs_f64(seconds)).await;
+                Ok(Executed::said(format!("Waited {seconds}s")))
+            }
+            Action::BrowserExtract { query } => self.extract(query).await,
+            Action::BrowserUploadFile { index, path } => self.upload(*index, path).await,
+            Action::AskHuman { .. } | Action::Done { .. } => Err(ActionError::Arguments(
+                "done and ask_human end the task; they are not browser actions".into(),
+            )),
+        }
+    }
+
+    fn set_page(&mut self, page: Page) {
+        self.dialogs = DialogAnswerer::start(page.session().clone());
+        let old = std::mem::replace(&mut self.page, page);
+        // Its session is no longer ours to keep; the tab itself stays open.
+        tokio::spawn(async move {
+            let _ = old.detach().await;
+        });
+        self.observer = Observer::new();
+        self.state = None;
+        self.frame_sessions.clear();
+    }
+
+    /// Makes `tab_id` the agent's tab and the browser's active one (the live view follows).
+    async fn switch_to(&mut self, tab_id: &str) -> Result<(), ActionError> {
+        self.browser.activate_tab(tab_id).await?;
+        if self.page.tab_id() != tab_id {
+            let page = open_page(&self.browser, tab_id).await?;
+            self.set_page(page);
+        }
+        Ok(())
+    }
+
+    async fn navigate(&mut self, url: &str, new_tab: bool) -> Result<Executed, ActionError> {
+        let url = normalize_url(url)?;
+        if new_tab {
+            let tab = self.browser.new_tab(&url).await?;
+            self.switch_to(&tab.id).await?;
+            wait_ready(&self.page).await;
+        } else {
+            self.page.navigate(&url).await?;
+        }
+        Ok(Executed {
+            text: format!("Opened {url}{}", if new_tab { " in a new tab" } else { "" }),
+            page_changed: true,
+            read_state: None,
+        })
+    }
+
+    async fn click(&mut self, index: u64) -> Result<Executed, ActionError> {
+        let element = self.element(index)?;
+        let (x, y) = self.click_point(&element).await?;
+        let page_events = self.page.session().events();
+        let tab_events = self.browser.tab_events();
+        let url_before = self.current_url().await;
+        let session = self.page.session().clone();
+        for (kind, button, pressed) in [
+            (MouseEventType::MouseMoved, MouseButton::None, 0),
+            (
+                MouseEventType::MousePressed,
+                MouseButton::Left,
+                buttons::LEFT,
+            ),
+            (MouseEventType::MouseReleased, MouseButton::Left, 0),
+        ] {
+            session
+                .call(DispatchMouseEvent {
+                    r#type: kind,
+                    x,
+                    y,
+                    button: Some(button),
+                    buttons: Some(pressed),
+                    click_count: (kind != MouseEventType::MouseMoved).then_some(1),
+                    pointer_type: Some(PointerType::Mouse),
+                    ..Default::default()
+                })
+                .await?;
+        }
+        let change = self
+            .after_input(page_events, tab_events, &url_before)
+            .await?;
+        Ok(Executed {
+            text: format!(
+                "Clicked {}{}",
+                describe(&element),
+                self.reaction_note(&change)
+            ),
+            page_changed: change.changed(),
+            read_state: None,
+        })
+    }
+
+    /// The viewport point to click `element` at, after scrolling it into view and checking
+    /// that the point hits the element (or something inside it, or its label).
+    async fn click_point(&mut self, element: &Element) -> Result<(f64, f64), ActionError> {
+        if element.target.frame_target.is_some() {
+            // An out-of-process frame: its nodes live in another session whose coordinates
+            // are the frame's own; the observation placed it in the tab's viewport already.
+            let b = &element.bounds;
+            return Ok((b.x + b.width / 2.0, b.y + b.height / 2.0));
+        }
+        let session = self.page.session().clone();
+        let backend_node_id = Some(element.target.backend_node_id);
+        // Not every node can be scrolled (e.g. inside a closed popup); the quads decide.
+        let _ = session
+            .call(dom::ScrollIntoViewIfNeeded {
+                backend_node_id,
+                ..Default::default()
+            })
+            .await;
+        let quads = session
+            .call(dom::GetContentQuads {
+                backend_node_id,
+                ..Default::default()
+            })
+            .await
+            .map_err(|_| {
+                ActionError::Failed(format!(
+                    "{} is no longer on the page; look at the new state",
+                    describe(element)
+                ))
+            })?
+            .quads;
+        let metrics = session.call(page::GetLayoutMetrics {}).await?;
+        let (vw, vh) = (
+            metrics.css_visual_viewport.client_width,
+            metrics.css_visual_viewport.client_height,
+        );
+        let point = quads
+            .iter()
+            .filter_map(|q| visible_center(q, vw, vh))
+            .next()
+            .ok_or_else(|| {
+                ActionError::Failed(format!(
+                    "{} has no visible area to click (hidden or zero size)",
+                    describe(element)
+                ))
+            })?;
+        let object = resolve(&session, element.target.backend_node_id).await?;
+        let hit = call_on(&session, object, HIT_TEST, Some(json!([point.0, point.1]))).await?;
+        if let Some(cover) = hit.get("covered").and_then(Value::as_str) {
+            return Err(ActionError::Failed(format!(
+                "{} is covered by {cover}; close or handle that first",
+                describe(element)
+            )));
+        }
+        Ok(point)
+    }
+
+    async fn current_url(&self) -> String {
+        match self.page.evaluate("location.href").await {
+            Ok(Value::String(url)) => url,
+            _ => String::new(),
+        }
+    }
+
+    /// Waits briefly for what an input may have started: a navigation of the tab (then waits
+    /// for its load) or a new tab (then switches to it, as a user would see it).
+    async fn after_input(
+        &mut self,
+        mut page_events: cdp::EventStream,
+        mut tab_events: broadcast::Receiver<TabEvent>,
+        url_before: &str,
+    ) -> Result<Change, ActionError> {
+        let main = self.page.tab_id().to_string();
+        let deadline = Instant::now() + REACTION_WINDOW;
+        let mut change = Change::None;
+        loop {
+            tokio::select! {
+                event = page_events.recv() => {
+                    let Some(event) = event else { break };
+                    if let Some(Ok(started)) = event.parse::<page::FrameStartedLoading>()
+                        && started.frame_id == main
+                    {
+                        change = Change::Navigated;
+                        break;
+                    }
+                    if let Some(Ok(moved)) = event.parse::<page::NavigatedWithinDocument>()
+                        && moved.frame_id == main
+                    {
+                        change = Change::Navigated;
+                    }
+
+                }
+                event = tab_events.recv() => {
+                    if let Ok(TabEvent::Opened(tab)) = event {
+                        change = Change::NewTab(tab.id);
+                        break;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        match &change {
+            Change::Navigated => {
+                let loaded = async {
+                    while let Some(event) = page_events.recv().await {
+                        if event.is::<page::LoadEventFired>() {
+                            return;
+                        }
+                    }
+                };
+                let _ = timeout(LOAD_WAIT, loaded).await;
+                // A navigation that went nowhere (a download, a same-URL reload of a form).
+                if self.current_url().await == url_before {
+                    tracing::debug!("navigation kept the URL");
+                }
+            }
+            Change::NewTab(id) => {
+                let id = id.clone();
+                self.switch_to(&id).await?;
+                wait_ready(&self.page).await;
+            }
+            Change::None => {}
+        }
+        Ok(change)
+    }
+
+    async fn type_text(
+        &mut self,
+        index: u64,
+        text: &str,
+        clear: bool,
+        submit: bool,
+        secrets: &SensitiveData,
+    ) -> Result<Executed, ActionError> {
+        let element = self.element(index)?;
+        let value = secrets.substitute(text);
+        let session = self.node_session(&element.target).await?;
+        let focused = session
+            .call(dom::Focus {
+                backend_node_id: Some(element.target.backend_node_id),
+                ..Default::default()
+            })
+            .await;
+        if focused.is_err() || element.target.frame_target.is_some() {
+            // Not focusable by itself (a wrapper of a custom field), or in another process's
+            // frame, whose keyboard focus only follows a real click: click it like a user.
+            self.click(index).await?;
+        }
+        let page = self.page.session().clone();
+        if clear {
+            for chord in keys::parse("Control+a Backspace")? {
+                for event in keys::events(&chord)? {
+                    page.call(event).await?;
+                }
+            }
+        }
+        if !value.is_empty() {
+            page.call(InsertText {
+                text: value.clone(),
+            })
+            .await?;
+        }
+        let mut note = String::new();
+        if let Ok(object) = resolve(&session, element.target.backend_node_id).await
+            && let Ok(Value::String(now)) = call_on(
+                &session,
+                object,
+                "function() { return this.isContentEditable ? this.innerText : String(this.value ?? ''); }",
+                None,
+            )
+            .await
+        {
+            let matches = if clear { now.trim() == value.trim() } else { now.contains(&value) };
+            if !matches {
+                let shown = secrets.redact(&now);
+                note = format!(" (the field now shows {shown:?})");
+            }
+        }
+        let mut change = Change::None;
+        if submit {
+            let page_events = self.page.session().events();
+            let tab_events = self.browser.tab_events();
+            let url_before = self.current_url().await;
+            for event in keys::events(&keys::parse("Enter")?[0])? {
+                page.call(event).await?;
+            }
+            change = self
+                .after_input(page_events, tab_events, &url_before)
+                .await?;
+        }
+        Ok(Executed {
+            text: format!(
+                "Typed {text:?} into {}{note}{}{}",
+                describe(&element),
+                if submit { " and pressed Enter" } else { "" },
+                self.reaction_note(&change)
+            ),
+            page_changed: change.changed(),
+            read_state: None,
+        })
+    }
+
+    async fn scroll(
+        &mut self,
+        direction: Direction,
+        pages: f64,
+        index: Option<u64>,
+    ) -> Result<Executed, ActionError> {
+        let pages = pages.clamp(0.1, 10.0);
+        let metrics = self.page.session().call(page::GetLayoutMetrics {}).await?;
+        let (vw, vh) = (
+            metrics.css_visual_viewport.client_width,
+            metrics.css_visual_viewport.client_height,
+        );
+        let (x, y, what, height) = match index {
+            Some(index) => {
+                let element = self.element(index)?;
+                let b = &element.bounds;
+                let x = (b.x + b.width / 2.0).clamp(1.0, vw - 1.0);
+                let y = (b.y + b.height / 2.0).clamp(1.0, vh - 1.0);
+                (x, y, describe(&element), b.height.max(50.0))
+            }
+            None => (vw / 2.0, vh / 2.0, "the page".to_string(), vh),
+        };
+        let sign = match direction {
+            Direction::Down => 1.0,
+            Direction::Up => -1.0,
+        };
+        let before = self.scroll_position(index).await;
+        self.page
+            .session()
+            .call(DispatchMouseEvent {
+                r#type: MouseEventType::MouseWheel,
+                x,
+                y,
+                delta_x: Some(0.0),
+                delta_y: Some(sign * pages * height * 0.9),
+                pointer_type: Some(PointerType::Mouse),
+                ..Default::default()
+            })
+            .await?;
+        // Wheel scrolling is applied asynchronously by the compositor.
+        let mut after = before;
+        for _ in 0..10 {
+            sleep(Duration::from_millis(50)).await;
+            after = self.scroll_position(index).await;
+            if after != before {
+                break;
+            }
+        }
+        let dir = match direction {
+            Direction::Down => "down",
+            Direction::Up => "up",
+        };
+        let text = if after == before {
+            format!("Scrolled {what} {dir}, but it did not move (already at the end?)")
+        } else {
+            format!("Scrolled {what} {dir} by {pages} page(s)")
+        };
+        Ok(Executed::said(text))
+    }
+
+    /// The scroll offset of the page, or of the element `[index]`, rounded.
+    async fn scroll_position(&self, index: Option<u64>) -> i64 {
+        let value = match index.and_then(|i| self.element(i).ok()) {
+            Some(element) if element.target.frame_target.is_none() => {
+                let session = self.page.session();
+                match resolve(session, element.target.backend_node_id).await {
+                    Ok(object) => call_on(
+                        session,
+                        object,
+                        "function() { return this.scrollTop; }",
+                        None,
+                    )
+                    .await
+                    .ok(),
+                    Err(_) => None,
+                }
+            }
+            Some(_) => None,
+            None => self.page.evaluate("window.scrollY").await.ok(),
+        };
+        value.and_then(|v| v.as_f64()).unwrap_or(0.0).round() as i64
+    }
+
+    async fn send_keys(&mut self, keys: &str) -> Result<Executed, ActionError> {
+        let chords = keys::parse(keys)?;
+        let page_events = self.page.session().events();
+        let tab_events = self.browser.tab_events();
+        let url_before = self.current_url().await;
+        let session = self.page.session().clone();
+        for chord in &chords {
+            for event in keys::events(chord)? {
+                session.call(event).await?;
+            }
+        }
+        let change = self
+            .after_input(page_events, tab_events, &url_before)
+            .await?;
+        Ok(Executed {
+            text: format!("Pressed {keys}{}", self.reaction_note(&change)),
+            page_changed: change.changed(),
+            read_state: None,
+        })
+    }
+
+    async fn select(&mut self, index: u64, option: &str) -> Result<Executed, ActionError> {
+        let element = self.element(index)?;
+        let session = self.node_session(&element.target).await?;
+        let object = resolve(&session, element.target.backend_node_id).await?;
+        let result = call_on(
+            &session,
+            object,
+            r#"function(option) {
+                if (!(this instanceof HTMLSelectElement)) {
+                    return {error: 'it is a <' + this.tagName.toLowerCase() + '>, not a native select; click it to open it and click the option'};
+                }
+                const want = option.trim().toLowerCase();
+                const options = [...this.options];
+                const text = o => o.text.trim().toLowerCase();
+                const found = options.find(o => text(o) === want)
+                    || options.find(o => o.value.toLowerCase() === want)
+                    || options.find(o => text(o).includes(want));
+                if (!found) {
+                    return {error: 'no option ' + JSON.stringify(option) + '; the options are: ' + options.map(o => o.text.trim()).join(' | ')};
+                }
+                if (found.disabled) return {error: 'the option ' + JSON.stringify(found.text.trim()) + ' is disabled'};
+                this.focus();
+                this.value = found.value;
+                found.selected = true;
+                this.dispatchEvent(new Event('input', {bubbles: true}));
+                this.dispatchEvent(new Event('change', {bubbles: true}));
+                return {selected: found.text.trim(), value: this.value};
+            }"#,
+            Some(json!(option)),
+        )
+        .await?;
+        if let Some(error) = result.get("error").and_then(Value::as_str) {
+            return Err(ActionError::Failed(format!(
+                "cannot select in {}: {error}",
+                describe(&element)
+            )));
+        }
+        let selected = result
+            .get("selected")
+            .and_then(Value::as_str)
+            .unwrap_or(option);
+        Ok(Executed::said(format!(
+            "Selected {selected:?} in {}",
+            describe(&element)
+        )))
+    }
+
+    fn find_tab(&self, tab_id: &str) -> Result<String, ActionError> {
+        let wanted = tab_id.trim().to_ascii_lowercase();
+        self.browser
+            .tabs()
+            .into_iter()
+            .map(|t| t.id)
+            .find(|id| {
+                let id = id.to_ascii_lowercase();
+                !wanted.is_empty() && (id == wanted || id.ends_with(&wanted))
+            })
+            .ok_or_else(|| ActionError::NoSuchTab(tab_id.to_string()))
+    }
+
+    async fn switch_tab(&mut self, tab_id: &str) -> Result<Executed, ActionError> {
+        let id = self.find_tab(tab_id)?;
+        self.switch_to(&id).await?;
+        let url = self.current_url().await;
+        Ok(Executed {
+            text: format!("Switched to tab {} ({url})", Tab::short_id(&id)),
+            page_changed: true,
+            read_state: None,
+        })
+    }
+
+    async fn close_tab(&mut self, tab_id: &str) -> Result<Executed, ActionError> {
+        let id = self.find_tab(tab_id)?;
+        self.browser.close_tab(&id).await?;
+        let mut text = format!("Closed tab {}", Tab::short_id(&id));
+        if id == self.page.tab_id() {
+            let next = match self.browser.tabs().into_iter().rfind(|t| t.id != id) {
+                Some(tab) => tab.id,
+                None => self.browser.new_tab("about:blank").await?.id,
+            };
+            self.switch_to(&next).await?;
+            text.push_str(&format!("; now on tab {}", Tab::short_id(&next)));
+        }
+        Ok(Executed {
+            text,
+            page_changed: true,
+            read_state: None,
+        })
+    }
+
+    async fn go_back(&mut self) -> Result<Executed, ActionError> {
+        let session = self.page.session().clone();
+        let history = session.call(page::GetNavigationHistory {}).await?;
+        let back = usize::try_from(history.current_index - 1)
+            .ok()
+            .and_then(|i| history.entries.get(i))
+            .ok_or_else(|| ActionError::Failed("there is no previous page in this tab".into()))?
+            .clone();
+        let mut events = session.events();
+        session
+            .call(page::NavigateToHistoryEntry { entry_id: back.id })
+            .await?;
+        let arrived = async {
+            while let Some(event) = events.recv().await {
+                if event.is::<page::LoadEventFired>() {
+                    return;
+                }
+                // Restored from the back/forward cache: no load event follows.
+                if let Some(Ok(nav)) = event.parse::<page::FrameNavigated>()
+                    && nav.frame.parent_id.is_none()
+                    && nav.r#type == Some(page::NavigationType::BackForwardCacheRestore)
+                {
+                    return;
+                }
+            }
+        };
+        let _ = timeout(LOAD_WAIT, arrived).await;
+        Ok(Executed {
+            text: format!("Went back to {}", back.url),
+            page_changed: true,
+            read_state: None,
+        })
+    }
+
+    async fn extract(&mut self, query: &str) -> Result<Executed, ActionError> {
+        let text = self
+            .page
+            .evaluate("document.body ? document.body.innerText : ''")
+            .await?;
+        let text = text.as_str().unwrap_or_default();
+        let mut cut: String = text.chars().take(EXTRACT_MAX_CHARS).collect();
+        if cut.len() < text.len() {
+            cut.push_str("\n[… page text cut]");
+        }
+        Ok(Executed {
+            text: format!(
+                "Read {} characters of page text for {query:?}; shown in <read_state> once",
+                text.chars().count()
+            ),
+            page_changed: false,
+            read_state: Some(format!("Page text for {query:?}:\n{cut}")),
+        })
+    }
+
+    async fn upload(&mut self, index: u64, path: &str) -> Result<Executed, ActionError> {
+        let file = allowed_upload(&self.options.upload_dirs, Path::new(path))?;
+        let element = self.element(index)?;
+        let session = self.node_session(&element.target).await?;
+        session
+            .call(dom::SetFileInputFiles {
+                files: vec![file.to_string_lossy().into_owned()],
+                backend_node_id: Some(element.target.backend_node_id),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                ActionError::Failed(format!(
+                    "cannot put a file into {} (is it a file input?): {e}",
+                    describe(&element)
+                ))
+            })?;
+        Ok(Executed::said(format!(
+            "Uploaded {} into {}",
+            file.display(),
+            describe(&element)
+        )))
+    }
+
+    /// The CDP session that owns an element's node: the tab's, or its frame's.
+    async fn node_session(&mut self, target: &ElementRef) -> Result<Session, ActionError> {
+        let Some(frame) = &target.frame_target else {
+            return Ok(self.page.session().clone());
+        };
+        if let Some(session) = self.frame_sessions.get(frame) {
+            return Ok(session.clone());
+        }
+        let session = self.browser.cdp().attach(frame).await?;
+        self.frame_sessions.insert(frame.clone(), session.clone());
+        Ok(session)
+    }
+}
+
+/// Hit-tests a viewport point against `this`: `{ok: true}` when the topmost element there is
+/// `this`, inside it (through open shadow roots) or one of its labels, else `{covered: "..."}`
+/// naming what is on top. The point is in the tab's viewport; same-process frames between the
+/// tab and the element are subtracted to get the element's own document coordinates.
+const HIT_TEST: &str = r#"function(point) {
+    let [x, y] = point;
+    try {
+        for (let w = this.ownerDocument.defaultView; w && w.frameElement; w = w.parent) {
+            const r = w.frameElement.getBoundingClientRect();
+            x -= r.left + w.frameElement.clientLeft;
+            y -= r.top + w.frameElement.clientTop;
+        }
+    } catch (e) { return {ok: true}; }
+    let hit = this.ownerDocument.elementFromPoint(x, y);
+    while (hit && hit.shadowRoot) {
+        const inner = hit.shadowRoot.elementFromPoint(x, y);
+        if (!inner || inner === hit) break;
+        hit = inner;
+    }
+    if (!hit) return {covered: 'nothing (the point is off the page)'};
+    const within = (n, root) => { for (; n; n = n.parentNode || n.host) if (n === root) return true; return false; };
+    if (within(hit, this)) return {ok: true};
+    for (const label of this.labels || []) if (within(hit, label)) return {ok: true};
+    const text = (hit.innerText || '').trim().replace(/\s+/g, ' ').slice(0, 60);
+    return {covered: '<' + hit.tagName.toLowerCase() + (hit.id ? '#' + hit.id : '') + '>' + (text ? ' "' + text + '"' : '')};
+}"#;
+
+/// What an input led to.
+#[derive(Debug, Clone, PartialEq)]
+enum Change {
+    None,
+    Navigated,
+    NewTab(String),
+}
+
+impl Change {
+    fn changed(&self) -> bool {
+        !matches!(self, Change::None)
+    }
+
+    fn note(&self) -> String {
+        match self {
+            Change::None => String::new(),
+            Change::Navigated => "; the page changed".into(),
+            Change::NewTab(id) => format!(
+                "; it opened a new tab {}, which is now the current tab",
+                Tab::short_id(id)
+            ),
+        }
+    }
+}
+
+/// Attaches to a tab with page events on (loads, navigations).
+async fn open_page(browser: &Browser, tab_id: &str) -> Result<Page, ActionError> {
+    let page = browser.page(tab_id).await?;
+    page.session().call(page::Enable::default()).await?;
+    Ok(page)
+}
+
+/// Waits until a new tab's document has loaded, at most [`LOAD_WAIT`]. A new tab shows a
+/// "complete" `about:blank` before its first navigation commits, so a blank page only counts
+/// once [`BLANK_GRACE`] has passed (a popup may really be blank).
+async fn wait_ready(page: &Page) {
+    let started = Instant::now();
+    let deadline = started + LOAD_WAIT;
+    while Instant::now() < deadline {
+        if let Ok(Value::Array(state)) = page.evaluate("[document.readyState, location.href]").await
+            && state.first() == Some(&json!("complete"))
+            && (state.get(1) != Some(&json!("about:blank")) || started.elapsed() > BLANK_GRACE)
+        {
+            return;
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `[42] button "Submit"`: how an element appears in the state, for results and summaries.
+pub(crate) fn describe(element: &Element) -> String {
+    if element.name.is_empty() {
+        format!("[{}] {}", element.index, element.role)
+    } else {
+        let name: String = element.name.chars().take(60).collect();
+        format!("[{}] {} {name:?}", element.index, element.role)
+    }
+}
+
+/// The centre of the part of `quad` inside a `vw`×`vh` viewport, if any.
+fn visible_center(quad: &[f64], vw: f64, vh: f64) -> Option<(f64, f64)> {
+    if quad.len() < 8 {
+        return None;
+    }
+    let xs = [quad[0], quad[2], quad[4], quad[6]];
+    let ys = [quad[1], quad[3], quad[5], quad[7]];
+    let min = |v: [f64; 4]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = |v: [f64; 4]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (left, right) = (min(xs).max(0.0), max(xs).min(vw));
+    let (top, bottom) = (min(ys).max(0.0), max(ys).min(vh));
+    (right - left >= 1.0 && bottom - top >= 1.0)
+        .then(|| ((left + right) / 2.0, (top + bottom) / 2.0))
+}
+
+/// A URL the model wrote, with `https://` added when it gave no scheme.
+fn normalize_url(url: &str) -> Result<String, ActionError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(ActionError::Arguments("url is empty".into()));
+    }
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("javascript:") {
+        return Err(ActionError::NotAllowed("javascript: URLs".into()));
+    }
+    if lower.contains("://") || lower.starts_with("about:") || lower.starts_with("data:") {
+        Ok(url.to_string())
+    } else {
+        Ok(format!("https://{url}"))
+    }
+}
+
+/// The canonical path of `path` if it lies inside one of `dirs` and is a file.
+fn allowed_upload(dirs: &[PathBuf], path: &Path) -> Result<PathBuf, ActionError> {
+    if dirs.is_empty() {
+        return Err(ActionError::NotAllowed(
+            "file uploads are disabled on this server".into(),
+        ));
+    }
+    let refused = || {
+        ActionError::NotAllowed(format!(
+            "{} is not in an allowed upload directory",
+            path.display()
+        ))
+    };
+    let file = std::fs::canonicalize(path).map_err(|_| refused())?;
+    let inside = dirs
+        .iter()
+        .filter_map(|d| std::fs::canonicalize(d).ok())
+        .any(|dir| file.starts_with(dir));
+    if !inside || !file.is_file() {
+        return Err(refused());
+    }
+    Ok(file)
+}
+
+async fn resolve(
+    session: &Session,
+    backend_node_id: dom::BackendNodeId,
+) -> Result<runtime::RemoteObjectId, ActionError> {
+    session
+        .call(dom::ResolveNode {
+            backend_node_id: Some(backend_node_id),
+            ..Default::default()
+        })
+        .await?
+        .object
+        .object_id
+        .ok_or_else(|| ActionError::Failed("the element is gone from the page".into()))
+}
+
+/// Calls `function` with `this` = `object` (and one JSON argument) and returns its value.
+async fn call_on(
+    session: &Session,
+    object: runtime::RemoteObjectId,
+    function: &str,
+    argument: Option<Value>,
+) -> Result<Value, ActionError> {
+    let result = session
+        .call(runtime::CallFunctionOn {
+            function_declaration: function.to_string(),
+            object_id: Some(object),
+            arguments: argument.map(|value| {
+                vec![runtime::CallArgument {
+                    value: Some(value),
+                    ..Default::default()
+                }]
+            }),
+            return_by_value: Some(true),
+            ..Default::default()
+        })
+        .await?;
+    if let Some(details) = result.exception_details {
+        return Err(ActionError::Failed(format!(
+            "script error: {}",
+            details.message()
+        )));
+    }
+    Ok(result.result.value.unwrap_or(Value::Null))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quad_centres_stay_in_the_viewport() {
+        let quad = [10.0, 10.0, 30.0, 10.0, 30.0, 20.0, 10.0, 20.0];
+        assert_eq!(visible_center(&quad, 800.0, 600.0), Some((20.0, 15.0)));
+        let tall = [0.0, -500.0, 100.0, -500.0, 100.0, 2000.0, 0.0, 2000.0];
+        assert_eq!(visible_center(&tall, 800.0, 600.0), Some((50.0, 300.0)));
+        let off = [0.0, 700.0, 10.0, 700.0, 10.0, 710.0, 0.0, 710.0];
+        assert_eq!(visible_center(&off, 800.0, 600.0), None);
+    }
+
+    #[test]
+    fn urls_get_a_scheme() {
+        assert_eq!(normalize_url("example.com").unwrap(), "https://example.com");
+        assert_eq!(
+            normalize_url("http://127.0.0.1:80/x").unwrap(),
+            "http://127.0.0.1:80/x"
+        );
+        assert!(normalize_url("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn uploads_only_from_allowed_directories() {
+        let dir = std::env::temp_dir().join(format!("tandem-upload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.txt");
+        std::fs::write(&file, "x").unwrap();
+        assert!(allowed_upload(std::slice::from_ref(&dir), &file).is_ok());
+        let err = allowed_upload(std::slice::from_ref(&dir), Path::new("/etc/passwd")).unwrap_err();
+        assert!(err.to_string().contains("not allowed"), "{err}");
+        let escape = dir.join("../../etc/passwd");
+        assert!(allowed_upload(std::slice::from_ref(&dir), &escape).is_err());
+        assert!(allowed_upload(&[], &file).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

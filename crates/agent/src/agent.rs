@@ -1,0 +1,604 @@
+//! The step loop: observe, ask the model, act, until `done`.
+//!
+//! One LLM call per step with native tool calling; the calls of one answer run in order, and a
+//! page change drops the rest. Guards against the ways browser agents fail: a step budget with
+//! a forced `done` on the last step, a limit on consecutive failures (then a forced `done`), a
+//! nudge when the same action repeats, a timeout on every LLM call and action, and a stop that
+//! takes effect at once (the whole run is raced against the cancel signal).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::time::timeout;
+
+use crate::actions::{Action, ActionOptions, Browsing, DONE, tool_definitions};
+use crate::cost;
+use crate::llm::{
+    self, ChatRequest, ChatResponse, Content, LlmConfig, LlmError, Message, Provider, ToolCall,
+    ToolChoice, ToolDefinition, Usage,
+};
+use crate::output::OutputSchema;
+use crate::prompt::{self, StepPrompt, one_line};
+use crate::secrets::SensitiveData;
+use crate::steps;
+use crate::{
+    Feed, FeedMessage, PriorTask, TaskContext, TaskFuture, TaskOutcome, TaskRunner, TaskStats,
+};
+
+/// How the loop behaves; the defaults suit a capable tool-calling model.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    /// Steps (LLM calls) per task; the last one may only call `done`.
+    pub max_steps: u32,
+    /// Consecutive failed steps before the model is made to call `done`.
+    pub max_failures: u32,
+    /// Longest an LLM call may take, retries included.
+    pub llm_timeout: Duration,
+    /// Longest one browser action may take.
+    pub action_timeout: Duration,
+    /// Tool calls run per step; extra ones are refused.
+    pub max_actions_per_step: usize,
+    /// Send a screenshot with each step (vision models only).
+    pub vision: bool,
+    /// Keep a screenshot of each step in the feed (`screenshotUrl`).
+    pub step_screenshots: bool,
+    /// What actions may touch (upload directories).
+    pub actions: ActionOptions,
+}
+
+impl Default for AgentSettings {
+    fn default() -> AgentSettings {
+        AgentSettings {
+            max_steps: 50,
+            max_failures: 3,
+            llm_timeout: Duration::from_secs(120),
+            action_timeout: Duration::from_secs(60),
+            max_actions_per_step: 5,
+            vision: false,
+            step_screenshots: true,
+            actions: ActionOptions::default(),
+        }
+    }
+}
+
+/// Longest an observation may take before the step goes on without one.
+const OBSERVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Same action this many times in the recent window: nudge the model.
+const LOOP_REPEATS: usize = 3;
+/// How many recent actions loop detection looks at.
+const LOOP_WINDOW: usize = 10;
+
+/// The runner that drives the session's browser with an LLM.
+pub struct LlmAgent {
+    provider: Arc<dyn Provider>,
+    llm: LlmConfig,
+    settings: AgentSettings,
+}
+
+impl std::fmt::Debug for LlmAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmAgent")
+            .field("provider", &self.llm.provider)
+            .field("model", &self.llm.model)
+            .finish()
+    }
+}
+
+impl LlmAgent {
+    /// An agent talking to the provider `llm` configures.
+    pub fn new(llm: LlmConfig, settings: AgentSettings) -> Result<LlmAgent, LlmError> {
+        let provider = llm::connect(&llm)?;
+        Ok(LlmAgent {
+            provider,
+            llm,
+            settings,
+        })
+    }
+
+    async fn run_task(&self, ctx: TaskContext) -> TaskOutcome {
+        let mut cancel = ctx.cancel.clone();
+        let mut run = Run::new(self, &ctx);
+        let finished = {
+            let work = run.go(ctx.browser.clone());
+            tokio::select! {
+                outcome = work => Some(outcome),
+                () = cancelled(&mut cancel) => None,
+            }
+        };
+        match finished {
+            Some(outcome) => outcome,
+            None => {
+                tracing::info!(steps = run.steps, "task stopped");
+                TaskOutcome::Done {
+                    output: None,
+                    success: false,
+                    summary: Some("Task stopped".into()),
+                    stats: run.stats(),
+                }
+            }
+        }
+    }
+}
+
+impl TaskRunner for LlmAgent {
+    fn run(&self, ctx: TaskContext) -> TaskFuture<'_> {
+        Box::pin(self.run_task(ctx))
+    }
+}
+
+/// Resolves once the task must stop (or the sender is gone, which means the same).
+async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    let _ = cancel.wait_for(|stop| *stop).await;
+}
+
+/// One task's run.
+struct Run<'a> {
+    agent: &'a LlmAgent,
+    feed: &'a dyn Feed,
+    task: &'a str,
+    previous: &'a [PriorTask],
+    secrets: &'a SensitiveData,
+    schema_value: Option<&'a Value>,
+    schema: Option<Result<OutputSchema, String>>,
+    model: String,
+    steps: u32,
+    failures: u32,
+    llm_failures: u32,
+    usage: Usage,
+    history: Vec<String>,
+    read_state: Option<String>,
+    notes: Vec<String>,
+    recent: VecDeque<String>,
+    schema_retried: bool,
+    /// This step's screenshot, for its feed message.
+    shot: Option<String>,
+}
+
+/// How a step ended.
+enum StepEnd {
+    /// Go on with the next step; `ok` when at least one action worked.
+    Continue { ok: bool },
+    /// The task is over.
+    Finished(TaskOutcome),
+}
+
+impl<'a> Run<'a> {
+    fn new(agent: &'a LlmAgent, ctx: &'a TaskContext) -> Run<'a> {
+        Run {
+            agent,
+            feed: ctx.feed.as_ref(),
+            task: &ctx.task,
+            previous: &ctx.previous_tasks,
+            secrets: &ctx.sensitive_data,
+            schema_value: ctx.output_schema.as_ref(),
+            schema: ctx.output_schema.as_ref().map(OutputSchema::compile),
+            model: agent.llm.provider_model(&ctx.model).to_string(),
+            steps: 0,
+            failures: 0,
+            llm_failures: 0,
+            usage: Usage::default(),
+            history: Vec::new(),
+            read_state: None,
+            notes: Vec::new(),
+            recent: VecDeque::new(),
+            schema_retried: false,
+            shot: None,
+        }
+    }
+
+    fn settings(&self) -> &AgentSettings {
+        &self.agent.settings
+    }
+
+    fn stats(&self) -> TaskStats {
+        TaskStats {
+            steps: self.steps,
+            input_tokens: self.usage.input_tokens,
+            output_tokens: self.usage.output_tokens,
+            llm_cost_usd: cost::decimal(cost::cost_usd(&self.model, &self.usage)),
+        }
+    }
+
+    async fn append(&self, message: FeedMessage) {
+        if let Err(e) = self.feed.append(message).await {
+            tracing::warn!(error = %e, "cannot write a step to the feed");
+        }
+    }
+
+    async fn go(&mut self, browser: browser::Browser) -> TaskOutcome {
+        if let Some(Err(e)) = &self.schema {
+            // The client's mistake, not the session's: the session stays usable.
+            let text = e.clone();
+            self.append(steps::completion(&text, self.secrets)).await;
+            return TaskOutcome::Done {
+                output: None,
+                success: false,
+                summary: Some(one_line(&text, steps::SUMMARY_CHARS)),
+                stats: self.stats(),
+            };
+        }
+        let mut browsing = match Browsing::attach(browser, self.settings().actions.clone()).await {
+            Ok(browsing) => browsing,
+            Err(e) => {
+                return TaskOutcome::Failed {
+                    reason: format!("The agent cannot use the browser: {e}"),
+                };
+            }
+        };
+        self.steps_in(&mut browsing).await
+    }
+
+    /// The step loop in the agent's tab.
+    async fn steps_in(&mut self, browsing: &mut Browsing) -> TaskOutcome {
+        let tools = tool_definitions(browsing.uploads_enabled(), self.schema_value);
+        let max_steps = self.settings().max_steps.max(1);
+        for step in 1..=max_steps {
+            self.steps = step;
+            let forced = step == max_steps || self.failures >= self.settings().max_failures;
+            if forced && step < max_steps {
+                self.notes.push(format!(
+                    "{} steps in a row failed. Call done now with what you have (success=false \
+                     if the task is not accomplished).",
+                    self.failures
+                ));
+            } else if step * 4 >= max_steps * 3 && step < max_steps {
+                self.notes.push(format!(
+                    "Only {} steps left: finish soon and call done with what you have.",
+                    max_steps - step
+                ));
+            }
+            let request = self
+                .request(browsing, &tools, step, max_steps, forced)
+                .await;
+            let response = match self.call_llm(&request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    self.llm_failures += 1;
+                    self.failures += 1;
+                    self.history
+                        .push(format!("step {step}: the model call failed: {e}"));
+                    tracing::warn!(step, error = %e, "LLM call failed");
+                    if self.llm_failures >= self.settings().max_failures {
+                        return TaskOutcome::Failed {
+                            reason: format!(
+                                "The LLM failed {} times in a row; last error: {e}",
+                                self.llm_failures
+                            ),
+                        };
+                    }
+                    continue;
+                }
+            };
+            self.llm_failures = 0;
+            match self.act(browsing, &response, step, forced).await {
+                StepEnd::Finished(outcome) => return outcome,
+                StepEnd::Continue { ok: true } => self.failures = 0,
+                StepEnd::Continue { ok: false } => self.failures += 1,
+            }
+            if forced {
+                break;
+            }
+        }
+        let text = format!("The task did not finish within {} steps", self.steps);
+        self.append(steps::completion(&text, self.secrets)).await;
+        TaskOutcome::Done {
+            output: None,
+            success: false,
+            summary: Some(text),
+            stats: self.stats(),
+        }
+    }
+
+    /// Observes the page and builds the step's request.
+    async fn request(
+        &mut self,
+        browsing: &mut Browsing,
+        tools: &[ToolDefinition],
+        step: u32,
+        max_steps: u32,
+        forced: bool,
+    ) -> ChatRequest {
+        // Whether the page shows a secret: then no screenshot is taken this step (an image
+        // cannot be redacted like text), neither for the model nor for the feed.
+        let mut shows_secret = false;
+        let state = match timeout(OBSERVE_TIMEOUT, browsing.observe()).await {
+            Ok(Ok(state)) => {
+                let raw = state.to_text();
+                let redacted = self.secrets.redact(&raw);
+                shows_secret = redacted != raw;
+                redacted
+            }
+            Ok(Err(e)) => format!("(the page could not be read: {e})\n"),
+            Err(_) => "(reading the page timed out; it may still be loading)\n".into(),
+        };
+        let notes = std::mem::take(&mut self.notes);
+        let read_state = self.read_state.take().map(|r| self.secrets.redact(&r));
+        let text = StepPrompt {
+            task: self.task,
+            previous: self.previous,
+            secret_keys: self.secrets.keys().collect(),
+            has_schema: self.schema_value.is_some(),
+            history: &self.history,
+            read_state: read_state.as_deref(),
+            state: &state,
+            notes: &notes,
+            step,
+            max_steps,
+        }
+        .render();
+        let mut content = vec![Content::Text(text)];
+        self.shot = None;
+        if (self.settings().vision || self.settings().step_screenshots) && !shows_secret {
+            self.shot = browsing.screenshot().await;
+        }
+        if self.settings().vision
+            && let Some(jpeg) = &self.shot
+        {
+            content.push(Content::Image {
+                media_type: "image/jpeg".into(),
+                data_base64: jpeg.clone(),
+            });
+        }
+        let (tools, tool_choice) = if forced {
+            let done: Vec<ToolDefinition> =
+                tools.iter().filter(|t| t.name == DONE).cloned().collect();
+            (done, ToolChoice::Tool(DONE.into()))
+        } else {
+            (tools.to_vec(), ToolChoice::Required)
+        };
+        ChatRequest {
+            model: self.model.clone(),
+            system: Some(prompt::SYSTEM.to_string()),
+            messages: vec![Message::User(content)],
+            tools,
+            tool_choice,
+            max_tokens: None,
+            temperature: None,
+        }
+    }
+
+    async fn call_llm(&mut self, request: &ChatRequest) -> Result<ChatResponse, String> {
+        let limit = self.settings().llm_timeout;
+        let response = timeout(limit, self.agent.provider.chat(request))
+            .await
+            .map_err(|_| format!("no answer within {limit:?}"))?
+            .map_err(|e| e.to_string())?;
+        self.usage.input_tokens += response.usage.input_tokens;
+        self.usage.output_tokens += response.usage.output_tokens;
+        self.usage.cached_input_tokens += response.usage.cached_input_tokens;
+        self.usage.cache_write_input_tokens += response.usage.cache_write_input_tokens;
+        Ok(response)
+    }
+
+    /// Runs the answer's tool calls in order.
+    async fn act(
+        &mut self,
+        browsing: &mut Browsing,
+        response: &ChatResponse,
+        step: u32,
+        forced: bool,
+    ) -> StepEnd {
+        let calls = &response.tool_calls;
+        let parsed: Vec<Result<Action, String>> = calls
+            .iter()
+            .map(|c| Action::parse(&c.name, &c.arguments).map_err(|e| e.to_string()))
+            .collect();
+        let summary = parsed
+            .iter()
+            .zip(calls)
+            .map(|(action, call)| match action {
+                Ok(action) => {
+                    steps::summary(action, action.index().and_then(|i| browsing.describe(i)))
+                }
+                Err(_) => format!("Calling {}", call.name),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let summary = if calls.is_empty() {
+            one_line(&response.text, steps::SUMMARY_CHARS)
+        } else {
+            summary
+        };
+        let mut turn = steps::assistant(&response.text, calls, &summary, self.secrets);
+        turn.screenshot = self.shot.take();
+        self.append(turn).await;
+        if calls.is_empty() {
+            self.history
+                .push(format!("step {step}: answered without calling a tool"));
+            self.notes.push(
+                "You answered without a tool call. Call a tool every turn; call done when \
+                 the task is finished."
+                    .into(),
+            );
+            return StepEnd::Continue { ok: false };
+        }
+        let mut ok = false;
+        let mut stop_reason: Option<String> = None;
+        for (i, (call, action)) in calls.iter().zip(parsed).enumerate() {
+            if let Some(reason) = &stop_reason {
+                self.tool_error(call, &format!("skipped: {reason}")).await;
+                continue;
+            }
+            if i >= self.settings().max_actions_per_step {
+                let max = self.settings().max_actions_per_step;
+                self.tool_error(call, &format!("skipped: at most {max} actions per step"))
+                    .await;
+                continue;
+            }
+            let action = match action {
+                Ok(action) => action,
+                Err(e) => {
+                    self.history
+                        .push(format!("step {step}: {} → error: {e}", call.name));
+                    self.tool_error(call, &e).await;
+                    stop_reason = Some("an earlier action in this step failed".into());
+                    continue;
+                }
+            };
+            if forced && !matches!(action, Action::Done { .. }) {
+                self.tool_error(call, "only done is allowed now").await;
+                continue;
+            }
+            match action {
+                Action::Done {
+                    text,
+                    success,
+                    data,
+                } => match self.finish_done(call, text, success, data, step).await {
+                    Some(outcome) => return StepEnd::Finished(outcome),
+                    None => {
+                        stop_reason = Some("done was rejected".into());
+                    }
+                },
+                Action::AskHuman { question } => {
+                    self.tool_ok(
+                        call,
+                        "The question was handed to the human; the task ends here.",
+                    )
+                    .await;
+                    self.append(steps::completion(&question, self.secrets))
+                        .await;
+                    let question = self.secrets.redact(&question);
+                    return StepEnd::Finished(TaskOutcome::Done {
+                        summary: Some(one_line(
+                            &format!("Waiting for the human: {question}"),
+                            steps::SUMMARY_CHARS,
+                        )),
+                        output: Some(Value::String(question)),
+                        success: false,
+                        stats: self.stats(),
+                    });
+                }
+                action => {
+                    self.note_repeats(&action);
+                    let limit = self.settings().action_timeout;
+                    let result = match timeout(limit, browsing.execute(&action, self.secrets)).await
+                    {
+                        Ok(result) => result.map_err(|e| e.to_string()),
+                        Err(_) => Err(format!("the action took longer than {limit:?}")),
+                    };
+                    let label = self.secrets.redact(&short_call(call));
+                    match result {
+                        Ok(done) => {
+                            ok = true;
+                            let text = self.secrets.redact(&done.text);
+                            self.history.push(format!("step {step}: {label} → {text}"));
+                            self.tool_ok(call, &text).await;
+                            if let Some(read) = done.read_state {
+                                self.read_state = Some(read);
+                            }
+                            if done.page_changed || action.ends_step() {
+                                stop_reason = Some(
+                                    "the page changed; the next step shows the new state".into(),
+                                );
+                            }
+                        }
+                        Err(e) => {
+                            let e = self.secrets.redact(&e);
+                            self.history
+                                .push(format!("step {step}: {label} → error: {e}"));
+                            self.tool_error(call, &e).await;
+                            stop_reason = Some("an earlier action in this step failed".into());
+                        }
+                    }
+                }
+            }
+        }
+        StepEnd::Continue { ok }
+    }
+
+    /// Handles `done`: the outcome, or `None` when its data is rejected for a corrective retry.
+    async fn finish_done(
+        &mut self,
+        call: &ToolCall,
+        text: String,
+        success: bool,
+        data: Option<Value>,
+        step: u32,
+    ) -> Option<TaskOutcome> {
+        let (output, success) = match &self.schema {
+            Some(Ok(schema)) => match schema.check(data.as_ref()) {
+                Ok(valid) => (Some(valid), success),
+                Err(errors) => {
+                    let last = step >= self.settings().max_steps;
+                    if !self.schema_retried && !last {
+                        self.schema_retried = true;
+                        let message = format!(
+                            "data does not match the output schema: {errors}. Call done again \
+                             with corrected data."
+                        );
+                        self.history
+                            .push(format!("step {step}: done → rejected: {errors}"));
+                        self.notes.push(message.clone());
+                        self.tool_error(call, &message).await;
+                        return None;
+                    }
+                    tracing::info!(%errors, "structured output invalid after the retry");
+                    (data, false)
+                }
+            },
+            _ => (Some(Value::String(self.secrets.redact(&text))), success),
+        };
+        let shown = match &output {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => text.clone(),
+        };
+        let mut finished = steps::tool_result(call, "Task finished", false, self.secrets);
+        // Plumbing that pairs the call with a result; the completion says it all.
+        finished.hidden = true;
+        self.append(finished).await;
+        self.append(steps::completion(&shown, self.secrets)).await;
+        let summary = if success {
+            format!("Done: {}", self.secrets.redact(&shown))
+        } else {
+            format!("Finished without success: {}", self.secrets.redact(&shown))
+        };
+        Some(TaskOutcome::Done {
+            output,
+            success,
+            summary: Some(one_line(&summary, steps::SUMMARY_CHARS)),
+            stats: self.stats(),
+        })
+    }
+
+    async fn tool_ok(&self, call: &ToolCall, text: &str) {
+        self.append(steps::tool_result(call, text, false, self.secrets))
+            .await;
+    }
+
+    async fn tool_error(&self, call: &ToolCall, text: &str) {
+        self.append(steps::tool_result(call, text, true, self.secrets))
+            .await;
+    }
+
+    /// Tells the model when it keeps doing the same thing.
+    fn note_repeats(&mut self, action: &Action) {
+        let Some(key) = action.loop_key() else {
+            return;
+        };
+        self.recent.push_back(key.clone());
+        if self.recent.len() > LOOP_WINDOW {
+            self.recent.pop_front();
+        }
+        let repeats = self.recent.iter().filter(|k| **k == key).count();
+        if repeats >= LOOP_REPEATS {
+            self.notes.push(format!(
+                "You have repeated the same action ({key}) {repeats} times. If it is not \
+                 working, try a different approach."
+            ));
+        }
+    }
+}
+
+/// `browser_click {"index":42}`: a tool call as history shows it.
+fn short_call(call: &ToolCall) -> String {
+    let args = match &call.arguments {
+        Value::String(raw) => raw.clone(),
+        other => other.to_string(),
+    };
+    format!("{} {}", call.name, prompt::cut(&args, 200))
+}

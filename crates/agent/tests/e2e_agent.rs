@@ -1,0 +1,1018 @@
+//! The agent end to end: real Chromium, fixture pages on 127.0.0.1, and the scripted
+//! OpenAI-compatible LLM driving whole tasks.
+//!
+//! The scripted model never knows an element id in advance: each reply reads the state text
+//! the agent sent (the last user message) and picks the `[index]` of the line naming what it
+//! wants, so every test exercises perception and actions together.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agent::llm::LlmConfig;
+use agent::{
+    AgentSettings, Feed, FeedFuture, FeedMessage, LlmAgent, PriorTask, SensitiveData, TaskContext,
+    TaskOutcome, TaskRunner, TaskStats,
+};
+use browser::{Browser, LaunchOptions};
+use cdp::protocol::input::{DispatchMouseEvent, MouseButton, MouseEventType, buttons};
+use serde_json::{Value, json};
+use testkit::{FixtureServer, RecordedRequest, Reply, ScriptedLlm};
+use tokio::sync::watch;
+
+/// A feed that keeps what the agent appends.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<FeedMessage>>>);
+
+impl Feed for Recorder {
+    fn append(&self, message: FeedMessage) -> FeedFuture<'_> {
+        self.0.lock().unwrap().push(message);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl Recorder {
+    fn messages(&self) -> Vec<FeedMessage> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// The text of the last user message of a request: the state the agent showed the model.
+fn state(request: &RecordedRequest) -> String {
+    let messages = request.body["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let Some(user) = messages.iter().rev().find(|m| m["role"] == "user") else {
+        return String::new();
+    };
+    match &user["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// The `[index]` of the first element line containing `needle`.
+fn index(state: &str, needle: &str) -> Result<u64, String> {
+    state
+        .lines()
+        .filter(|line| line.starts_with('[') && line.contains(needle))
+        .find_map(|line| line[1..line.find(']')?].parse().ok())
+        .ok_or_else(|| format!("no element line containing {needle:?}"))
+}
+
+/// The first line containing `needle`.
+fn line<'a>(state: &'a str, needle: &str) -> Result<&'a str, String> {
+    state
+        .lines()
+        .find(|line| line.contains(needle))
+        .ok_or_else(|| format!("no line containing {needle:?}"))
+}
+
+/// A reply computed from the state text; a script error becomes a 400 whose message (with
+/// the state) ends up in the task's failure reason.
+fn on_state(f: impl Fn(&str) -> Result<Reply, String> + Send + Sync + 'static) -> Reply {
+    Reply::from_fn(move |request| {
+        let state = state(request);
+        match f(&state) {
+            Ok(reply) => reply,
+            Err(e) => Reply::status(400, format!("test script: {e}\n--- state ---\n{state}")),
+        }
+    })
+}
+
+fn call(name: &str, arguments: Value) -> Reply {
+    Reply::tool_call(name, arguments)
+}
+
+fn done(text: &str) -> Reply {
+    call("done", json!({"text": text, "success": true}))
+}
+
+fn agent_for(llm: &ScriptedLlm, settings: AgentSettings) -> LlmAgent {
+    let base = llm.base_url();
+    let config = LlmConfig::from_lookup(
+        |name| match name {
+            "TANDEM_LLM_PROVIDER" => Some("openai".into()),
+            "TANDEM_LLM_BASE_URL" => Some(base.clone()),
+            "TANDEM_LLM_MODEL" => Some("gpt-4o-mini".into()),
+            _ => None,
+        },
+        None,
+    )
+    .expect("LLM config");
+    LlmAgent::new(config, settings).expect("agent")
+}
+
+/// One task's inputs beyond its text.
+#[derive(Default)]
+struct Extra {
+    schema: Option<Value>,
+    secrets: SensitiveData,
+    previous: Vec<PriorTask>,
+}
+
+/// Runs one task and returns its outcome and feed.
+async fn run(
+    agent: &LlmAgent,
+    browser: &Browser,
+    task: &str,
+    extra: Extra,
+) -> (TaskOutcome, Vec<FeedMessage>) {
+    let (_stop, cancel) = watch::channel(false);
+    let feed = Recorder::default();
+    let ctx = TaskContext {
+        task: task.to_string(),
+        model: "gpt-5-mini".into(),
+        output_schema: extra.schema,
+        browser: browser.clone(),
+        cancel,
+        feed: Box::new(feed.clone()),
+        previous_tasks: extra.previous,
+        sensitive_data: extra.secrets,
+    };
+    let outcome = agent.run(ctx).await;
+    (outcome, feed.messages())
+}
+
+/// The output and stats of a successful `Done`, or a panic saying what happened instead.
+fn succeeded(outcome: &TaskOutcome) -> (&Value, &TaskStats) {
+    match outcome {
+        TaskOutcome::Done {
+            output: Some(output),
+            success: true,
+            stats,
+            ..
+        } => (output, stats),
+        other => panic!("the task did not succeed: {other:?}"),
+    }
+}
+
+/// Runs `body` with a fresh browser and fixture server, and stops the browser whatever the
+/// body did: a failed assertion is re-raised only after the browser is stopped.
+async fn with_browser<F, Fut>(body: F)
+where
+    F: FnOnce(Browser, FixtureServer) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let browser = Browser::launch(&LaunchOptions::default())
+        .await
+        .expect("launch Chromium");
+    let result = tokio::spawn(body(browser.clone(), FixtureServer::start().await)).await;
+    browser.stop().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn active_url(browser: &Browser) -> String {
+    let tab = browser.active_tab().expect("a tab");
+    let page = browser.page(&tab.id).await.expect("page");
+    page.evaluate("location.href")
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_search_form_is_filled_and_its_result_reported() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/search.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            on_state(|s| {
+                let field = index(s, "Search products")?;
+                Ok(call(
+                    "browser_type",
+                    json!({"index": field, "text": "lamp", "submit": true}),
+                ))
+            }),
+            on_state(|s| {
+                line(s, "results for \"lamp\"")?;
+                Ok(done(line(s, "desk lamp costs")?.trim()))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(
+            &agent,
+            &browser,
+            "Search for lamp, report the first result",
+            Extra::default(),
+        )
+        .await;
+        let (output, stats) = succeeded(&outcome);
+        assert_eq!(output, &json!("Brass desk lamp costs $24.99"));
+        assert_eq!(stats.steps, 3);
+        assert!(
+            stats.input_tokens > 0 && stats.output_tokens > 0,
+            "{stats:?}"
+        );
+        assert_ne!(stats.llm_cost_usd, "0", "gpt-4o-mini has a price");
+        assert!(active_url(&browser).await.contains("results.html?q=lamp"));
+
+        // The feed: assistant turns with OpenAI-style tool calls, tool results, a completion.
+        let typing = feed
+            .iter()
+            .find(|m| m.role == "assistant" && m.summary.starts_with("Typing \"lamp\" into ["))
+            .unwrap_or_else(|| panic!("no typing step in {feed:#?}"));
+        assert_eq!(typing.kind, "browser_action");
+        // Each step's screenshot rides on its assistant message: a JPEG ("/9j/" in base64).
+        let shot = typing.screenshot.as_deref().expect("a step screenshot");
+        assert!(
+            shot.starts_with("/9j/"),
+            "not a JPEG: {}",
+            &shot[..16.min(shot.len())]
+        );
+        let data: Value = serde_json::from_str(&typing.data).unwrap();
+        assert_eq!(data["tool_calls"][0]["function"]["name"], "browser_type");
+        let results: Vec<_> = feed.iter().filter(|m| m.role == "tool").collect();
+        assert!(
+            results.iter().all(|m| m.kind == "browser_action_result"),
+            "{results:#?}"
+        );
+        let result: Value = serde_json::from_str(&results[1].data).unwrap();
+        assert_eq!(result["tool_call_id"], data["tool_calls"][0]["id"]);
+        let last = feed.last().unwrap();
+        assert_eq!(
+            (last.role.as_str(), last.kind.as_str()),
+            ("assistant", "completion")
+        );
+        assert_eq!(last.summary, "Brass desk lamp costs $24.99");
+        // The system prompt and the tools went with every call.
+        let first = &llm.requests()[0];
+        assert!(first.tool_names().contains(&"browser_click".to_string()));
+        assert_eq!(first.body["tool_choice"], "required");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_follow_up_starts_in_the_tab_the_human_used_last() {
+    with_browser(|browser, pages| async move {
+        let shop = pages.url("/agent/shop.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": shop})),
+            on_state(|s| {
+                let products = s.lines().filter(|l| l.starts_with('[') && l.contains("link")).count();
+                Ok(done(&format!("The shop lists {products} products")))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let first_task = "Open the shop and count its products";
+        let (outcome, _) = run(&agent, &browser, first_task, Extra::default()).await;
+        let (first_output, _) = succeeded(&outcome);
+        assert_eq!(first_output, &json!("The shop lists 3 products"));
+        let agent_tab = browser.active_tab().unwrap().id;
+
+        // The human opens the shop in a tab of their own and clicks a product, with trusted
+        // mouse input as the live view sends it, then leaves that tab active.
+        let human_tab = browser.new_tab(&shop).await.unwrap();
+        let human = browser.page(&human_tab.id).await.unwrap();
+        let mut ready = false;
+        for _ in 0..50 {
+            // The new tab starts on about:blank, itself "complete": wait for the shop.
+            let shown = "document.readyState === 'complete' && !!document.getElementById('p2')";
+            if human.evaluate(shown).await.ok() == Some(json!(true)) {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ready, "the human's tab loaded");
+        let at = human
+            .evaluate("(() => { const r = document.getElementById('p2').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+            .await
+            .unwrap();
+        let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+        for (kind, pressed) in [
+            (MouseEventType::MousePressed, buttons::LEFT),
+            (MouseEventType::MouseReleased, 0),
+        ] {
+            human
+                .session()
+                .call(DispatchMouseEvent {
+                    r#type: kind,
+                    x,
+                    y,
+                    button: Some(MouseButton::Left),
+                    buttons: Some(pressed),
+                    click_count: Some(1),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        let mut picked = false;
+        for _ in 0..50 {
+            if human.evaluate("document.title").await.ok() == Some(json!("Walnut side table")) {
+                picked = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(picked, "the human's click opened the product");
+        browser.activate_tab(&human_tab.id).await.unwrap();
+        assert_ne!(human_tab.id, agent_tab);
+
+        llm.push([on_state(|s| {
+            line(s, "Open the shop and count its products")?;
+            line(s, "result: The shop lists 3 products")?;
+            let title = line(s, "title: ")?.trim_start_matches("title: ").trim();
+            let price = line(s, "Price: $")?.trim();
+            Ok(done(&format!("You picked {title} ({price})")))
+        })]);
+        let previous = vec![PriorTask {
+            task: first_task.into(),
+            output: Some("The shop lists 3 products".into()),
+            success: Some(true),
+        }];
+        let extra = Extra {
+            previous,
+            ..Default::default()
+        };
+        let (outcome, _) = run(&agent, &browser, "Which product did I pick?", extra).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("You picked Walnut side table (Price: $129.50)"));
+        // The agent's view of the tabs marked the human's tab as its own.
+        let request = llm.requests().pop().unwrap();
+        let tabs = state(&request);
+        let current = line(&tabs, "* ").unwrap();
+        assert!(current.contains("Walnut side table"), "{tabs}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_target_blank_link_switches_to_the_new_tab() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/blank.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Open the report")?}),
+                ))
+            }),
+            on_state(|s| {
+                let current = line(s, "* ")?;
+                if !current.contains("Quarterly report") {
+                    return Err(format!("the current tab is {current:?}"));
+                }
+                Ok(done(line(s, "Revenue grew")?.trim()))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(
+            &agent,
+            &browser,
+            "Open the report and summarise it",
+            Extra::default(),
+        )
+        .await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("Revenue grew 17 percent."));
+        assert_eq!(browser.tabs().len(), 2);
+        assert!(active_url(&browser).await.ends_with("/agent/opened.html"));
+        let clicked = feed
+            .iter()
+            .find(|m| m.role == "tool" && m.summary.starts_with("Browser Click"))
+            .unwrap();
+        assert!(clicked.data.contains("new tab"), "{}", clicked.data);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_native_select_and_a_custom_dropdown_are_operated() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/dropdowns.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            // Two actions in one answer; neither changes the page, so both run.
+            on_state(|s| {
+                let select = index(s, "\"Color\"")?;
+                let size = index(s, "Choose a size")?;
+                Ok(Reply::tool_calls([
+                    ("browser_select", json!({"index": select, "option": "Blue"})),
+                    ("browser_click", json!({"index": size})),
+                ]))
+            }),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "\"Large\"")?}),
+                ))
+            }),
+            on_state(|s| Ok(done(line(s, "Chosen:")?.trim()))),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, _) = run(
+            &agent,
+            &browser,
+            "Order it in blue, size large",
+            Extra::default(),
+        )
+        .await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("Chosen: color Blue, size Large"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn buttons_inside_an_iframe_and_a_shadow_root_are_clicked() {
+    with_browser(|browser, pages| async move {
+        let frame = pages.url("/agent/frame.html");
+        let shadow = pages.url("/agent/shadow.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": frame})),
+            on_state(|s| {
+                Ok(Reply::tool_calls([
+                    (
+                        "browser_type",
+                        json!({"index": index(s, "Card number")?, "text": "4242"}),
+                    ),
+                    (
+                        "browser_click",
+                        json!({"index": index(s, "Confirm payment")?}),
+                    ),
+                ]))
+            }),
+            on_state(move |s| {
+                line(s, "Payment confirmed in frame for card 4242")?;
+                Ok(call("browser_navigate", json!({"url": shadow})))
+            }),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Activate widget")?}),
+                ))
+            }),
+            on_state(|s| Ok(done(line(s, "Widget activated")?.trim()))),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let task = "Pay with card 4242, then activate the widget";
+        let (outcome, _) = run(&agent, &browser, task, Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("Widget activated through the shadow root"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cross_origin_iframe_is_typed_into_and_clicked() {
+    with_browser(|browser, pages| async move {
+        let frame = pages.url("/agent/frame.html?cross");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": frame})),
+            on_state(|s| {
+                Ok(Reply::tool_calls([
+                    (
+                        "browser_type",
+                        json!({"index": index(s, "Card number")?, "text": "5555"}),
+                    ),
+                    (
+                        "browser_click",
+                        json!({"index": index(s, "Confirm payment")?}),
+                    ),
+                ]))
+            }),
+            on_state(|s| Ok(done(line(s, "Payment confirmed in frame")?.trim()))),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, _) = run(&agent, &browser, "Pay with card 5555", Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("Payment confirmed in frame for card 5555"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_confirm_dialog_opened_by_a_click_is_answered() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/confirm.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Delete draft")?}),
+                ))
+            }),
+            on_state(|s| Ok(done(line(s, "Draft deleted")?.trim()))),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(&agent, &browser, "Delete the draft", Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("Draft deleted"));
+        let clicked = feed
+            .iter()
+            .find(|m| m.role == "tool" && m.summary.starts_with("Browser Click"))
+            .unwrap();
+        assert!(
+            clicked.data.contains("Delete the draft?"),
+            "{}",
+            clicked.data
+        );
+    })
+    .await;
+}
+
+fn product_schema() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "price": {"type": "number"}},
+        "required": ["name", "price"],
+        "additionalProperties": false
+    })
+}
+
+/// The product name and price from a product page's state.
+fn product(s: &str) -> Result<(String, f64), String> {
+    let name = line(s, "title: ")?
+        .trim_start_matches("title: ")
+        .trim()
+        .to_string();
+    let price = line(s, "Price: $")?.trim().trim_start_matches("Price: $");
+    let price = price.parse().map_err(|e| format!("price {price:?}: {e}"))?;
+    Ok((name, price))
+}
+
+#[tokio::test]
+async fn structured_output_is_validated_with_one_corrective_retry() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/product.html?id=1");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            on_state(|s| {
+                let (name, _) = product(s)?;
+                Ok(call(
+                    "done",
+                    json!({"data": {"name": name, "price": "cheap"}, "success": true}),
+                ))
+            }),
+            on_state(|s| {
+                line(s, "does not match the output schema")?;
+                let (name, price) = product(s)?;
+                Ok(call(
+                    "done",
+                    json!({"data": {"name": name, "price": price}, "success": true}),
+                ))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            schema: Some(product_schema()),
+            ..Default::default()
+        };
+        let (outcome, feed) =
+            run(&agent, &browser, "Get the product's name and price", extra).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!({"name": "Brass desk lamp", "price": 24.99}));
+        assert!(
+            feed.iter()
+                .any(|m| m.kind == "browser_action_error" && m.data.contains("/price"))
+        );
+        // The schema reached the model as done's data parameter, without `$schema`.
+        let done_tool = llm.requests()[0].body["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["function"]["name"] == "done")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            done_tool["function"]["parameters"]["properties"]["data"]["required"],
+            json!(["name", "price"])
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn structured_output_still_invalid_after_the_retry_is_unsuccessful() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/product.html?id=1");
+        let bad = || {
+            call(
+                "done",
+                json!({"data": {"name": "Brass desk lamp"}, "success": true}),
+            )
+        };
+        let llm =
+            ScriptedLlm::openai([call("browser_navigate", json!({"url": url})), bad(), bad()])
+                .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            schema: Some(product_schema()),
+            ..Default::default()
+        };
+        let (outcome, _) = run(&agent, &browser, "Get the product's name and price", extra).await;
+        match outcome {
+            TaskOutcome::Done {
+                output, success, ..
+            } => {
+                assert!(!success);
+                assert_eq!(output, Some(json!({"name": "Brass desk lamp"})));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(llm.remaining(), 0);
+    })
+    .await;
+}
+
+const SECRET: &str = "Tr0ub4dor&3-horse";
+
+#[tokio::test]
+async fn a_secret_is_typed_but_never_shown_to_the_model_or_the_feed() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/login.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            on_state(|s| {
+                line(s, "<secret>password</secret>")?;
+                Ok(Reply::tool_calls([
+                    ("browser_type", json!({"index": index(s, "Username")?, "text": "alice"})),
+                    (
+                        "browser_type",
+                        json!({"index": index(s, "\"Password\"")?, "text": "<secret>password</secret>", "submit": true}),
+                    ),
+                ]))
+            }),
+            on_state(|s| {
+                // The page echoes the password; the agent shows the model the placeholder.
+                Ok(done(line(s, "Password used:")?.trim()))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            secrets: SensitiveData::new([("password".to_string(), SECRET.to_string())]),
+            ..Default::default()
+        };
+        let (outcome, feed) = run(&agent, &browser, "Sign in as alice", extra).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(
+            output,
+            &json!(format!("Welcome alice. Password used: <secret>password</secret> ({} characters)", SECRET.len()))
+        );
+        // The real value went into the field...
+        let tab = browser.active_tab().unwrap();
+        let page = browser.page(&tab.id).await.unwrap();
+        let typed = page.evaluate("document.getElementById('pass').value").await.unwrap();
+        assert_eq!(typed, json!(SECRET));
+        // ...and nowhere else.
+        let requests = llm.requests();
+        assert_eq!(requests.len(), 3);
+        for request in &requests {
+            assert!(!request.contains(SECRET), "the secret reached the LLM: {}", request.body);
+        }
+        for message in &feed {
+            assert!(!message.data.contains(SECRET) && !message.summary.contains(SECRET), "{message:?}");
+        }
+        // Screenshots cannot be redacted: none is taken while the page shows the secret.
+        let turns: Vec<_> = feed.iter().filter(|m| m.role == "assistant" && m.kind == "browser_action").collect();
+        assert_eq!(turns.len(), 3);
+        assert!(turns[0].screenshot.is_some() && turns[1].screenshot.is_some());
+        assert!(turns[2].screenshot.is_none(), "a screenshot of the page showing the secret");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stop_interrupts_a_waiting_task_within_a_second() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/search.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            Reply::stall(Duration::from_secs(60)),
+        ])
+        .await;
+        let agent = Arc::new(agent_for(&llm, AgentSettings::default()));
+        let (stop, cancel) = watch::channel(false);
+        let ctx = TaskContext {
+            task: "Search for lamps".into(),
+            model: "gpt-5-mini".into(),
+            output_schema: None,
+            browser: browser.clone(),
+            cancel,
+            feed: Box::new(Recorder::default()),
+            previous_tasks: Vec::new(),
+            sensitive_data: SensitiveData::default(),
+        };
+        let running = {
+            let agent = agent.clone();
+            tokio::spawn(async move { agent.run(ctx).await })
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while llm.requests().len() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the agent never made its second call"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let stopped_at = Instant::now();
+        stop.send(true).unwrap();
+        let outcome = tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the task ended")
+            .unwrap();
+        let took = stopped_at.elapsed();
+        assert!(took < Duration::from_secs(1), "stopping took {took:?}");
+        match outcome {
+            TaskOutcome::Done {
+                success,
+                summary,
+                stats,
+                ..
+            } => {
+                assert!(!success);
+                assert_eq!(summary.as_deref(), Some("Task stopped"));
+                assert_eq!(stats.steps, 2);
+            }
+            other => panic!("{other:?}"),
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failures_and_the_step_budget_force_done() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/search.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            call("browser_click", json!({"index": 987654321})),
+            Reply::from_fn(|request| {
+                // The last step offers done alone and forces it.
+                if request.tool_names() != ["done"] {
+                    return Reply::status(
+                        400,
+                        format!("tools offered: {:?}", request.tool_names()),
+                    );
+                }
+                if !state(request).contains("there is no element [987654321]") {
+                    return Reply::status(400, "the failure is not in the history");
+                }
+                call(
+                    "done",
+                    json!({"text": "Could not find the button", "success": false}),
+                )
+            }),
+        ])
+        .await;
+        let settings = AgentSettings {
+            max_steps: 3,
+            ..Default::default()
+        };
+        let agent = agent_for(&llm, settings);
+        let (outcome, feed) =
+            run(&agent, &browser, "Click the magic button", Extra::default()).await;
+        match outcome {
+            TaskOutcome::Done {
+                output,
+                success,
+                stats,
+                ..
+            } => {
+                assert!(!success);
+                assert_eq!(output, Some(json!("Could not find the button")));
+                assert_eq!(stats.steps, 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        let last = llm.requests().pop().unwrap();
+        assert_eq!(
+            last.body["tool_choice"],
+            json!({"type": "function", "function": {"name": "done"}})
+        );
+        assert!(feed.iter().any(|m| m.kind == "browser_action_error"));
+    })
+    .await;
+}
+
+/// The id of the tab whose line in the state's tab list contains `needle`.
+fn tab_id(state: &str, needle: &str) -> Result<String, String> {
+    state
+        .lines()
+        .skip_while(|l| *l != "tabs:")
+        .skip(1)
+        .take_while(|l| l.starts_with("* ") || l.starts_with("  "))
+        .find(|l| l.contains(needle))
+        .and_then(|l| l[2..].split_whitespace().next())
+        .map(String::from)
+        .ok_or_else(|| format!("no tab containing {needle:?}"))
+}
+
+#[tokio::test]
+async fn keys_history_scrolling_and_tabs_work() {
+    with_browser(|browser, pages| async move {
+        let search = pages.url("/agent/search.html");
+        let long = pages.url("/agent/long.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": search})),
+            on_state(|s| {
+                let field = index(s, "Search products")?;
+                Ok(Reply::tool_calls([
+                    ("browser_type", json!({"index": field, "text": "chair"})),
+                    ("browser_send_keys", json!({"keys": "Enter"})),
+                ]))
+            }),
+            on_state(|s| {
+                line(s, "1 results for \"chair\"")?;
+                Ok(call("browser_go_back", json!({})))
+            }),
+            on_state(move |s| {
+                line(s, "url: ")?
+                    .ends_with("/agent/search.html")
+                    .then_some(())
+                    .ok_or("not back")?;
+                Ok(call(
+                    "browser_navigate",
+                    json!({"url": long, "new_tab": true}),
+                ))
+            }),
+            on_state(|s| {
+                if s.contains("Bottom button") {
+                    return Err("the bottom button is listed before scrolling".into());
+                }
+                Ok(call(
+                    "browser_scroll",
+                    json!({"direction": "down", "pages": 10}),
+                ))
+            }),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Bottom button")?}),
+                ))
+            }),
+            on_state(|s| {
+                line(s, "Bottom reached")?;
+                Ok(call(
+                    "browser_switch_tab",
+                    json!({"tab_id": tab_id(s, "Lamp shop search")?}),
+                ))
+            }),
+            on_state(|s| {
+                line(s, "* ")?
+                    .contains("Lamp shop search")
+                    .then_some(())
+                    .ok_or("not switched")?;
+                Ok(call(
+                    "browser_close_tab",
+                    json!({"tab_id": tab_id(s, "Long page")?}),
+                ))
+            }),
+            on_state(|s| {
+                let tabs = s
+                    .lines()
+                    .skip_while(|l| *l != "tabs:")
+                    .skip(1)
+                    .take_while(|l| l.starts_with("* ") || l.starts_with("  "))
+                    .count();
+                Ok(done(&format!("{tabs} tab(s) open")))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(&agent, &browser, "Exercise the browser", Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("1 tab(s) open"), "{feed:#?}");
+        assert_eq!(browser.tabs().len(), 1);
+        assert!(
+            feed.iter().all(|m| m.kind != "browser_action_error"),
+            "{feed:#?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uploads_take_allow_listed_files_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = dir.path().join("report.txt");
+    std::fs::write(&allowed, "quarterly numbers").unwrap();
+    let allowed = allowed.to_string_lossy().into_owned();
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/upload.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            on_state(|s| {
+                let input = index(s, "Attachment")?;
+                Ok(call(
+                    "browser_upload_file",
+                    json!({"index": input, "path": "/etc/passwd"}),
+                ))
+            }),
+            on_state(move |s| {
+                line(s, "not allowed")?;
+                let input = index(s, "Attachment")?;
+                Ok(call(
+                    "browser_upload_file",
+                    json!({"index": input, "path": allowed}),
+                ))
+            }),
+            on_state(|s| Ok(done(line(s, "Attached:")?.trim()))),
+        ])
+        .await;
+        let settings = AgentSettings {
+            actions: agent::actions::ActionOptions {
+                upload_dirs: vec![std::env::temp_dir()],
+            },
+            ..Default::default()
+        };
+        let agent = agent_for(&llm, settings);
+        let (outcome, feed) = run(&agent, &browser, "Attach the report", Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("Attached: report.txt (17 bytes)"));
+        let refused = feed
+            .iter()
+            .find(|m| m.kind == "browser_action_error")
+            .unwrap();
+        assert!(
+            refused
+                .data
+                .contains("/etc/passwd is not in an allowed upload directory"),
+            "{}",
+            refused.data
+        );
+        assert!(
+            llm.requests()[0]
+                .tool_names()
+                .contains(&"browser_upload_file".to_string())
+        );
+    })
+    .await;
+    drop(dir);
+}
+
+#[tokio::test]
+async fn a_click_on_a_covered_element_is_refused_and_says_what_covers_it() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/overlay.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            // The first click opens a banner over the page (no navigation, so the second
+            // action runs), and the second aims at the now covered button.
+            on_state(|s| {
+                Ok(Reply::tool_calls([
+                    (
+                        "browser_click",
+                        json!({"index": index(s, "Show cookie banner")?}),
+                    ),
+                    ("browser_click", json!({"index": index(s, "Buy now")?})),
+                ]))
+            }),
+            on_state(|s| {
+                line(s, "covered by <div#overlay>")?;
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Accept cookies")?}),
+                ))
+            }),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Buy now")?}),
+                ))
+            }),
+            on_state(|s| Ok(done(line(s, "Bought")?.trim()))),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(&agent, &browser, "Buy it", Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("Bought"));
+        let refused: Vec<_> = feed
+            .iter()
+            .filter(|m| m.kind == "browser_action_error")
+            .collect();
+        assert_eq!(refused.len(), 1, "{feed:#?}");
+        assert!(
+            refused[0].data.contains("is covered by <div#overlay>"),
+            "{}",
+            refused[0].data
+        );
+    })
+    .await;
+}

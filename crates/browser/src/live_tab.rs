@@ -1,0 +1,472 @@
+//! A tab as a human uses it through the live view: what a screencast cannot show, made
+//! visible, and the human's answers delivered.
+//!
+//! A screencast shows pixels only. JavaScript dialogs, file choosers and the popup of a native
+//! `<select>` are drawn by the browser outside the page (or not at all in headless), so a
+//! human watching frames would see a stuck page. [`LiveTab`] attaches its own session to the
+//! tab, intercepts those three, and reports them as [`TabSignal`]s for the viewer to render;
+//! the viewer's answers come back through its methods.
+
+use std::path::PathBuf;
+
+use cdp::Session;
+use cdp::protocol::{dom, emulation, input, page, runtime};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::error::BrowserError;
+use crate::input::{InputError, KeyInput, PointerInput, key_event, mouse_event};
+use crate::page::Page;
+
+/// Something on the tab the human must see or answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TabSignal {
+    /// A JavaScript dialog opened; the page waits for [`LiveTab::answer_dialog`].
+    DialogOpened {
+        /// `alert`, `confirm`, `prompt` or `beforeunload`.
+        kind: String,
+        /// Its message.
+        message: String,
+        /// A prompt's default text.
+        default_prompt: String,
+    },
+    /// The dialog is gone (answered here or elsewhere).
+    DialogClosed,
+    /// The page asked for files; answer with [`LiveTab::set_files`].
+    FileChooser {
+        /// Whether several files may be chosen.
+        multiple: bool,
+        /// The `<input type=file>` to answer.
+        backend_node_id: dom::BackendNodeId,
+    },
+    /// The human pressed on a native `<select>`; its options, to render and pick from with
+    /// [`LiveTab::pick_option`].
+    Select(SelectPopup),
+    /// The document's title changed (headless Chromium does not report title changes in its
+    /// target events, so the tab strip learns them here).
+    Title {
+        /// The document's URL.
+        url: String,
+        /// Its title.
+        title: String,
+    },
+    /// The main frame navigated (address bar, history buttons).
+    Navigated {
+        /// The new URL.
+        url: String,
+    },
+}
+
+/// A native `<select>`'s options, as the injected script reports them.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct SelectPopup {
+    /// The script's id for the element, given back to pick an option.
+    pub id: u64,
+    /// The options in order.
+    pub options: Vec<SelectOption>,
+    /// The element's box in CSS pixels of the viewport, to place the list under it.
+    pub rect: [f64; 4],
+}
+
+/// One `<option>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct SelectOption {
+    /// Its text.
+    pub label: String,
+    /// Whether it is the current choice.
+    pub selected: bool,
+    /// Whether it cannot be chosen.
+    pub disabled: bool,
+}
+
+/// The binding the injected script reports `<select>` presses through. The page can see it
+/// (bindings live in the main world); what it passes is treated as untrusted input.
+const SELECT_BINDING: &str = "__tandemLiveSelect";
+
+/// How long attaching waits for the page to run the injected script.
+const SCRIPT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The binding the injected script reports title changes through.
+const TITLE_BINDING: &str = "__tandemLiveTitle";
+
+/// Intercepts presses on single-choice `<select>`s (their popup is not part of the
+/// screencast) and keeps the elements so that a choice can be applied later.
+const SELECT_SCRIPT: &str = r#"(() => {
+  if (window.__tandemLive) return;
+  const elements = new Map();
+  let next = 1;
+  const pick = (id, index) => {
+    const el = elements.get(id);
+    if (!el || !el.isConnected || index < 0 || index >= el.options.length) return false;
+    if (el.options[index].disabled) return false;
+    el.focus();
+    if (el.selectedIndex !== index) {
+      el.selectedIndex = index;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+    return true;
+  };
+  Object.defineProperty(window, '__tandemLive', { value: { pick }, enumerable: false });
+  if (window === window.top) {
+    let last = null;
+    const title = () => {
+      const report = window.__tandemLiveTitle;
+      if (document.title === last || typeof report !== 'function') return;
+      last = document.title;
+      report(JSON.stringify({ url: location.href, title: last }));
+    };
+    new MutationObserver(title).observe(document, { subtree: true, childList: true, characterData: true });
+    addEventListener('DOMContentLoaded', title);
+    title();
+  }
+  addEventListener('mousedown', (e) => {
+    const el = e.target instanceof Element ? e.target.closest('select') : null;
+    if (!el || el.multiple || el.size > 1 || el.disabled || e.button !== 0) return;
+    e.preventDefault();
+    el.focus();
+    let id = [...elements].find(([, v]) => v === el)?.[0];
+    if (!id) { id = next++; elements.set(id, el); }
+    const r = el.getBoundingClientRect();
+    const binding = window.__tandemLiveSelect;
+    if (typeof binding !== 'function') return;
+    binding(JSON.stringify({
+      id,
+      rect: [r.x, r.y, r.width, r.height],
+      options: [...el.options].map((o) => ({
+        label: o.label || o.text, selected: o.selected, disabled: o.disabled,
+      })),
+    }));
+  }, true);
+})()"#;
+
+/// Returns the selected text of the page, including inside inputs and textareas.
+const SELECTION_SCRIPT: &str = r#"(() => {
+  const el = document.activeElement;
+  if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')
+      && typeof el.selectionStart === 'number') {
+    return el.value.substring(el.selectionStart, el.selectionEnd);
+  }
+  return String(getSelection() || '');
+})()"#;
+
+/// A tab with the live view's session attached. Cheap to clone; the signal task stops when
+/// the last clone is dropped or the tab goes away.
+#[derive(Debug, Clone)]
+pub struct LiveTab {
+    page: Page,
+    watcher: std::sync::Arc<Watcher>,
+}
+
+#[derive(Debug)]
+struct Watcher(JoinHandle<()>);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl LiveTab {
+    /// Attaches to the tab of `page`, turns on interception of dialogs, file choosers and
+    /// native selects, and reports them into `signals`.
+    pub async fn attach(
+        page: Page,
+        signals: mpsc::UnboundedSender<TabSignal>,
+    ) -> Result<LiveTab, BrowserError> {
+        let session = page.session().clone();
+        let events = session.events();
+        session
+            .call(page::Enable {
+                enable_file_chooser_opened_event: Some(true),
+            })
+            .await?;
+        session.call(runtime::Enable::default()).await?;
+        session
+            .call(page::SetInterceptFileChooserDialog {
+                enabled: true,
+                cancel: None,
+            })
+            .await?;
+        // Headless tabs have no window focus: without this, inputs lose focus, carets do
+        // not blink and background tabs stop rendering.
+        session
+            .call(emulation::SetFocusEmulationEnabled { enabled: true })
+            .await?;
+        for name in [SELECT_BINDING, TITLE_BINDING] {
+            session
+                .call(runtime::AddBinding {
+                    name: name.to_string(),
+                    execution_context_name: None,
+                })
+                .await?;
+        }
+        session
+            .call(page::AddScriptToEvaluateOnNewDocument {
+                source: SELECT_SCRIPT.to_string(),
+                ..Default::default()
+            })
+            .await?;
+        // The document already loaded gets the script too; not waiting long, since a page
+        // blocked by an open dialog answers nothing until the dialog is answered.
+        if let Err(e) = session
+            .call_with_timeout(
+                runtime::Evaluate {
+                    expression: SELECT_SCRIPT.to_string(),
+                    ..Default::default()
+                },
+                SCRIPT_WAIT,
+            )
+            .await
+        {
+            tracing::debug!(error = %e, "live-view script not installed in the current document");
+        }
+        let watcher = tokio::spawn(watch_signals(events, signals));
+        Ok(LiveTab {
+            page,
+            watcher: std::sync::Arc::new(Watcher(watcher)),
+        })
+    }
+
+    /// The tab's id.
+    pub fn tab_id(&self) -> &str {
+        self.page.tab_id()
+    }
+
+    /// The session, for the screencast.
+    pub fn session(&self) -> &Session {
+        self.page.session()
+    }
+
+    /// Replays a mouse event (CSS pixels).
+    pub async fn pointer(&self, event: &PointerInput) -> Result<(), LiveInputError> {
+        let command = mouse_event(event)?;
+        self.session().call(command).await?;
+        Ok(())
+    }
+
+    /// Replays a key going down or up.
+    pub async fn key(&self, event: &KeyInput) -> Result<(), LiveInputError> {
+        let command = key_event(event)?;
+        self.session().call(command).await?;
+        Ok(())
+    }
+
+    /// Inserts text at the focus, as a paste or an IME commit does.
+    pub async fn insert_text(&self, text: &str) -> Result<(), LiveInputError> {
+        self.session()
+            .call(input::InsertText {
+                text: text.to_string(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The text selected in the page, for copying to the human's clipboard.
+    pub async fn selected_text(&self) -> Result<String, LiveInputError> {
+        let value = self.page.evaluate(SELECTION_SCRIPT).await?;
+        Ok(value.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Answers the open JavaScript dialog.
+    pub async fn answer_dialog(
+        &self,
+        accept: bool,
+        prompt_text: Option<String>,
+    ) -> Result<(), BrowserError> {
+        self.session()
+            .call(page::HandleJavaScriptDialog {
+                accept,
+                prompt_text,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Answers the pending file chooser with files already on this machine; an empty list
+    /// cancels it.
+    pub async fn set_files(
+        &self,
+        backend_node_id: dom::BackendNodeId,
+        files: &[PathBuf],
+    ) -> Result<(), BrowserError> {
+        self.session()
+            .call(dom::SetFileInputFiles {
+                files: files.iter().map(|p| p.display().to_string()).collect(),
+                backend_node_id: Some(backend_node_id),
+                ..Default::default()
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Applies the human's choice in a native `<select>` reported by [`TabSignal::Select`].
+    pub async fn pick_option(&self, select_id: u64, index: u32) -> Result<bool, BrowserError> {
+        let value = self
+            .page
+            .evaluate(&format!(
+                "window.__tandemLive ? window.__tandemLive.pick({select_id}, {index}) : false"
+            ))
+            .await?;
+        Ok(value.as_bool().unwrap_or(false))
+    }
+
+    /// Goes `delta` entries back (negative) or forward in the tab's history; false when
+    /// there is no such entry.
+    pub async fn go_history(&self, delta: i64) -> Result<bool, BrowserError> {
+        let history = self
+            .session()
+            .call(page::GetNavigationHistory::default())
+            .await?;
+        let Some(index) = history.current_index.checked_add(delta) else {
+            return Ok(false);
+        };
+        let Some(entry) = usize::try_from(index)
+            .ok()
+            .and_then(|i| history.entries.get(i))
+        else {
+            return Ok(false);
+        };
+        self.session()
+            .call(page::NavigateToHistoryEntry { entry_id: entry.id })
+            .await?;
+        Ok(true)
+    }
+
+    /// Reloads the tab.
+    pub async fn reload(&self) -> Result<(), BrowserError> {
+        self.session().call(page::Reload::default()).await?;
+        Ok(())
+    }
+
+    /// Starts a navigation without waiting for the page to load (the human watches it load).
+    pub async fn open(&self, url: &str) -> Result<(), BrowserError> {
+        let navigated = self
+            .session()
+            .call(page::Navigate {
+                url: url.to_string(),
+                ..Default::default()
+            })
+            .await?;
+        match navigated.error_text.filter(|e| !e.is_empty()) {
+            Some(reason) => Err(BrowserError::Navigation {
+                url: url.to_string(),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the tab can go back and forward.
+    pub async fn history_state(&self) -> Result<(bool, bool), BrowserError> {
+        let history = self
+            .session()
+            .call(page::GetNavigationHistory::default())
+            .await?;
+        let last = i64::try_from(history.entries.len()).unwrap_or(i64::MAX) - 1;
+        Ok((history.current_index > 0, history.current_index < last))
+    }
+
+    /// Detaches the live view's session; the tab stays as it is.
+    pub async fn detach(&self) {
+        self.watcher.0.abort();
+        let _ = self.page.detach().await;
+    }
+}
+
+/// What the injected script reports when the title changes.
+#[derive(Deserialize)]
+struct TitleReport {
+    url: String,
+    title: String,
+}
+
+/// Why a human's input was not replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveInputError {
+    /// The event itself is unusable.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The tab's session detached (tab switched or closed) before the browser answered; the
+    /// input may belong on the tab now on screen.
+    #[error("the tab's session detached")]
+    Detached,
+    /// The browser refused or did not answer.
+    #[error(transparent)]
+    Browser(BrowserError),
+}
+
+impl From<cdp::CdpError> for LiveInputError {
+    fn from(e: cdp::CdpError) -> LiveInputError {
+        match e {
+            cdp::CdpError::SessionClosed { .. } => LiveInputError::Detached,
+            other => LiveInputError::Browser(BrowserError::Cdp(other)),
+        }
+    }
+}
+
+impl From<BrowserError> for LiveInputError {
+    fn from(e: BrowserError) -> LiveInputError {
+        match e {
+            BrowserError::Cdp(e) => LiveInputError::from(e),
+            other => LiveInputError::Browser(other),
+        }
+    }
+}
+
+/// Turns the tab's events into signals until the tab or the receiver goes away.
+async fn watch_signals(mut events: cdp::EventStream, signals: mpsc::UnboundedSender<TabSignal>) {
+    while let Some(event) = events.recv().await {
+        let signal = if let Some(Ok(d)) = event.parse::<page::JavascriptDialogOpening>() {
+            let kind = match d.r#type {
+                page::DialogType::Alert => "alert",
+                page::DialogType::Confirm => "confirm",
+                page::DialogType::Prompt => "prompt",
+                page::DialogType::Beforeunload => "beforeunload",
+                page::DialogType::Unknown => "alert",
+            };
+            Some(TabSignal::DialogOpened {
+                kind: kind.to_string(),
+                message: d.message,
+                default_prompt: d.default_prompt.unwrap_or_default(),
+            })
+        } else if event.is::<page::JavascriptDialogClosed>() {
+            Some(TabSignal::DialogClosed)
+        } else if let Some(Ok(c)) = event.parse::<page::FileChooserOpened>() {
+            c.backend_node_id
+                .map(|backend_node_id| TabSignal::FileChooser {
+                    multiple: c.mode == page::FileChooserMode::SelectMultiple,
+                    backend_node_id,
+                })
+        } else if let Some(Ok(b)) = event.parse::<runtime::BindingCalled>() {
+            match b.name.as_str() {
+                SELECT_BINDING => serde_json::from_str::<SelectPopup>(&b.payload)
+                    .ok()
+                    .filter(|s| s.options.len() <= 10_000)
+                    .map(TabSignal::Select),
+                TITLE_BINDING => serde_json::from_str::<TitleReport>(&b.payload)
+                    .ok()
+                    .map(|t| TabSignal::Title {
+                        url: t.url,
+                        title: t.title.chars().take(1000).collect(),
+                    }),
+                _ => None,
+            }
+        } else if let Some(Ok(n)) = event.parse::<page::FrameNavigated>() {
+            n.frame
+                .parent_id
+                .is_none()
+                .then_some(TabSignal::Navigated { url: n.frame.url })
+        } else if let Some(Ok(n)) = event.parse::<page::NavigatedWithinDocument>() {
+            Some(TabSignal::Navigated { url: n.url })
+        } else {
+            None
+        };
+        if let Some(signal) = signal
+            && signals.send(signal).is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The live view's WebSocket protocol: small JSON messages both ways, and JPEG frames as
+//! binary messages from the server.
+//!
+//! Pointer positions travel as fractions of the frame image (0..1), so the viewer need not
+//! know the remote viewport or its own scaling; the server maps them to CSS pixels with the
+//! geometry of the frame it sent last.
+
+use browser::{Download, SelectPopup, TabInfo};
+use serde::{Deserialize, Serialize};
+
+/// What a viewer sends.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "t", rename_all = "camelCase")]
+pub enum ViewerMessage {
+    /// The viewer's picture area in CSS pixels and its device pixel ratio, to size frames.
+    Viewport {
+        /// Width in the viewer's CSS pixels.
+        w: f64,
+        /// Height in the viewer's CSS pixels.
+        h: f64,
+        /// `window.devicePixelRatio`.
+        dpr: f64,
+    },
+    /// A mouse event.
+    Mouse {
+        /// `down`, `up`, `move` or `wheel`.
+        kind: String,
+        /// X as a fraction of the frame image's width.
+        x: f64,
+        /// Y as a fraction of the frame image's height.
+        y: f64,
+        /// `MouseEvent.button`.
+        #[serde(default)]
+        button: i32,
+        /// `MouseEvent.buttons`.
+        #[serde(default)]
+        buttons: i32,
+        /// `MouseEvent.detail` (click count).
+        #[serde(default)]
+        clicks: i64,
+        /// Modifier bits (Alt 1, Ctrl 2, Meta 4, Shift 8).
+        #[serde(default)]
+        mods: i32,
+        /// Wheel delta in CSS pixels.
+        #[serde(default)]
+        dx: f64,
+        /// Wheel delta in CSS pixels.
+        #[serde(default)]
+        dy: f64,
+    },
+    /// A key event.
+    Key {
+        /// Down (true) or up.
+        down: bool,
+        /// `KeyboardEvent.key`.
+        #[serde(default)]
+        key: String,
+        /// `KeyboardEvent.code`.
+        #[serde(default)]
+        code: String,
+        /// Modifier bits.
+        #[serde(default)]
+        mods: i32,
+        /// `KeyboardEvent.repeat`.
+        #[serde(default)]
+        repeat: bool,
+    },
+    /// Text to insert at the focus: a paste, an IME commit, a character without a key.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// Copy the page's selection to the viewer's clipboard (after Ctrl+C).
+    Copy,
+    /// Address bar: `back`, `forward`, `reload`, or `go` with a URL.
+    Nav {
+        /// What to do.
+        action: String,
+        /// Where to go, for `go`.
+        #[serde(default)]
+        url: String,
+    },
+    /// Tab strip: `activate` or `close` a tab by id, or `new` (with an optional URL).
+    Tab {
+        /// What to do.
+        action: String,
+        /// The tab, for `activate` and `close`.
+        #[serde(default)]
+        id: String,
+        /// The address of a new tab.
+        #[serde(default)]
+        url: String,
+    },
+    /// The answer to a JavaScript dialog.
+    Dialog {
+        /// OK (true) or Cancel.
+        accept: bool,
+        /// Text for a `prompt()`.
+        #[serde(default)]
+        text: Option<String>,
+    },
+    /// Files for the pending file chooser; none cancels it.
+    Files {
+        /// The files, base64-encoded.
+        #[serde(default)]
+        files: Vec<UploadedFile>,
+    },
+    /// The choice in a native `<select>`; no index closes the list.
+    Select {
+        /// The select's id from the `select` message.
+        id: u64,
+        /// The option's index.
+        #[serde(default)]
+        index: Option<u32>,
+    },
+    /// The human is still there (the "stay" button of the timeout warning).
+    Touch,
+}
+
+/// A file sent from the human's machine.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct UploadedFile {
+    /// Its name on the human's machine.
+    pub name: String,
+    /// Its content, base64.
+    pub data: String,
+}
+
+/// What the server sends as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "t", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ServerMessage {
+    /// First message: what this viewer may do.
+    Hello {
+        /// `control` or `view`.
+        mode: &'static str,
+        /// The session.
+        session: String,
+    },
+    /// The tab strip.
+    Tabs {
+        /// Open tabs in opening order.
+        tabs: Vec<TabInfo>,
+        /// The tab on screen.
+        active: Option<String>,
+    },
+    /// The address bar of the tab on screen.
+    Location {
+        /// Its URL.
+        url: String,
+        /// Whether back is possible.
+        back: bool,
+        /// Whether forward is possible.
+        forward: bool,
+    },
+    /// A JavaScript dialog to answer.
+    Dialog {
+        /// `alert`, `confirm`, `prompt` or `beforeunload`.
+        kind: String,
+        /// Its message.
+        message: String,
+        /// Default text of a prompt.
+        default_prompt: String,
+    },
+    /// The dialog is gone.
+    DialogClosed,
+    /// The page asks for files.
+    FileChooser {
+        /// Whether several files may be chosen.
+        multiple: bool,
+    },
+    /// The file chooser was answered or is gone.
+    FileChooserClosed,
+    /// A native `<select>` to render.
+    Select {
+        /// The options and where the element is (CSS pixels of the remote viewport).
+        #[serde(flatten)]
+        popup: SelectPopup,
+        /// The remote viewport size, to place the list.
+        viewport: [f64; 2],
+    },
+    /// The downloads so far.
+    Downloads {
+        /// Oldest first.
+        items: Vec<Download>,
+    },
+    /// Text for the viewer's clipboard.
+    Clipboard {
+        /// The page's selection.
+        text: String,
+    },
+    /// When the session times out (Unix milliseconds), for the one-minute warning.
+    Clock {
+        /// Inactivity deadline; null while a task runs.
+        idle_deadline: Option<i64>,
+        /// Maximum-duration deadline.
+        ends_at: Option<i64>,
+        /// The server's time now, so the viewer can correct its own clock.
+        now: i64,
+    },
+    /// The session is over; the viewer stops reconnecting.
+    Ended {
+        /// Why.
+        reason: String,
+    },
+    /// Something the human asked for failed.
+    Error {
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl ServerMessage {
+    /// The JSON text of the message.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| r#"{"t":"error"}"#.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn viewer_messages_parse_with_defaults() {
+        let m: ViewerMessage =
+            serde_json::from_str(r#"{"t":"mouse","kind":"down","x":0.5,"y":0.25,"button":0}"#)
+                .unwrap();
+        assert!(matches!(
+            m,
+            ViewerMessage::Mouse {
+                clicks: 0,
+                mods: 0,
+                ..
+            }
+        ));
+        let m: ViewerMessage = serde_json::from_str(r#"{"t":"copy"}"#).unwrap();
+        assert_eq!(m, ViewerMessage::Copy);
+        assert!(serde_json::from_str::<ViewerMessage>(r#"{"t":"cdp","method":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn server_messages_are_tagged() {
+        let text = ServerMessage::Ended {
+            reason: "stopped".into(),
+        }
+        .to_text();
+        assert_eq!(text, r#"{"t":"ended","reason":"stopped"}"#);
+    }
+}

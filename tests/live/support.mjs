@@ -1,0 +1,158 @@
+// Shared by the live-view tests and benches/live_view.mjs: a real `tandem serve`, a fixture
+// page server on 127.0.0.1 that records what pages report, and Playwright's Chromium.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = join(here, '..', '..');
+const pages = join(repo, 'crates', 'testkit', 'pages');
+export const API_KEY = 'tk_live_view_tests';
+
+/** Starts `tandem serve` on a free loopback port with a fresh data directory. */
+export async function startTandem({ binary = process.env.TANDEM_BIN || join(repo, 'target', 'debug', 'tandem'), env = {} } = {}) {
+  if (!existsSync(binary)) throw new Error(`${binary} missing: run cargo build -p tandem first`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'tandem-live-test-'));
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--pool-size', '1'], {
+    env: { ...process.env, TANDEM_API_KEY: API_KEY, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`tandem did not start: ${out}`)), 30000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/tandem: listening on (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`tandem exited (${code}): ${out}`)); });
+  });
+  return {
+    base,
+    dataDir,
+    async api(method, path, body) {
+      const res = await fetch(`${base}/api/v3${path}`, {
+        method,
+        headers: { 'X-Browser-Use-API-Key': API_KEY, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? JSON.parse(text) : null };
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Serves crates/testkit/pages on 127.0.0.1 and records the reports pages POST to /report. */
+export async function startFixtures() {
+  const reports = [];
+  const waiters = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (req.method === 'POST' && url.pathname === '/report') {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        try { reports.push({ at: Date.now(), ...JSON.parse(body) }); } catch { /* ignore */ }
+        for (const w of [...waiters]) w();
+        res.writeHead(204).end();
+      });
+      return;
+    }
+    if (url.pathname === '/download/report.txt') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-disposition': 'attachment; filename="report.txt"' });
+      res.end('quarterly figures\n');
+      return;
+    }
+    const file = normalize(join(pages, url.pathname === '/' ? 'index.html' : url.pathname));
+    if (!file.startsWith(pages) || !existsSync(file)) { res.writeHead(404).end('no such fixture'); return; }
+    res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html; charset=utf-8' : 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    reports,
+    /** Resolves with the first report (from now or earlier, after `since`) matching `pred`. */
+    waitFor(pred, { timeout = 15000, since = 0 } = {}) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = reports.find((r) => r.at >= since && pred(r));
+          if (hit) { cleanup(); resolve(hit); return true; }
+          return false;
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no matching report within ${timeout} ms; got ${JSON.stringify(reports.slice(-5))}`));
+        }, timeout);
+        const cleanup = () => { clearTimeout(timer); const i = waiters.indexOf(check); if (i >= 0) waiters.splice(i, 1); };
+        if (!check()) waiters.push(check);
+      });
+    },
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+/** Playwright's headless Chromium: Debian's, since downloading browsers is impossible here. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+}
+
+/** Waits until the viewer has drawn a frame that is not a single flat colour. */
+export async function waitForPicture(page, { timeout = 15000 } = {}) {
+  await page.waitForFunction(() => {
+    const s = window.tandemLive;
+    if (!s || s.frames < 1) return false;
+    const c = document.getElementById('screen');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let min = 255;
+    let max = 0;
+    for (let i = 0; i < d.length; i += 4 * 97) {
+      const v = d[i] + d[i + 1] + d[i + 2];
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    return max - min > 30;
+  }, null, { timeout, polling: 100 });
+}
+
+/** Navigates the session's browser through the live view's own address bar. */
+export async function goTo(page, url) {
+  await page.fill('#address', url);
+  await page.press('#address', 'Enter');
+  await page.waitForFunction((u) => {
+    const s = window.tandemLive;
+    const tab = s.tabs.find((t) => t.id === s.active);
+    return tab && tab.url === u;
+  }, url, { timeout: 15000 });
+}
+
+/** The viewer-page point (CSS px) showing a remote viewport point (CSS px). */
+export async function remotePoint(page, x, y) {
+  return page.evaluate(([x, y]) => {
+    const c = document.getElementById('screen').getBoundingClientRect();
+    const s = window.tandemLive;
+    const iw = s.lastFrame.w;
+    const ih = s.lastFrame.h;
+    const scale = Math.min(c.width / iw, c.height / ih);
+    const w = iw * scale;
+    const h = ih * scale;
+    // The frame shows the remote viewport, 1280 CSS px wide, at any pixel density.
+    const cssW = 1280;
+    const cssH = (cssW * ih) / iw;
+    return { x: c.left + (c.width - w) / 2 + (x / cssW) * w, y: c.top + (c.height - h) / 2 + (y / cssH) * h };
+  }, [x, y]);
+}

@@ -1,0 +1,228 @@
+"""The seed's human-in-the-loop flow end to end with the official SDK and the real agent.
+
+`tandem serve` runs with `TANDEM_LLM_PROVIDER=openai` pointed at a scripted model: a small
+HTTP server in this test that speaks the OpenAI chat-completions wire protocol (the one
+stand-in these tests allow). The same server hosts the fixture pages. The script never knows
+an element id: it reads the state text the agent sends and picks the `[index]` of the line it
+wants, so the test runs perception, actions and the loop for real, in Chromium.
+
+Two `client.run(task, session_id=...)` calls share one session. The follow-up's answer
+depends on the browser state the first task left (it starts on the shop page, without
+navigating) and on the first task's result, which the agent must pass to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from browser_use_sdk.v3 import BrowserUse
+
+from tandem_server import REPO, TandemServer
+
+PAGES = REPO / "crates" / "testkit" / "pages" / "agent"
+FIRST_TASK = "Open the shop at {shop} and tell me how many products it lists"
+SECOND_TASK = "Open the second product of that list and tell me its price"
+
+
+def state_of(body: dict) -> str:
+    """The text of the last user message: the state the agent showed the model."""
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            return "\n".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
+    return ""
+
+
+def element_lines(state: str) -> list[str]:
+    return [line for line in state.splitlines() if line.startswith("[")]
+
+
+def index_of(line: str) -> int:
+    return int(line[1 : line.index("]")])
+
+
+def line_with(state: str, needle: str) -> str:
+    for line in state.splitlines():
+        if needle in line:
+            return line.strip()
+    raise LookupError(f"no line containing {needle!r}")
+
+
+class Script:
+    """Decides each reply from the request, like a model reading the page would."""
+
+    def __init__(self, shop_url: str) -> None:
+        self.shop_url = shop_url
+        self.requests: list[dict] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+    def reply(self, body: dict) -> tuple[str, dict]:
+        with self.lock:
+            self.requests.append(body)
+        state = state_of(body)
+        url = line_with(state, "url: ").removeprefix("url: ")
+        if "<task>\n" + FIRST_TASK.format(shop=self.shop_url) in state:
+            if not url.endswith("/shop.html"):
+                return "browser_navigate", {"url": self.shop_url}
+            products = [l for l in element_lines(state) if " link " in l]
+            return "done", {"text": f"The shop lists {len(products)} products", "success": True}
+        if "<task>\n" + SECOND_TASK in state:
+            if "/product.html" in url:
+                name = line_with(state, "title: ").removeprefix("title: ")
+                price = line_with(state, "Price: $")
+                return "done", {"text": f"{name}: {price}", "success": True}
+            # The follow-up starts where the first task left the browser, and knows its result.
+            if not url.endswith("/shop.html"):
+                raise LookupError(f"the follow-up started on {url}, not on the shop")
+            line_with(state, "result: The shop lists 3 products")
+            links = [l for l in element_lines(state) if " link " in l]
+            return "browser_click", {"index": index_of(links[1])}
+        raise LookupError("unexpected task")
+
+
+def completion(name: str, arguments: dict, n: int) -> dict:
+    return {
+        "id": f"chatcmpl-{n}",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "scripted",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": f"call_{n}",
+                            "type": "function",
+                            "function": {"name": name, "arguments": json.dumps(arguments)},
+                        }
+                    ],
+                },
+                "finish_reason": "tool_calls",
+            }
+        ],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050},
+    }
+
+
+def serve(script_box: dict) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # keep pytest output readable
+            pass
+
+        def send(self, status: int, body: bytes, kind: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            name = self.path.split("?")[0].removeprefix("/pages/")
+            path = PAGES / name
+            if "/" in name or not path.is_file():
+                self.send(404, b"not found", "text/plain")
+                return
+            self.send(200, path.read_bytes(), "text/html; charset=utf-8")
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            script: Script = script_box["script"]
+            try:
+                name, arguments = script.reply(body)
+            except LookupError as err:
+                script.errors.append(f"{err}\n--- state ---\n{state_of(body)}")
+                self.send(400, json.dumps({"error": {"message": str(err)}}).encode(), "application/json")
+                return
+            reply = completion(name, arguments, len(script.requests))
+            self.send(200, json.dumps(reply).encode(), "application/json")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def scripted(tmp_path_factory: pytest.TempPathFactory):
+    box: dict = {}
+    http = serve(box)
+    base = f"http://127.0.0.1:{http.server_address[1]}"
+    box["script"] = Script(f"{base}/pages/shop.html")
+    server = TandemServer(
+        tmp_path_factory.mktemp("data"),
+        args=("--pool-size", "1"),
+        env={"TANDEM_LLM_PROVIDER": "openai", "TANDEM_LLM_BASE_URL": f"{base}/v1"},
+    )
+    try:
+        server.start()
+        yield server, box["script"]
+    finally:
+        try:
+            server.stop()
+        finally:
+            print(f"--- tandem log ---\n{server.log()}")
+            http.shutdown()
+
+
+def test_two_tasks_in_one_session_with_the_real_agent(scripted) -> None:
+    server, script = scripted
+    with BrowserUse(api_key=server.api_key, base_url=server.base_url) as client:
+        session = client.sessions.create()
+        first = client.run(FIRST_TASK.format(shop=script.shop_url), session_id=session.id)
+        assert not script.errors, script.errors
+        assert first.id == session.id
+        assert first.status.value == "idle", first.last_step_summary
+        assert first.output == "The shop lists 3 products"
+        assert first.is_task_successful is True
+        assert first.step_count == 2
+
+        second = client.run(SECOND_TASK, session_id=session.id)
+        assert not script.errors, script.errors
+        assert second.status.value == "idle", second.last_step_summary
+        assert second.output == "Walnut side table: Price: $129.50"
+        assert second.is_task_successful is True
+        assert second.step_count == 2
+        assert second.last_step_summary.startswith("Done: Walnut side table")
+        # Four LLM calls of 1000 + 50 tokens, summed over the session.
+        assert second.total_input_tokens == 4000
+        assert second.total_output_tokens == 200
+        assert float(second.llm_cost_usd) > 0
+
+        feed = client.sessions.messages(session.id, limit=100).messages
+        roles = [(m.role, m.type) for m in feed]
+        assert roles.count(("user", "user_message")) == 2
+        assert roles.count(("assistant", "completion")) == 2
+        clicks = [m for m in feed if m.role == "assistant" and m.summary.startswith("Clicking [")]
+        assert len(clicks) == 1 and "Walnut side table" in clicks[0].summary
+        call = json.loads(clicks[0].data)["tool_calls"][0]
+        assert call["type"] == "function" and call["function"]["name"] == "browser_click"
+        results = [m for m in feed if m.role == "tool"]
+        assert results and all(m.type == "browser_action_result" for m in results)
+        assert any(json.loads(m.data)["tool_call_id"] == call["id"] for m in results)
+
+        # Step screenshots: the latest on the session, one per assistant step in the feed,
+        # served as JPEG through a signed link that needs no API key, and only with its token.
+        assert second.screenshot_url, "GET one carries the latest screenshot"
+        with urllib.request.urlopen(second.screenshot_url, timeout=10) as shot:
+            assert shot.headers["Content-Type"] == "image/jpeg"
+            assert shot.read(3) == b"\xff\xd8\xff"
+        assert all(m.screenshot_url for m in feed if m.role == "assistant" and m.type == "browser_action")
+        forged = second.screenshot_url.replace("token=", "token=x")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=10)
+        assert refused.value.code == 404
+        listed = client.sessions.list().sessions
+        assert all(s.screenshot_url is None for s in listed), "only GET one carries it"
+
+        client.sessions.stop(session.id)

@@ -1,0 +1,456 @@
+// Tandem live viewer: draws the session browser's JPEG frames and forwards the human's input.
+// Protocol: crates/server/src/live/protocol.rs. No build step, no dependencies.
+import { fit, toFraction, fromRemote, modifiers, shortcut, backoff } from './geometry.js';
+
+const params = new URLSearchParams(location.search);
+const token = params.get('token') || '';
+const root = document.documentElement;
+root.dataset.theme = params.get('theme') === 'light' ? 'light' : 'dark';
+if (params.get('ui') === 'false') root.dataset.ui = 'false';
+const mac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+
+const $ = (id) => document.getElementById(id);
+const stage = $('stage');
+const canvas = $('screen');
+const ctx = canvas.getContext('2d');
+const keys = $('keys');
+
+// State, also readable by tests and embedding apps (window.tandemLive).
+const state = {
+  connected: false, mode: null, frames: 0, lastFrame: null, tabs: [], active: null,
+  ended: null, dialog: null, chooser: null, downloads: [], bytes: 0,
+  // Called after each frame is drawn, with the canvas; for measurements (benches/live_view.mjs).
+  onframe: null,
+  reconnects: 0,
+  // Drops the connection as a network failure would; the viewer reconnects with backoff.
+  reconnect() { if (socket) socket.close(); },
+};
+window.tandemLive = state;
+
+let socket = null;
+let attempt = 0;
+let bitmap = null; // the frame on screen
+let decoding = false;
+let nextBlob = null; // newest frame waiting for the decoder: older ones are dropped
+let rect = { x: 0, y: 0, w: 0, h: 0 };
+let clockOffset = 0;
+let clock = { idle: null, ends: null };
+
+function control() { return state.mode === 'control'; }
+
+function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+// ---- frames ----------------------------------------------------------------------------
+
+function layout() {
+  const dpr = window.devicePixelRatio || 1;
+  const w = stage.clientWidth;
+  const h = stage.clientHeight;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  rect = bitmap ? fit(w, h, bitmap.width, bitmap.height) : { x: 0, y: 0, w: 0, h: 0 };
+  draw();
+}
+
+function draw() {
+  const dpr = window.devicePixelRatio || 1;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (!bitmap) return;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, rect.x * dpr, rect.y * dpr, rect.w * dpr, rect.h * dpr);
+}
+
+async function showFrame(blob) {
+  if (decoding) { nextBlob = blob; return; }
+  decoding = true;
+  try {
+    let current = blob;
+    while (current) {
+      nextBlob = null;
+      try {
+        const image = await createImageBitmap(current);
+        if (bitmap) bitmap.close();
+        bitmap = image;
+        state.frames += 1;
+        state.lastFrame = { w: image.width, h: image.height, at: performance.now(), bytes: current.size };
+        rect = fit(stage.clientWidth, stage.clientHeight, image.width, image.height);
+        draw();
+        if (typeof state.onframe === 'function') state.onframe(canvas);
+      } catch (e) { /* a broken frame: skip it */ }
+      current = nextBlob;
+    }
+  } finally {
+    decoding = false;
+  }
+}
+
+new ResizeObserver(() => { layout(); sendViewport(); }).observe(stage);
+let viewportTimer = null;
+function sendViewport() {
+  clearTimeout(viewportTimer);
+  viewportTimer = setTimeout(() => send({
+    t: 'viewport', w: stage.clientWidth, h: stage.clientHeight, dpr: window.devicePixelRatio || 1,
+  }), 150);
+}
+
+// ---- connection --------------------------------------------------------------------------
+
+function connect() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const url = `${scheme}//${location.host}${location.pathname.replace(/\/$/, '')}/ws?token=${encodeURIComponent(token)}`;
+  socket = new WebSocket(url);
+  socket.binaryType = 'blob';
+  socket.onopen = () => {
+    state.connected = true;
+    attempt = 0;
+    hideNotice('reconnect');
+    send({ t: 'viewport', w: stage.clientWidth, h: stage.clientHeight, dpr: window.devicePixelRatio || 1 });
+  };
+  socket.onmessage = (event) => {
+    if (typeof event.data !== 'string') {
+      state.bytes += event.data.size;
+      showFrame(event.data);
+      return;
+    }
+    let message;
+    try { message = JSON.parse(event.data); } catch { return; }
+    handle(message);
+  };
+  socket.onclose = (event) => {
+    state.connected = false;
+    if (state.ended || event.code === 4000) return;
+    const delay = backoff(attempt++);
+    state.reconnects += 1;
+    showNotice('reconnect', 'Connection lost; reconnecting\u2026');
+    setTimeout(connect, delay);
+  };
+}
+
+function handle(m) {
+  switch (m.t) {
+    case 'hello':
+      state.mode = m.mode;
+      root.dataset.mode = m.mode;
+      $('badge').textContent = m.mode === 'view' ? 'view only' : '';
+      break;
+    case 'tabs': renderTabs(m.tabs, m.active); break;
+    case 'location':
+      if (document.activeElement !== $('address')) $('address').value = m.url === 'about:blank' ? '' : m.url;
+      $('back').disabled = !m.back;
+      $('forward').disabled = !m.forward;
+      break;
+    case 'dialog': openDialog(m); break;
+    case 'dialogClosed': closeDialog(); break;
+    case 'fileChooser': openChooser(m.multiple); break;
+    case 'fileChooserClosed': closeChooser(); break;
+    case 'select': openSelect(m); break;
+    case 'downloads': renderDownloads(m.items); break;
+    case 'clipboard': copyOut(m.text); break;
+    case 'clock':
+      clockOffset = m.now - Date.now();
+      clock = { idle: m.idleDeadline, ends: m.endsAt };
+      checkClock();
+      break;
+    case 'ended':
+      state.ended = m.reason || 'The session has ended.';
+      $('endedtext').textContent = `This session has ended. ${m.reason || ''}`.trim();
+      $('ended').hidden = false;
+      hideNotice('reconnect');
+      hideNotice('clock');
+      break;
+    case 'error': showNotice('error', m.detail, 4000); break;
+    default: break;
+  }
+}
+
+// ---- notices and the inactivity warning --------------------------------------------------
+
+let noticeKind = null;
+let noticeTimer = null;
+function showNotice(kind, text, ttl) {
+  noticeKind = kind;
+  $('noticetext').textContent = text;
+  $('stay').hidden = kind !== 'clock' || !control();
+  $('notice').hidden = false;
+  clearTimeout(noticeTimer);
+  if (ttl) noticeTimer = setTimeout(() => hideNotice(kind), ttl);
+}
+function hideNotice(kind) {
+  if (noticeKind === kind) { $('notice').hidden = true; noticeKind = null; }
+}
+function checkClock() {
+  if (state.ended) return;
+  const now = Date.now() + clockOffset;
+  const deadlines = [clock.idle, clock.ends].filter((d) => typeof d === 'number');
+  if (!deadlines.length) { hideNotice('clock'); return; }
+  const left = Math.min(...deadlines) - now;
+  if (left <= 60000 && left > 0) {
+    const why = clock.idle !== null && Math.min(...deadlines) === clock.idle ? ' for inactivity' : '';
+    showNotice('clock', `This session will time out${why} in ${Math.ceil(left / 1000)} s.`);
+  } else {
+    hideNotice('clock');
+  }
+}
+setInterval(checkClock, 1000);
+$('stay').onclick = () => send({ t: 'touch' });
+
+// ---- tabs, address bar, downloads ----------------------------------------------------------
+
+function renderTabs(tabs, active) {
+  state.tabs = tabs;
+  state.active = active;
+  const list = $('tablist');
+  list.replaceChildren(...tabs.map((tab) => {
+    const el = document.createElement('div');
+    el.className = 'tab' + (tab.id === active ? ' active' : '');
+    el.setAttribute('role', 'tab');
+    el.dataset.id = tab.id;
+    el.title = tab.url;
+    const title = document.createElement('span');
+    title.className = 'title';
+    title.textContent = tab.title || tab.url || 'New tab';
+    const close = document.createElement('button');
+    close.className = 'close control';
+    close.textContent = '\u00d7';
+    close.title = 'Close tab';
+    close.onclick = (e) => { e.stopPropagation(); send({ t: 'tab', action: 'close', id: tab.id }); };
+    el.append(title, close);
+    el.onclick = () => send({ t: 'tab', action: 'activate', id: tab.id });
+    return el;
+  }));
+  const current = tabs.find((t) => t.id === active);
+  document.title = current && current.title ? `${current.title} \u2013 Tandem` : 'Tandem live view';
+}
+$('newtab').onclick = () => send({ t: 'tab', action: 'new' });
+$('back').onclick = () => send({ t: 'nav', action: 'back' });
+$('forward').onclick = () => send({ t: 'nav', action: 'forward' });
+$('reload').onclick = () => send({ t: 'nav', action: 'reload' });
+$('go').onsubmit = (e) => {
+  e.preventDefault();
+  send({ t: 'nav', action: 'go', url: $('address').value });
+  $('address').blur();
+  focusKeys();
+};
+
+function renderDownloads(items) {
+  state.downloads = items;
+  $('dlbutton').hidden = items.length === 0;
+  $('dlcount').textContent = items.length ? String(items.length) : '';
+  $('dllist').replaceChildren(...items.map((d) => {
+    const li = document.createElement('li');
+    if (d.status === 'completed' && control()) {
+      const a = document.createElement('a');
+      a.href = `${location.pathname.replace(/\/$/, '')}/downloads/${encodeURIComponent(d.id)}?token=${encodeURIComponent(token)}`;
+      a.textContent = d.name || d.id;
+      a.setAttribute('download', d.name || '');
+      li.append(a);
+    } else {
+      li.textContent = `${d.name || d.id} (${d.status === 'completed' ? 'done' : d.status === 'canceled' ? 'cancelled' : 'downloading'})`;
+    }
+    return li;
+  }));
+  if (items.length) $('downloads').hidden = false;
+}
+$('dlbutton').onclick = () => { $('downloads').hidden = !$('downloads').hidden; };
+
+// ---- dialogs, file choosers, selects -------------------------------------------------------
+
+function openDialog(m) {
+  state.dialog = m;
+  $('dialogmessage').textContent = m.kind === 'beforeunload'
+    ? 'This page asks whether you want to leave it.' + (m.message ? `\n\n${m.message}` : '')
+    : m.message;
+  $('dialoginput').hidden = m.kind !== 'prompt';
+  $('dialoginput').value = m.defaultPrompt || '';
+  $('dialogcancel').hidden = m.kind === 'alert';
+  $('dialogok').hidden = !control();
+  $('dialogcancel').disabled = !control();
+  $('dialog').hidden = false;
+  (m.kind === 'prompt' ? $('dialoginput') : $('dialogok')).focus();
+}
+function closeDialog() { state.dialog = null; $('dialog').hidden = true; focusKeys(); }
+$('dialogform').onsubmit = (e) => {
+  e.preventDefault();
+  const prompt = state.dialog && state.dialog.kind === 'prompt';
+  send({ t: 'dialog', accept: true, text: prompt ? $('dialoginput').value : null });
+  closeDialog();
+};
+$('dialogcancel').onclick = () => { send({ t: 'dialog', accept: false }); closeDialog(); };
+
+function openChooser(multiple) {
+  state.chooser = { multiple };
+  if (!control()) return;
+  $('fileinput').multiple = !!multiple;
+  $('fileinput').value = '';
+  $('chooser').hidden = false;
+}
+function closeChooser() { state.chooser = null; $('chooser').hidden = true; }
+$('fileinput').onchange = async () => {
+  const files = await Promise.all([...$('fileinput').files].map(async (f) => ({
+    name: f.name, data: await base64(f),
+  })));
+  send({ t: 'files', files });
+  closeChooser();
+};
+$('choosercancel').onclick = () => { send({ t: 'files', files: [] }); closeChooser(); };
+function base64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+function openSelect(m) {
+  if (!control()) return;
+  const popup = $('select');
+  const [vw, vh] = m.viewport;
+  const [x, y, w, h] = m.rect;
+  const at = fromRemote(x, y + h, vw || 1, vh || 1, rect);
+  const width = (w / (vw || 1)) * rect.w;
+  popup.style.left = `${at.x}px`;
+  popup.style.top = `${at.y}px`;
+  popup.style.minWidth = `${Math.max(120, width)}px`;
+  popup.replaceChildren(...m.options.map((o, index) => {
+    const el = document.createElement('div');
+    el.textContent = o.label;
+    el.className = (o.selected ? 'selected' : '') + (o.disabled ? ' disabled' : '');
+    el.setAttribute('role', 'option');
+    if (!o.disabled) {
+      el.onmousedown = (e) => {
+        e.preventDefault();
+        send({ t: 'select', id: m.id, index });
+        popup.hidden = true;
+      };
+    }
+    return el;
+  }));
+  popup.hidden = false;
+}
+function closeSelect() { $('select').hidden = true; }
+
+// ---- clipboard -----------------------------------------------------------------------------
+
+async function copyOut(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // Without clipboard-write permission (an iframe without allow=), fall back to a copy
+    // command on the hidden textarea.
+    keys.value = text;
+    keys.select();
+    try { document.execCommand('copy'); } catch { /* nothing more to try */ }
+    keys.value = '';
+  }
+}
+
+// ---- input ---------------------------------------------------------------------------------
+
+function focusKeys() { keys.focus({ preventScroll: true }); }
+
+function point(e, clamp) {
+  const box = canvas.getBoundingClientRect();
+  return toFraction(e.clientX - box.left, e.clientY - box.top, rect, clamp);
+}
+
+let dragging = false;
+let pendingMove = null;
+function mouse(kind, e, p) {
+  send({
+    t: 'mouse', kind, x: p.x, y: p.y, button: e.button, buttons: e.buttons,
+    clicks: kind === 'down' || kind === 'up' ? Math.max(1, e.detail || 1) : 0, mods: modifiers(e, mac),
+  });
+}
+canvas.addEventListener('mousedown', (e) => {
+  e.preventDefault();
+  focusKeys();
+  closeSelect();
+  if (!control()) return;
+  const p = point(e, false);
+  if (!p) return;
+  // A move still waiting for its animation frame goes first: events keep their order.
+  flushMove();
+  dragging = true;
+  mouse('down', e, p);
+});
+window.addEventListener('mouseup', (e) => {
+  if (!dragging || !control()) return;
+  dragging = false;
+  flushMove();
+  const p = point(e, true);
+  if (p) mouse('up', e, p);
+});
+window.addEventListener('mousemove', (e) => {
+  if (!control()) return;
+  if (!dragging && e.target !== canvas) return;
+  const p = point(e, dragging);
+  if (!p) return;
+  // Coalesce moves to one per animation frame; clicks are never delayed.
+  const first = pendingMove === null;
+  pendingMove = { e, p };
+  if (first) requestAnimationFrame(flushMove);
+});
+function flushMove() {
+  if (!pendingMove) return;
+  const { e, p } = pendingMove;
+  pendingMove = null;
+  mouse('move', e, p);
+}
+canvas.addEventListener('wheel', (e) => {
+  e.preventDefault();
+  if (!control()) return;
+  const p = point(e, false);
+  if (!p) return;
+  flushMove();
+  const unit = e.deltaMode === 1 ? 40 : e.deltaMode === 2 ? stage.clientHeight : 1;
+  send({
+    t: 'mouse', kind: 'wheel', x: p.x, y: p.y, button: 0, buttons: e.buttons, clicks: 0,
+    mods: modifiers(e, mac), dx: e.deltaX * unit, dy: e.deltaY * unit,
+  });
+}, { passive: false });
+canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+
+// Keys go to a hidden textarea, which also receives pastes and IME compositions.
+let composing = false;
+keys.addEventListener('keydown', (e) => {
+  if (!control()) { e.preventDefault(); return; }
+  if (e.isComposing || composing || e.keyCode === 229) return;
+  const special = shortcut(e, mac);
+  if (special === 'paste') return; // the paste event below delivers the clipboard
+  e.preventDefault();
+  if (e.key === 'Escape') closeSelect();
+  send({ t: 'key', down: true, key: e.key, code: e.code, mods: modifiers(e, mac), repeat: e.repeat });
+  if (special === 'copy') send({ t: 'copy' });
+});
+keys.addEventListener('keyup', (e) => {
+  if (!control() || e.isComposing || composing || e.keyCode === 229) return;
+  if (shortcut(e, mac) === 'paste') return;
+  e.preventDefault();
+  send({ t: 'key', down: false, key: e.key, code: e.code, mods: modifiers(e, mac), repeat: false });
+});
+keys.addEventListener('paste', (e) => {
+  e.preventDefault();
+  if (!control()) return;
+  const text = e.clipboardData ? e.clipboardData.getData('text/plain') : '';
+  if (text) send({ t: 'text', text });
+});
+keys.addEventListener('compositionstart', () => { composing = true; });
+keys.addEventListener('compositionend', (e) => {
+  composing = false;
+  if (control() && e.data) send({ t: 'text', text: e.data });
+  keys.value = '';
+});
+keys.addEventListener('input', (e) => {
+  // Text that came without usable key events (virtual keyboards): insert it as is.
+  if (composing || e.isComposing) return;
+  if (control() && keys.value) send({ t: 'text', text: keys.value });
+  keys.value = '';
+});
+
+connect();
+layout();
