@@ -3,6 +3,7 @@
 #   1. the Rust tests:        cargo nextest run --workspace   (--profile ci when CI=true)
 #   2. the Python SDK tests:  pytest -q in tests/sdk/python   (official browser-use-sdk, sync + async)
 #   3. the TS SDK tests:      node --test in tests/sdk/ts     (official browser-use-sdk/v3)
+#   4. the live-view tests:   tests/live/run.sh               (Playwright driving Debian's Chromium)
 # Every part runs even if an earlier one failed; the script fails if any part failed.
 # The SDK tests start real `tandem serve` processes from $TANDEM_BIN (default: the debug build).
 set -euo pipefail
@@ -36,6 +37,9 @@ section "Python SDK: pytest -q (tests/sdk/python)"
 
 section "TypeScript SDK: node --test (tests/sdk/ts)"
 (cd tests/sdk/ts && node --test --test-reporter=spec --test-concurrency=1 test/) || failed+=("ts-sdk")
+
+section "Live view: Playwright against tandem serve (tests/live)"
+./tests/live/run.sh || failed+=("live-view")
 
 echo
 if [ "${#failed[@]}" -gt 0 ]; then
