@@ -352,9 +352,11 @@ pub fn message_ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Stands in for the agent, which does not exist yet, so that lifecycle paths that need a
-/// task to run for a while or to succeed can be tested. It uses the real browser and the real
-/// feed. Task texts: `hold` runs until cancelled; `steps:N` appends N messages then succeeds;
+/// A task runner with fixed behaviour, so that the supervisor's lifecycle paths (a task that
+/// runs until stopped, one that appends N messages) can be tested exactly. Written before the
+/// agent existed; the agent's own behaviour is tested end to end with the scripted LLM in
+/// `crates/agent/tests/e2e_agent.rs` and `tests/sdk/python/test_agent_flow.py`. It uses the
+/// real browser and the real feed. Task texts: `hold` runs until cancelled; `steps:N` appends N messages then succeeds;
 /// anything else succeeds at once with the page title as output.
 pub struct ScriptedRunner;
 
