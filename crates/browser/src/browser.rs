@@ -121,6 +121,13 @@ impl Browser {
         self.inner.tabs.list()
     }
 
+    /// Brings the tab list's titles and URLs up to date with the browser; call it before
+    /// showing the list to someone who reads titles (the agent's state, a tab strip).
+    pub async fn refresh_tabs(&self) -> Result<(), BrowserError> {
+        self.ensure_running()?;
+        self.inner.tabs.refresh(&self.inner.cdp).await
+    }
+
     /// The tab a user of this browser is looking at: the one last activated, or the newest one
     /// a page opened (popups and `target=_blank` links are followed).
     pub fn active_tab(&self) -> Option<TabInfo> {

@@ -223,9 +223,41 @@ async fn try_warm_up(browser: &Browser, url: Option<&str>) -> Result<(), Browser
         .active_tab()
         .ok_or_else(|| BrowserError::Gone("a new browser without a tab".into()))?;
     let page = browser.page(&tab.id).await?;
+    wait_for_start_page(&page).await?;
     let result = page.evaluate(&warm_up_script(url)).await;
     let _ = page.detach().await;
     result.map(|_| ())
+}
+
+/// How long a new browser's tab may take to commit its start page.
+const START_PAGE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits until the tab has committed the `about:blank` it was started with.
+///
+/// Right after launch the tab still shows its initial empty document (a history entry with an
+/// empty URL); the start page commits a little later and replaces that document, which would
+/// throw away a warm-up done in it (seen under load: the warm-up's request vanished).
+async fn wait_for_start_page(page: &crate::page::Page) -> Result<(), BrowserError> {
+    let deadline = Instant::now() + START_PAGE_TIMEOUT;
+    loop {
+        let history = page
+            .session()
+            .call(cdp::protocol::page::GetNavigationHistory {})
+            .await?;
+        let committed = usize::try_from(history.current_index)
+            .ok()
+            .and_then(|i| history.entries.get(i))
+            .is_some_and(|entry| !entry.url.is_empty());
+        if committed {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(BrowserError::Start(format!(
+                "the start page did not commit within {START_PAGE_TIMEOUT:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The warm-up, as one expression for `Runtime.evaluate`. It leaves the page as it found it.
@@ -357,10 +389,16 @@ mod tests {
         let warmed = try_warm_up(&browser, Some(&server.url)).await;
         let tab = browser.active_tab().unwrap();
         let page = browser.page(&tab.id).await.unwrap();
+        // A resource timing entry is added when the response has fully loaded, which can be a
+        // little after `fetch` resolved: wait for it (up to 5 s) rather than race it.
         let state = page
             .evaluate(
-                "[location.href, history.length, document.body.innerHTML, \
-                  performance.getEntriesByType('resource').map(e => e.name)]",
+                "(async () => { \
+                   for (let i = 0; i < 250 && !performance.getEntriesByType('resource').length; i++) \
+                     await new Promise(r => setTimeout(r, 20)); \
+                   return [location.href, history.length, document.body.innerHTML, \
+                           performance.getEntriesByType('resource').map(e => e.name)]; \
+                 })()",
             )
             .await;
         browser.stop().await;

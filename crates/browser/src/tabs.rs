@@ -56,11 +56,14 @@ impl State {
 
     fn upsert(&mut self, info: TabInfo) -> Option<TabEvent> {
         match self.tabs.iter_mut().find(|t| t.id == info.id) {
-            Some(existing) if *existing == info => None,
             Some(existing) => {
                 // A later info may lack the opener that the first one had.
-                let opener_id = info.opener_id.clone().or(existing.opener_id.take());
-                *existing = TabInfo { opener_id, ..info };
+                let opener_id = info.opener_id.clone().or(existing.opener_id.clone());
+                let merged = TabInfo { opener_id, ..info };
+                if *existing == merged {
+                    return None;
+                }
+                *existing = merged;
                 Some(TabEvent::Changed(existing.clone()))
             }
             None => {
@@ -143,6 +146,30 @@ impl Tabs {
             }
         });
         Ok(Tabs { state, events })
+    }
+
+    /// Re-reads every tab's URL and title from the browser. Headless Chromium does not always
+    /// send `Target.targetInfoChanged` when a page sets its title, so a list kept from events
+    /// alone can show a tab by its URL long after it has a title.
+    pub(crate) async fn refresh(&self, cdp: &Connection) -> Result<(), BrowserError> {
+        let targets = cdp.call(target::GetTargets::default()).await?;
+        let changes: Vec<TabEvent> = {
+            let mut s = lock(&self.state);
+            let mut changes = Vec::new();
+            for tab in targets.target_infos.into_iter().filter_map(page_tab) {
+                // Only tabs we already follow: new ones arrive through their events.
+                if s.tabs.iter().any(|t| t.id == tab.id)
+                    && let Some(change) = s.upsert(tab)
+                {
+                    changes.push(change);
+                }
+            }
+            changes
+        };
+        for change in changes {
+            let _ = self.events.send(change);
+        }
+        Ok(())
     }
 
     pub(crate) fn list(&self) -> Vec<TabInfo> {
@@ -260,6 +287,8 @@ mod tests {
         popup.opener_id = Some("a".into());
         s.upsert(popup.clone());
         assert_eq!(s.upsert(popup.clone()), None);
+        // A refresh reports no opener; that alone is not a change.
+        assert_eq!(s.upsert(tab("p", "about:blank")), None);
         let later = tab("p", "http://x/");
         match s.upsert(later) {
             Some(TabEvent::Changed(t)) => assert_eq!(t.opener_id.as_deref(), Some("a")),

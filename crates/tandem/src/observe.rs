@@ -89,6 +89,10 @@ async fn observe(
     )
     .await
     .context("the page did not render")?;
+    browser
+        .refresh_tabs()
+        .await
+        .context("could not read the tab list")?;
     let mut observer = Observer::new();
     let mut times = Vec::with_capacity(args.repeat as usize);
     let mut last = None;

@@ -214,6 +214,11 @@ impl Browsing {
         {
             self.set_page(page);
         }
+        // Titles set after load are not always announced by headless Chromium; a stale list
+        // would show the model a URL where the human sees a title.
+        if let Err(e) = self.browser.refresh_tabs().await {
+            tracing::debug!(error = %e, "could not refresh the tab list");
+        }
         let tabs = Tab::list(&self.browser, self.page.tab_id());
         let state = self.observer.observe(&self.page, tabs).await?;
         Ok(self.state.insert(state))
