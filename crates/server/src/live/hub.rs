@@ -25,6 +25,9 @@ use uuid::Uuid;
 use super::protocol::{ServerMessage, UploadedFile};
 use crate::sessions::{SessionClock, Sessions};
 
+/// How often a watched session's tab titles are re-read from the browser.
+const TAB_REFRESH: Duration = Duration::from_secs(2);
+
 /// Largest total upload through one file chooser.
 pub const MAX_UPLOAD_BYTES: usize = 48 << 20;
 
@@ -359,8 +362,17 @@ impl Actor {
         self.publish_tabs();
         self.publish_downloads();
         self.publish_clock(&clock.borrow_and_update());
+        // Headless Chromium does not announce every title change; re-read the tab list now
+        // and then so that the strip's other tabs don't keep showing URLs.
+        let mut titles = tokio::time::interval(TAB_REFRESH);
+        titles.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = titles.tick() => {
+                    if let Err(e) = self.browser.refresh_tabs().await {
+                        tracing::debug!(error = %e, "could not refresh the tab list");
+                    }
+                },
                 command = commands.recv() => match command {
                     Some(command) => self.handle(command).await,
                     None => break,
