@@ -73,6 +73,8 @@ const WARM_UP_TIMEOUT: Duration = Duration::from_secs(5);
 impl Pool {
     /// Creates the pool and starts filling it. Must be called inside a tokio runtime.
     pub fn start(options: PoolOptions) -> Pool {
+        // A server that was killed left its browsers' profiles behind; this one cleans them up.
+        crate::process::remove_orphaned_temp_dirs();
         let wake = Arc::new(Notify::new());
         let inner = Arc::new(Inner {
             options,

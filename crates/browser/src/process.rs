@@ -44,7 +44,7 @@ impl Process {
     /// Starts Chromium and waits for its DevTools WebSocket address.
     pub(crate) async fn spawn(options: &LaunchOptions) -> Result<Process, BrowserError> {
         let profile_dir = tempfile::Builder::new()
-            .prefix("tandem-chromium-")
+            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(BrowserError::ProfileDir)?
             .keep();
@@ -244,6 +244,42 @@ fn adopt_orphans() {
     });
 }
 
+/// The start of every browser's temporary directory name, followed by the owning process id:
+/// `tandem-chromium-<pid>-XXXXXX`.
+const TEMP_PREFIX: &str = "tandem-chromium-";
+
+/// Deletes the temporary directories of browsers whose owning process is gone.
+///
+/// A Tandem killed with SIGKILL cannot delete its browsers' profiles; the next one to start
+/// does it here. Directories of live processes (another server, a test) are left alone.
+pub(crate) fn remove_orphaned_temp_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if owner == std::process::id() || Path::new(&format!("/proc/{owner}")).exists() {
+            continue;
+        }
+        match std::fs::remove_dir_all(entry.path()) {
+            Ok(()) => {
+                tracing::info!(dir = %entry.path().display(), "removed an orphaned Chromium profile")
+            }
+            Err(e) => {
+                tracing::debug!(dir = %entry.path().display(), error = %e, "could not remove an orphaned Chromium profile")
+            }
+        }
+    }
+}
+
 /// Names each browser's processes through their environment, so that its crash handlers, which
 /// leave the browser's process group, can still be found and ended with it.
 const MARKER_ENV: &str = "TANDEM_BROWSER";
@@ -382,5 +418,35 @@ async fn remove_profile(dir: &Path) {
         && e.kind() != std::io::ErrorKind::NotFound
     {
         tracing::warn!(dir = %dir.display(), error = %e, "could not remove a Chromium profile");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_profiles_of_dead_owners_are_removed() {
+        // A process that has exited: its pid names no live process (until reused, which the
+        // kernel does only after cycling through the pid space).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let temp = std::env::temp_dir();
+        let orphan = temp.join(format!("{TEMP_PREFIX}{dead}-unit"));
+        let ours = temp.join(format!("{TEMP_PREFIX}{}-unit", std::process::id()));
+        let other = temp.join(format!("{TEMP_PREFIX}not-a-pid-unit"));
+        for dir in [&orphan, &ours, &other] {
+            std::fs::create_dir_all(dir.join("profile")).unwrap();
+        }
+
+        remove_orphaned_temp_dirs();
+
+        assert!(!orphan.exists(), "a dead owner's profile is removed");
+        assert!(ours.exists(), "a live owner's profile stays");
+        assert!(other.exists(), "a name that is not ours stays");
+        for dir in [&ours, &other] {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
     }
 }
