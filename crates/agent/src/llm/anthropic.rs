@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::config::{LlmConfig, ProviderKind};
 use super::error::LlmError;
 use super::model::{
-    ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage, push_turn,
 };
 use super::transport::{Transport, null_as_default};
 use super::{LlmFuture, Provider};
@@ -113,7 +113,7 @@ fn messages_json(messages: &[Message]) -> Vec<Value> {
                     blocks.push(json!({"type": "text", "text": text}));
                 }
                 blocks.extend(tool_calls.iter().map(|call| {
-                    json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input_object(&call.arguments)})
+                    json!({"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments_object()})
                 }));
                 ("assistant", blocks)
             }
@@ -129,10 +129,7 @@ fn messages_json(messages: &[Message]) -> Vec<Value> {
                 ("user", vec![block])
             }
         };
-        match turns.last_mut() {
-            Some((last_role, last_blocks)) if *last_role == role => last_blocks.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
+        push_turn(&mut turns, role, blocks);
     }
     // The next step's request starts with this whole conversation: cache it.
     if let Some(block) = turns.last_mut().and_then(|(_, blocks)| blocks.last_mut()) {
@@ -164,13 +161,6 @@ fn content_block(part: &Content) -> Value {
 }
 
 /// `tool_use.input` must be an object; arguments the model garbled are replayed wrapped.
-fn input_object(arguments: &Value) -> Value {
-    match arguments {
-        Value::Object(_) => arguments.clone(),
-        other => json!({"raw_arguments": other}),
-    }
-}
-
 #[derive(Deserialize)]
 pub(crate) struct WireResponse {
     #[serde(default, deserialize_with = "null_as_default")]

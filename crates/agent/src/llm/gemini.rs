@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::config::{LlmConfig, ProviderKind};
 use super::error::LlmError;
 use super::model::{
-    ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage, push_turn,
 };
 use super::transport::{Transport, null_as_default};
 use super::{LlmFuture, Provider};
@@ -111,11 +111,9 @@ fn contents_json(messages: &[Message]) -> Vec<Value> {
                     parts.push(json!({"text": text}));
                 }
                 parts.extend(tool_calls.iter().map(|call| {
-                    let args = match &call.arguments {
-                        Value::Object(_) => call.arguments.clone(),
-                        other => json!({"raw_arguments": other}),
-                    };
-                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+                    let mut part = json!({
+                        "functionCall": {"name": call.name, "args": call.arguments_object()}
+                    });
                     if let Some(signature) = &call.signature {
                         part["thoughtSignature"] = json!(signature);
                     }
@@ -134,10 +132,7 @@ fn contents_json(messages: &[Message]) -> Vec<Value> {
                 )
             }
         };
-        match turns.last_mut() {
-            Some((last_role, last_parts)) if *last_role == role => last_parts.extend(parts),
-            _ => turns.push((role, parts)),
-        }
+        push_turn(&mut turns, role, parts);
     }
     turns
         .into_iter()

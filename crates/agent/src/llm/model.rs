@@ -105,6 +105,30 @@ pub struct ToolCall {
     pub signature: Option<String>,
 }
 
+impl ToolCall {
+    /// The arguments as a JSON object, which Anthropic and Gemini require when a call is
+    /// replayed; arguments that were not an object travel as `{"raw_arguments": ...}`.
+    pub(crate) fn arguments_object(&self) -> Value {
+        match &self.arguments {
+            Value::Object(_) => self.arguments.clone(),
+            other => serde_json::json!({ "raw_arguments": other }),
+        }
+    }
+}
+
+/// Appends a message's blocks to the conversation, merging them into the last turn when it has
+/// the same role: Anthropic and Gemini both require turns to alternate.
+pub(crate) fn push_turn(
+    turns: &mut Vec<(&'static str, Vec<Value>)>,
+    role: &'static str,
+    blocks: Vec<Value>,
+) {
+    match turns.last_mut() {
+        Some((last_role, last_blocks)) if *last_role == role => last_blocks.extend(blocks),
+        _ => turns.push((role, blocks)),
+    }
+}
+
 /// The outcome of a tool call, sent back to the model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolResult {
