@@ -10,6 +10,7 @@
 pub mod actions;
 mod agent;
 mod cost;
+pub mod human;
 pub mod llm;
 mod output;
 pub mod perception;
@@ -18,6 +19,7 @@ pub mod secrets;
 mod steps;
 
 pub use agent::{AgentSettings, LlmAgent};
+pub use human::{ApprovalKind, Control, HumanAsk, HumanLink, HumanReply, HumanRequest};
 pub use secrets::SensitiveData;
 
 use std::future::Future;
@@ -62,6 +64,10 @@ pub struct TaskContext {
     pub previous_tasks: Vec<PriorTask>,
     /// Secrets the agent may type (`sensitiveData`); the model sees only their keys.
     pub sensitive_data: SensitiveData,
+    /// The line to the human: questions, approvals, and whether a human holds the browser.
+    pub human: HumanLink,
+    /// Kinds of action the human must approve first (`requireApproval`).
+    pub require_approval: Vec<ApprovalKind>,
 }
 
 /// An earlier task of the same session, as a follow-up sees it.

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use agent::llm::LlmConfig;
 use agent::{
-    AgentSettings, Feed, FeedFuture, FeedMessage, LlmAgent, PriorTask, SensitiveData, TaskContext,
-    TaskOutcome, TaskRunner, TaskStats,
+    AgentSettings, ApprovalKind, Control, Feed, FeedFuture, FeedMessage, HumanAsk, HumanLink,
+    HumanReply, HumanRequest, LlmAgent, PriorTask, SensitiveData, TaskContext, TaskOutcome,
+    TaskRunner, TaskStats,
 };
 use browser::{Browser, LaunchOptions};
 use cdp::protocol::input::{DispatchMouseEvent, MouseButton, MouseEventType, buttons};
@@ -115,6 +116,8 @@ struct Extra {
     schema: Option<Value>,
     secrets: SensitiveData,
     previous: Vec<PriorTask>,
+    human: HumanLink,
+    require_approval: Vec<ApprovalKind>,
 }
 
 /// Runs one task and returns its outcome and feed.
@@ -135,6 +138,8 @@ async fn run(
         feed: Box::new(feed.clone()),
         previous_tasks: extra.previous,
         sensitive_data: extra.secrets,
+        human: extra.human,
+        require_approval: extra.require_approval,
     };
     let outcome = agent.run(ctx).await;
     (outcome, feed.messages())
@@ -716,6 +721,8 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
             feed: Box::new(Recorder::default()),
             previous_tasks: Vec::new(),
             sensitive_data: SensitiveData::default(),
+            human: HumanLink::none(),
+            require_approval: Vec::new(),
         };
         let running = {
             let agent = agent.clone();
@@ -1012,6 +1019,246 @@ async fn a_click_on_a_covered_element_is_refused_and_says_what_covers_it() {
             refused[0].data.contains("is covered by <div#overlay>"),
             "{}",
             refused[0].data
+        );
+    })
+    .await;
+}
+
+/// The agent's line, what was asked on it, and the control state a test can change.
+type Human = (
+    HumanLink,
+    Arc<Mutex<Vec<HumanAsk>>>,
+    Arc<watch::Sender<Control>>,
+);
+
+/// A human on the other end of the agent's line: answers each request with the next reply
+/// of `replies` and records what was asked.
+fn human(replies: Vec<HumanReply>) -> Human {
+    let (requests, mut incoming) = tokio::sync::mpsc::channel::<HumanRequest>(4);
+    let control = Arc::new(watch::Sender::new(Control::default()));
+    let link = HumanLink::new(requests, control.subscribe());
+    let asked: Arc<Mutex<Vec<HumanAsk>>> = Arc::default();
+    let record = asked.clone();
+    let hands_back = control.clone();
+    tokio::spawn(async move {
+        let mut replies = replies.into_iter();
+        while let Some((ask, reply)) = incoming.recv().await {
+            record.lock().unwrap().push(ask);
+            let next = replies.next().unwrap_or(HumanReply::Unavailable);
+            if next == HumanReply::HandedBack {
+                hands_back.send_modify(|c| c.held = false);
+            }
+            let _ = reply.send(next);
+        }
+    });
+    (link, asked, control)
+}
+
+async fn page_text(browser: &Browser, selector: &str) -> String {
+    let tab = browser.active_tab().expect("a tab");
+    let page = browser.page(&tab.id).await.expect("page");
+    page.evaluate(&format!("document.querySelector({selector:?}).textContent"))
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_rejected_approval_skips_the_action_and_others_need_none() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/checkout.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Place order")?}),
+                ))
+            }),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Apply coupon")?}),
+                ))
+            }),
+            done("The order was not placed; the coupon is applied"),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (link, asked, _control) = human(vec![HumanReply::Rejected]);
+        let (outcome, feed) = run(
+            &agent,
+            &browser,
+            "Apply the coupon and place the order",
+            Extra {
+                human: link,
+                require_approval: vec![ApprovalKind::Purchase, ApprovalKind::Submit],
+                ..Extra::default()
+            },
+        )
+        .await;
+        succeeded(&outcome);
+        let asked = asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 1, "one approval asked: {asked:?}");
+        match &asked[0] {
+            HumanAsk::Approval { kind, action } => {
+                // "Place order" submits the form too; purchase is the more specific kind.
+                assert_eq!(*kind, ApprovalKind::Purchase);
+                assert!(action.contains("Place order"), "{action}");
+            }
+            other => panic!("expected an approval, got {other:?}"),
+        }
+        assert_eq!(page_text(&browser, "#status").await, "Not ordered");
+        assert_eq!(page_text(&browser, "#discount").await, "Coupon applied");
+        let rejected = feed
+            .iter()
+            .find(|m| m.role == "tool" && m.data.contains("rejected this action"))
+            .expect("the rejection is in the feed");
+        assert!(rejected.data.contains("purchase"), "{}", rejected.data);
+        // The model was told on the next step.
+        let third = &llm.requests()[2];
+        assert!(
+            third.contains("rejected"),
+            "the model learns of the rejection"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ask_human_waits_for_the_answer_and_goes_on_with_it() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/checkout.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            call("ask_human", json!({"question": "Which size do you want?"})),
+            on_state(|s| {
+                let answer = line(s, "The human answered")?;
+                let size = answer.rsplit(": ").next().unwrap_or_default().trim();
+                let size = size.split_whitespace().next().unwrap_or_default();
+                Ok(call(
+                    "browser_type",
+                    json!({"index": index(s, "Size")?, "text": size, "submit": true}),
+                ))
+            }),
+            done("Ordered size M"),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (link, asked, _control) = human(vec![HumanReply::Answered(Some("M".into()))]);
+        let (outcome, _feed) = run(
+            &agent,
+            &browser,
+            "Order the shirt in the size the human wants",
+            Extra {
+                human: link,
+                ..Extra::default()
+            },
+        )
+        .await;
+        succeeded(&outcome);
+        assert_eq!(
+            asked.lock().unwrap().clone(),
+            vec![HumanAsk::Question {
+                question: "Which size do you want?".into()
+            }]
+        );
+        assert_eq!(page_text(&browser, "#status").await, "Order placed, size M");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unanswered_question_ends_the_task_cleanly() {
+    with_browser(|browser, _pages| async move {
+        let llm = ScriptedLlm::openai([call(
+            "ask_human",
+            json!({"question": "Please log in for me"}),
+        )])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (link, _asked, _control) = human(vec![HumanReply::TimedOut {
+            waited: "2s".into(),
+        }]);
+        let (outcome, feed) = run(
+            &agent,
+            &browser,
+            "Log in",
+            Extra {
+                human: link,
+                ..Extra::default()
+            },
+        )
+        .await;
+        match outcome {
+            TaskOutcome::Done {
+                output, success, ..
+            } => {
+                assert!(!success);
+                let text = output.unwrap().as_str().unwrap().to_string();
+                assert!(
+                    text.contains("No answer from the human within 2s"),
+                    "{text}"
+                );
+                assert!(text.contains("Please log in for me"), "{text}");
+            }
+            other => panic!("expected Done, got {other:?}"),
+        }
+        assert!(feed.iter().any(|m| m.kind == "completion"));
+        assert_eq!(llm.requests().len(), 1, "no further model calls");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_human_taking_control_pauses_the_agent_until_handed_back() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/checkout.html");
+        let (link, asked, control) = human(vec![HumanReply::HandedBack]);
+        let takes = control.clone();
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            // The human takes control while the model plans a click: the click must be
+            // skipped, not run on a page the human may have changed.
+            Reply::from_fn(move |request| {
+                takes.send_modify(|c| {
+                    c.held = true;
+                    c.epoch += 1;
+                });
+                match index(&state(request), "Apply coupon") {
+                    Ok(i) => call("browser_click", json!({"index": i})),
+                    Err(e) => Reply::status(400, e),
+                }
+            }),
+            on_state(|s| {
+                line(s, "A human took control")?;
+                Ok(done("Seen the human's change"))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(
+            &agent,
+            &browser,
+            "Apply the coupon",
+            Extra {
+                human: link,
+                ..Extra::default()
+            },
+        )
+        .await;
+        succeeded(&outcome);
+        assert_eq!(asked.lock().unwrap().clone(), vec![HumanAsk::Control]);
+        assert_eq!(
+            page_text(&browser, "#discount").await,
+            "",
+            "the stale click was skipped"
+        );
+        assert!(
+            feed.iter()
+                .any(|m| m.data.contains("a human used the browser")),
+            "the skipped action says why"
         );
     })
     .await;

@@ -25,6 +25,9 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// How long a session may live at most, even while running a task.
     pub max_session_duration: Duration,
+    /// How long a task waits for a human (an answer to `ask_human`, an approval, the control
+    /// handed back) before it ends unsuccessfully.
+    pub human_wait: Duration,
     /// Chromium binary; `None` uses Debian's `/usr/lib/chromium/chromium`.
     pub chromium: Option<PathBuf>,
     /// The settings file's `[llm]` table; `TANDEM_LLM_*` and the vendors' usual variables
@@ -40,6 +43,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Default maximum session duration, as documented for Browser Use Cloud.
 pub const DEFAULT_MAX_SESSION_DURATION: Duration = Duration::from_secs(4 * 60 * 60);
+/// Default wait for a human inside a task: shorter than the inactivity timeout, so a
+/// forgotten question ends the task before the session itself times out.
+pub const DEFAULT_HUMAN_WAIT: Duration = Duration::from_secs(10 * 60);
 /// Default warm-pool size: two browsers cover the common create-then-run flow on 2 cores.
 pub const DEFAULT_POOL_SIZE: usize = 2;
 /// Default concurrent-session limit, sized for a small machine (~150 MB per Chromium).
@@ -56,6 +62,7 @@ impl Default for Config {
             max_sessions: DEFAULT_MAX_SESSIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_session_duration: DEFAULT_MAX_SESSION_DURATION,
+            human_wait: DEFAULT_HUMAN_WAIT,
             chromium: None,
             llm: None,
             agent: agent::AgentSettings::default(),

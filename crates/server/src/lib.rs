@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 
 pub use auth::ApiKey;
 pub use config::{
-    Config, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_SESSION_DURATION,
+    Config, DEFAULT_HUMAN_WAIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_SESSION_DURATION,
     DEFAULT_MAX_SESSIONS, DEFAULT_POOL_SIZE,
 };
 pub use error::ServerError;
@@ -60,6 +60,7 @@ fn check(config: &Config) -> Result<(), ServerError> {
     for (name, value) in [
         ("idle timeout", config.idle_timeout),
         ("max session duration", config.max_session_duration),
+        ("human wait", config.human_wait),
     ] {
         if value.is_zero() || value > MAX_DURATION {
             return Err(ServerError::Config(format!(
@@ -148,6 +149,7 @@ impl Server {
                 max_sessions: config.max_sessions,
                 idle_timeout: config.idle_timeout,
                 max_duration: config.max_session_duration,
+                human_wait: config.human_wait,
             },
         );
         let base = config

@@ -488,7 +488,9 @@ async fn idle_timeout_ends_the_session_and_its_browser() {
 
     // Activity (the live view's touch) pushes the deadline back.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    server.sessions.touch(uuid::Uuid::parse_str(&sid).unwrap());
+    server
+        .sessions
+        .touch(uuid::Uuid::parse_str(&sid).unwrap(), false);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(server.session(&sid).await["status"], "idle");
 

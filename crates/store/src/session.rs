@@ -112,6 +112,9 @@ pub struct SessionRecord {
     pub total_output_tokens: i64,
     /// LLM cost of all the session's tasks, as a decimal string ("0" when unknown).
     pub llm_cost_usd: String,
+    /// What the running task waits for from a human (a question, an approval, or the
+    /// control back), as the API shows it; `None` when the agent needs no one.
+    pub human_input: Option<Value>,
     /// Browser profile requested at creation.
     pub profile_id: Option<Uuid>,
     /// Workspace requested at creation.
@@ -158,6 +161,7 @@ impl SessionRecord {
             total_input_tokens: 0,
             total_output_tokens: 0,
             llm_cost_usd: "0".into(),
+            human_input: None,
             profile_id: None,
             workspace_id: None,
             proxy_country_code: None,

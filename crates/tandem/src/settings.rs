@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Longest life of a session, e.g. 4h [default: 4h]
     #[arg(long, env = "TANDEM_MAX_SESSION_DURATION", value_parser = humantime::parse_duration)]
     max_session_duration: Option<Duration>,
+    /// How long a task waits for a human (an answer, an approval, the control back) before
+    /// it ends, e.g. 10m [default: 10m]
+    #[arg(long, env = "TANDEM_HUMAN_WAIT", value_parser = humantime::parse_duration)]
+    human_wait: Option<Duration>,
     /// Base URL clients reach the server at, used in live-view links
     #[arg(long, env = "TANDEM_PUBLIC_URL")]
     public_url: Option<String>,
@@ -55,6 +59,7 @@ struct FileSettings {
     max_sessions: Option<usize>,
     idle_timeout: Option<String>,
     max_session_duration: Option<String>,
+    human_wait: Option<String>,
     public_url: Option<String>,
     chromium: Option<PathBuf>,
     /// The LLM provider (`[llm]`); `TANDEM_LLM_*` variables override it.
@@ -158,6 +163,10 @@ impl ServeArgs {
                 .max_session_duration
                 .or(duration("max_session_duration", file.max_session_duration)?)
                 .unwrap_or(defaults.max_session_duration),
+            human_wait: self
+                .human_wait
+                .or(duration("human_wait", file.human_wait)?)
+                .unwrap_or(defaults.human_wait),
             chromium: self.chromium.or(file.chromium),
             llm: file.llm,
             agent: file.agent.unwrap_or_default().resolve()?,

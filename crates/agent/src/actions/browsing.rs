@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +39,17 @@ pub struct ActionOptions {
     pub upload_dirs: Vec<PathBuf>,
 }
 
+/// An element as approval rules see it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElementFacts {
+    /// Clicking it submits a form (a submit button of a form).
+    pub submits: bool,
+    /// Its text, value and label, for words such as "Place order".
+    pub text: String,
+    /// The absolute address of the link it is in, if any.
+    pub href: Option<String>,
+}
+
 /// What an action did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Executed {
@@ -68,6 +80,8 @@ pub struct Browsing {
     options: ActionOptions,
     /// Answers the JavaScript dialogs of the agent's tab while the agent drives it.
     dialogs: DialogAnswerer,
+    /// Set while a human has the browser: dialogs are theirs to answer then.
+    human_active: Arc<AtomicBool>,
 }
 
 /// Answers `alert`/`confirm`/`prompt` dialogs of one tab with OK while it lives.
@@ -75,13 +89,15 @@ pub struct Browsing {
 /// Headless Chromium stalls a page (and the input event that opened the dialog) until
 /// someone answers; while the agent drives the tab that someone is the agent, as in
 /// browser-use. Between tasks the answerer is gone and the human answers in the live view.
+/// While a human has the browser (a question, an approval or the control is theirs), the
+/// answerer stands aside and the human answers in the live view.
 struct DialogAnswerer {
     seen: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl DialogAnswerer {
-    fn start(session: Session) -> DialogAnswerer {
+    fn start(session: Session, human_active: Arc<AtomicBool>) -> DialogAnswerer {
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let mut events = session.events();
         let record = seen.clone();
@@ -90,6 +106,9 @@ impl DialogAnswerer {
                 let Some(Ok(dialog)) = event.parse::<page::JavascriptDialogOpening>() else {
                     continue;
                 };
+                if human_active.load(Ordering::Relaxed) {
+                    continue;
+                }
                 let answered = session
                     .call(page::HandleJavaScriptDialog {
                         accept: true,
@@ -169,7 +188,8 @@ impl Browsing {
             None => browser.new_tab("about:blank").await?,
         };
         let page = open_page(&browser, &tab.id).await?;
-        let dialogs = DialogAnswerer::start(page.session().clone());
+        let human_active = Arc::new(AtomicBool::new(false));
+        let dialogs = DialogAnswerer::start(page.session().clone(), human_active.clone());
         Ok(Browsing {
             browser,
             page,
@@ -178,7 +198,84 @@ impl Browsing {
             frame_sessions: HashMap::new(),
             options,
             dialogs,
+            human_active,
         })
+    }
+
+    /// Says whether a human has the browser now; the agent's tab leaves its dialogs to them.
+    pub fn set_human_active(&self, active: bool) {
+        self.human_active.store(active, Ordering::Relaxed);
+    }
+
+    /// After a human had the browser: the tab they used last becomes the agent's tab, and the
+    /// last observation is dropped (the page may have changed). Says which tab it now is when
+    /// that changed.
+    pub async fn follow_human(&mut self) -> Result<Option<String>, ActionError> {
+        self.state = None;
+        let Some(tab) = self.browser.active_tab() else {
+            return Ok(None);
+        };
+        if tab.id == self.page.tab_id() {
+            return Ok(None);
+        }
+        let page = open_page(&self.browser, &tab.id).await?;
+        self.set_page(page);
+        Ok(Some(tab.id))
+    }
+
+    /// The URL of the agent's tab as the page reports it now.
+    pub async fn url(&self) -> String {
+        self.current_url().await
+    }
+
+    /// What approval rules need to know about element `[index]`: whether clicking it submits
+    /// a form, its text, and where a link on it goes.
+    pub async fn facts(&mut self, index: u64) -> Result<ElementFacts, ActionError> {
+        let element = self.element(index)?;
+        let session = self.node_session(&element.target).await?;
+        let object = resolve(&session, element.target.backend_node_id).await?;
+        let value = call_on(
+            &session,
+            object,
+            r#"function() {
+                const tag = this.tagName ? this.tagName.toLowerCase() : '';
+                const type = (this.getAttribute && this.getAttribute('type') || '').toLowerCase();
+                const submits = !!this.form && ((tag === 'button' && (type === '' || type === 'submit'))
+                    || (tag === 'input' && (type === 'submit' || type === 'image')));
+                const text = [this.innerText, tag === 'input' ? this.value : '',
+                    this.getAttribute && this.getAttribute('aria-label'), this.title]
+                    .filter(Boolean).join(' ').slice(0, 300);
+                const link = this.closest ? this.closest('a[href]') : null;
+                return {submits, text, href: link ? link.href : null};
+            }"#,
+            None,
+        )
+        .await?;
+        Ok(ElementFacts {
+            submits: value
+                .get("submits")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            text: value
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            href: value
+                .get("href")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    }
+
+    /// Whether Enter now would submit a form: the focused element is a form's field.
+    pub async fn focus_in_form(&self) -> bool {
+        matches!(
+            self.page
+                .evaluate("!!(document.activeElement && document.activeElement.form)")
+                .await,
+            Ok(Value::Bool(true))
+        )
     }
 
     /// The agent's tab.
@@ -300,7 +397,7 @@ impl Browsing {
     }
 
     fn set_page(&mut self, page: Page) {
-        self.dialogs = DialogAnswerer::start(page.session().clone());
+        self.dialogs = DialogAnswerer::start(page.session().clone(), self.human_active.clone());
         let old = std::mem::replace(&mut self.page, page);
         // Its session is no longer ours to keep; the tab itself stays open.
         tokio::spawn(async move {

@@ -15,7 +15,7 @@ mod schema;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use browsing::{ActionOptions, Browsing};
+pub use browsing::{ActionOptions, Browsing, ElementFacts};
 pub use error::ActionError;
 pub use schema::{DONE, tool_definitions};
 

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::sessions::SessionError;
+use crate::sessions::{HandoffError, SessionError};
 
 /// Seconds a client should wait before retrying after a 429; at most 10 so the Python SDK
 /// honours it.
@@ -104,6 +104,12 @@ fn session_error(error: SessionError) -> Response {
             response
         }
         SessionError::Busy | SessionError::Ended(_) => detail(StatusCode::CONFLICT, message),
+        SessionError::Handoff(HandoffError::ApproveMissing) => {
+            detail(StatusCode::UNPROCESSABLE_ENTITY, message)
+        }
+        SessionError::Handoff(HandoffError::NotWaiting | HandoffError::NoTask) => {
+            detail(StatusCode::CONFLICT, message)
+        }
         SessionError::Browser(_) | SessionError::ShuttingDown => {
             tracing::warn!(error = %message, "service unavailable");
             detail(StatusCode::SERVICE_UNAVAILABLE, message)

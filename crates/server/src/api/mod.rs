@@ -63,6 +63,11 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
             get(sessions::get_one).delete(sessions::delete),
         )
         .route("/sessions/{session_id}/stop", post(sessions::stop))
+        .route("/sessions/{session_id}/resume", post(sessions::resume))
+        .route(
+            "/sessions/{session_id}/take-control",
+            post(sessions::take_control),
+        )
         .route("/sessions/{session_id}/messages", get(sessions::messages))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -169,6 +169,9 @@ pub struct RunTaskRequest {
     cache_script: Option<bool>,
     use_own_key: Option<bool>,
     auto_heal: Option<bool>,
+    /// Tandem's addition: action kinds the human must approve first (`submit`,
+    /// `purchase`, `navigate_external`, `upload`).
+    require_approval: Option<Vec<String>>,
 }
 
 /// What a `POST /sessions` asks for, once validated.
@@ -248,6 +251,18 @@ impl RunTaskRequest {
                 "value_error",
             ));
         }
+        let mut require_approval = Vec::new();
+        for (i, kind) in self.require_approval.iter().flatten().enumerate() {
+            match kind.parse::<agent::ApprovalKind>() {
+                Ok(kind) if !require_approval.contains(&kind) => require_approval.push(kind),
+                Ok(_) => {}
+                Err(e) => errors.push(FieldError::new(
+                    vec![json!("body"), json!("requireApproval"), json!(i)],
+                    e,
+                    "enum",
+                )),
+            }
+        }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
@@ -262,6 +277,7 @@ impl RunTaskRequest {
             output_schema: self.output_schema.map(Value::Object),
             max_cost_usd: max_cost_usd.clone(),
             sensitive_data: agent::SensitiveData::new(self.sensitive_data.unwrap_or_default()),
+            require_approval,
         });
         Ok(match (self.session_id, task) {
             (Some(id), Some(task)) => SessionRequest::Dispatch(id, task),
@@ -306,6 +322,16 @@ impl StopRequest {
     }
 }
 
+/// Body of `POST /sessions/{id}/resume`: the human's answer to what the agent waits for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumeRequest {
+    /// The answer to a question (optional: "Done" alone is an answer too).
+    pub answer: Option<String>,
+    /// The decision on an approval; required for one.
+    pub approve: Option<bool>,
+}
+
 /// Serializes a timestamp as ISO 8601 in UTC with microseconds and `Z`, which pydantic
 /// accepts as an aware datetime.
 pub fn timestamp<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -346,6 +372,10 @@ pub struct SessionResponse {
     screenshot_url: Option<String>,
     agentmail_email: Option<String>,
     integrations_used: Vec<String>,
+    /// Tandem's addition: what the running task waits for from a human (`{type, question,
+    /// action?, kind?, requestedAt}`, type `question`, `approval` or `control`); null when
+    /// the agent needs no one. The status stays `running` meanwhile.
+    human_input: Option<Value>,
     #[serde(serialize_with = "timestamp")]
     created_at: DateTime<Utc>,
     #[serde(serialize_with = "timestamp")]
@@ -403,6 +433,7 @@ impl SessionResponse {
             screenshot_url: None,
             agentmail_email: None,
             integrations_used: Vec::new(),
+            human_input: record.human_input.clone(),
             created_at: record.created_at,
             updated_at: record.updated_at,
         }

@@ -10,9 +10,10 @@ use super::AppState;
 use super::errors::ApiError;
 use super::extract::{Body, QueryParams, SessionId};
 use super::models::{
-    MessageListResponse, MessageResponse, RunTaskRequest, SessionListResponse, SessionRequest,
-    SessionResponse, StopRequest,
+    MessageListResponse, MessageResponse, ResumeRequest, RunTaskRequest, SessionListResponse,
+    SessionRequest, SessionResponse, StopRequest,
 };
+use crate::sessions::{HumanSource, Resume};
 
 /// `POST /sessions`: create a session, with or without a task, or run a task in one.
 pub async fn create_or_dispatch(
@@ -65,6 +66,32 @@ pub async fn stop(
     Body(body): Body<StopRequest>,
 ) -> Result<Json<SessionResponse>, ApiError> {
     let record = app.sessions.stop(id, body.strategy()).await?;
+    Ok(Json(app.view(&record)))
+}
+
+/// `POST /sessions/{session_id}/resume {answer?, approve?}`: answers what the running task
+/// waits for (a question, an approval) or hands the control back to the agent. 409 when it
+/// waits for no one; 422 for an approval without `approve`.
+pub async fn resume(
+    State(app): State<AppState>,
+    SessionId(id): SessionId,
+    Body(body): Body<ResumeRequest>,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let resume = Resume {
+        answer: body.answer,
+        approve: body.approve,
+    };
+    let record = app.sessions.resume(id, resume, HumanSource::Api).await?;
+    Ok(Json(app.view(&record)))
+}
+
+/// `POST /sessions/{session_id}/take-control`: the human takes the browser; the agent
+/// pauses after its current action until `resume`. 409 when no task runs.
+pub async fn take_control(
+    State(app): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let record = app.sessions.take_control(id, HumanSource::Api).await?;
     Ok(Json(app.view(&record)))
 }
 

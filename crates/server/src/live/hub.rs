@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
 use super::protocol::{ServerMessage, UploadedFile};
-use crate::sessions::{SessionClock, Sessions};
+use crate::sessions::{HumanSource, Resume, SessionClock, Sessions};
 
 /// How often a watched session's tab titles are re-read from the browser.
 const TAB_REFRESH: Duration = Duration::from_secs(2);
@@ -36,6 +36,9 @@ const MAX_SCALE: f64 = 2.0;
 
 /// Human input is activity, but the supervisor need not hear about every keystroke.
 const TOUCH_EVERY: Duration = Duration::from_millis(500);
+/// How often acting input (clicks, keys) is reported: the first one takes the control
+/// from a working agent, so it must not wait behind a mouse move's report.
+const ACT_EVERY: Duration = Duration::from_millis(200);
 
 /// Replayed input, in arrival order.
 #[derive(Debug)]
@@ -137,6 +140,7 @@ struct Snapshot {
     chooser: Option<ServerMessage>,
     downloads: Option<ServerMessage>,
     clock: Option<ServerMessage>,
+    agent: Option<ServerMessage>,
     ended: Option<ServerMessage>,
 }
 
@@ -160,14 +164,25 @@ struct Toucher {
     sessions: Sessions,
     id: Uuid,
     last: Mutex<Option<Instant>>,
+    last_act: Mutex<Option<Instant>>,
 }
 
 impl Toucher {
-    fn touch(&self) {
+    /// `acting`: a click, a key, a scroll (not a mouse move): while the agent works, the
+    /// first one takes the control from it, so those go out at once and often.
+    fn touch(&self, acting: bool) {
+        if acting {
+            let mut last = self.last_act.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_none_or(|t| t.elapsed() >= ACT_EVERY) {
+                *last = Some(Instant::now());
+                self.sessions.touch(self.id, true);
+                return;
+            }
+        }
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if last.is_none_or(|t| t.elapsed() >= TOUCH_EVERY) {
             *last = Some(Instant::now());
-            self.sessions.touch(self.id);
+            self.sessions.touch(self.id, false);
         }
     }
 }
@@ -206,6 +221,7 @@ impl Hub {
                 sessions,
                 id: session_id,
                 last: Mutex::new(None),
+                last_act: Mutex::new(None),
             },
         });
         let (done_tx, done) = tokio::sync::oneshot::channel();
@@ -275,6 +291,7 @@ impl Hub {
             &s.chooser,
             &s.downloads,
             &s.clock,
+            &s.agent,
             &s.ended,
         ]
         .into_iter()
@@ -290,21 +307,53 @@ impl Hub {
 
     /// Queues input for replay; waits when the queue is full.
     pub async fn input(&self, job: InputJob) {
-        self.touch.touch();
+        let acting = match &job {
+            InputJob::Pointer { action, .. } => {
+                matches!(action, PointerAction::Press | PointerAction::Wheel)
+            }
+            InputJob::Key(_) | InputJob::Text(_) => true,
+            InputJob::Copy(_) => false,
+        };
+        self.touch.touch(acting);
         let _ = self.input.send(job).await;
     }
 
     /// Sends a command to the hub's task.
     pub fn command(&self, command: HubCommand) {
         if !matches!(command, HubCommand::Viewport { .. } | HubCommand::Leave(_)) {
-            self.touch.touch();
+            self.touch.touch(true);
         }
         let _ = self.commands.send(command);
     }
 
     /// The human asked for more time.
     pub fn touch(&self) {
-        self.touch.touch();
+        self.touch.touch(false);
+    }
+
+    /// The human answers what the agent waits for, or hands the control back.
+    pub async fn resume(
+        &self,
+        answer: Option<String>,
+        approve: Option<bool>,
+    ) -> Result<(), String> {
+        let resume = Resume { answer, approve };
+        self.touch
+            .sessions
+            .resume(self.session_id, resume, HumanSource::LiveView)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The human takes the browser from the working agent.
+    pub async fn take_control(&self) -> Result<(), String> {
+        self.touch
+            .sessions
+            .take_control(self.session_id, HumanSource::LiveView)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// A completed download's file and name.
@@ -768,6 +817,17 @@ impl Actor {
             now: chrono::Utc::now().timestamp_millis(),
         };
         self.publish(message, |s, m| s.clock = Some(m));
+        let agent = ServerMessage::Agent {
+            running: clock.task_running,
+            human: clock.human_input.clone(),
+        };
+        if self
+            .hub
+            .upgrade()
+            .is_some_and(|hub| hub.lock_snapshot().agent.as_ref() != Some(&agent))
+        {
+            self.publish(agent, |s, m| s.agent = Some(m));
+        }
     }
 }
 

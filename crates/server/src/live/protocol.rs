@@ -115,6 +115,18 @@ pub enum ViewerMessage {
     },
     /// The human is still there (the "stay" button of the timeout warning).
     Touch,
+    /// The answer to what the agent waits for ("Done", an answer, approve or reject), or
+    /// "Hand back" of the control.
+    Resume {
+        /// The answer to a question.
+        #[serde(default)]
+        answer: Option<String>,
+        /// The decision on an approval.
+        #[serde(default)]
+        approve: Option<bool>,
+    },
+    /// "Take control": the agent pauses after its current action.
+    TakeControl,
 }
 
 /// A file sent from the human's machine.
@@ -197,6 +209,13 @@ pub enum ServerMessage {
         ends_at: Option<i64>,
         /// The server's time now, so the viewer can correct its own clock.
         now: i64,
+    },
+    /// What the agent is doing, for the handoff bar.
+    Agent {
+        /// Whether a task runs.
+        running: bool,
+        /// What it waits for from a human (the API's `humanInput`), if anything.
+        human: Option<serde_json::Value>,
     },
     /// The session is over; the viewer stops reconnecting.
     Ended {

@@ -229,6 +229,16 @@ async fn dispatch(
         }),
         ViewerMessage::Select { id, index } => hub.command(HubCommand::Select { id, index }),
         ViewerMessage::Touch => hub.touch(),
+        ViewerMessage::Resume { answer, approve } => {
+            if let Err(detail) = hub.resume(answer, approve).await {
+                let _ = direct.send(ServerMessage::Error { detail });
+            }
+        }
+        ViewerMessage::TakeControl => {
+            if let Err(detail) = hub.take_control().await {
+                let _ = direct.send(ServerMessage::Error { detail });
+            }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! A session's deadlines as the outside world sees them, published by its supervisor.
+//! A session's deadlines and its agent's state as the live view sees them, published by its
+//! supervisor.
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -8,7 +9,7 @@ use tokio::time::Instant;
 /// The supervisor keeps its deadlines as monotonic instants; this is their wall-clock view,
 /// for the live view to warn a human a minute before the inactivity timeout and to say when
 /// the session has ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionClock {
     /// When the session times out for inactivity; `None` while a task runs (running time
     /// never counts as inactivity).
@@ -17,6 +18,10 @@ pub struct SessionClock {
     pub ends_at: Option<DateTime<Utc>>,
     /// Set once the session ended, with the reason.
     pub ended: Option<String>,
+    /// Whether a task runs (the viewer offers "Take control" then).
+    pub task_running: bool,
+    /// What the agent waits for from a human, as the API's `humanInput` shows it.
+    pub human_input: Option<serde_json::Value>,
 }
 
 impl SessionClock {

@@ -27,6 +27,9 @@ pub enum SessionError {
     /// The store failed.
     #[error("storage error: {0}")]
     Store(#[from] store::StoreError),
+    /// A human's command does not fit what the agent waits for.
+    #[error(transparent)]
+    Handoff(#[from] super::handoff::HandoffError),
     /// The server is shutting down and takes no new work.
     #[error("Tandem is shutting down")]
     ShuttingDown,

@@ -7,6 +7,7 @@
 mod clock;
 mod error;
 mod feed;
+mod handoff;
 mod recovery;
 mod registry;
 mod spec;
@@ -24,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub use clock::SessionClock;
 pub use error::SessionError;
+pub use handoff::{HandoffError, HumanSource, Resume};
 pub use recovery::recover;
 pub use spec::{DEFAULT_MODEL, NewSession, TaskSpec};
 
@@ -49,6 +51,9 @@ pub struct SessionLimits {
     pub idle_timeout: Duration,
     /// Longest life of a session.
     pub max_duration: Duration,
+    /// How long a task waits for a human (an answer, an approval, the control back) before
+    /// it ends; each human action in the live view starts the wait again.
+    pub human_wait: Duration,
 }
 
 /// The sessions of this server. Cheap to clone.
@@ -166,6 +171,7 @@ impl Sessions {
             Limits {
                 idle_timeout: inner.limits.idle_timeout,
                 max_duration: inner.limits.max_duration,
+                human_wait: inner.limits.human_wait,
             },
         );
         let clock_watch = supervisor.clock();
@@ -224,10 +230,48 @@ impl Sessions {
     }
 
     /// Records activity on a session (the live view calls this on viewer input), restarting
-    /// its inactivity clock. Never blocks.
-    pub fn touch(&self, id: Uuid) {
+    /// its inactivity clock; `acting` input (a click, a key) while a task runs takes the
+    /// control from the agent. Never blocks.
+    pub fn touch(&self, id: Uuid, acting: bool) {
         if let Some(sender) = self.inner.registry.sender(id) {
-            let _ = sender.try_send(Command::Touch);
+            let _ = sender.try_send(Command::Touch { acting });
+        }
+    }
+
+    /// A human answers what the running task waits for (a question, an approval) or hands
+    /// the control back to the agent.
+    pub async fn resume(
+        &self,
+        id: Uuid,
+        resume: Resume,
+        source: HumanSource,
+    ) -> Result<SessionRecord, SessionError> {
+        let sent = self
+            .command(id, |reply| Command::Resume {
+                resume,
+                source,
+                reply,
+            })
+            .await;
+        match sent {
+            Some(result) => result,
+            None => Err(self.not_live(id).await),
+        }
+    }
+
+    /// A human takes the browser from the running task's agent, which pauses after its
+    /// current action until the control is handed back.
+    pub async fn take_control(
+        &self,
+        id: Uuid,
+        source: HumanSource,
+    ) -> Result<SessionRecord, SessionError> {
+        let sent = self
+            .command(id, |reply| Command::TakeControl { source, reply })
+            .await;
+        match sent {
+            Some(result) => result,
+            None => Err(self.not_live(id).await),
         }
     }
 

@@ -23,6 +23,8 @@ pub struct TaskSpec {
     pub max_cost_usd: Option<String>,
     /// Secrets the agent may type; never stored (its `Debug` shows the keys only).
     pub sensitive_data: agent::SensitiveData,
+    /// Action kinds the human must approve before the agent does them.
+    pub require_approval: Vec<agent::ApprovalKind>,
 }
 
 /// A session to create, optionally with its first task.
@@ -137,6 +139,7 @@ mod tests {
             output_schema: None,
             max_cost_usd: None,
             sensitive_data: Default::default(),
+            require_approval: Vec::new(),
         };
         let message = begin_task(&mut record, &spec);
         assert_eq!(record.status, SessionStatus::Running);

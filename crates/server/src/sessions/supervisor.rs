@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent::{PriorTask, TaskContext, TaskOutcome, TaskRunner};
+use agent::{HumanRequest, PriorTask, TaskContext, TaskOutcome, TaskRunner};
 use browser::{Browser, Exit};
 use store::{NewMessage, SessionRecord, SessionStatus, Store};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
@@ -20,6 +20,7 @@ use super::StopStrategy;
 use super::clock::SessionClock;
 use super::error::SessionError;
 use super::feed::StoreFeed;
+use super::handoff::{Change, Handoff, HumanSource, Resume};
 use super::registry::Registry;
 use super::spec::{TaskSpec, assistant_message, begin_task};
 use crate::screenshots::Screenshots;
@@ -40,8 +41,20 @@ pub(crate) enum Command {
     Delete {
         reply: oneshot::Sender<Result<(), SessionError>>,
     },
-    /// Someone used the session (live view): restart the inactivity clock.
-    Touch,
+    /// Someone used the session (live view): restart the inactivity clock. `acting` input
+    /// (a click, a key; not a mouse move) while the agent works takes the control from it.
+    Touch { acting: bool },
+    /// A human answers what the agent waits for, or hands the control back.
+    Resume {
+        resume: Resume,
+        source: HumanSource,
+        reply: RecordReply,
+    },
+    /// A human takes the browser from the working agent.
+    TakeControl {
+        source: HumanSource,
+        reply: RecordReply,
+    },
     /// The server is going down: stop the browser, leave the stored state for recovery.
     Shutdown,
 }
@@ -51,6 +64,8 @@ pub(crate) enum Command {
 pub(crate) struct Limits {
     pub(crate) idle_timeout: Duration,
     pub(crate) max_duration: Duration,
+    /// How long a task waits for a human (an answer, an approval, the control back).
+    pub(crate) human_wait: Duration,
 }
 
 struct RunningTask {
@@ -75,6 +90,8 @@ pub(crate) struct Supervisor {
     clock: watch::Sender<SessionClock>,
     /// The session's finished tasks, oldest first, for follow-ups to see.
     past_tasks: Vec<PriorTask>,
+    /// What the running task waits for from a human.
+    handoff: Handoff,
 }
 
 enum Event {
@@ -83,6 +100,8 @@ enum Event {
     IdleTimeout,
     MaxDuration,
     BrowserExited(Exit),
+    HumanAsked(HumanRequest),
+    HumanWaitOver,
 }
 
 enum Flow {
@@ -98,7 +117,7 @@ pub(crate) fn deadline_after(d: Duration) -> Instant {
 }
 
 /// A human-readable duration, e.g. "15m" or "2s".
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let secs = d.as_secs();
     if secs > 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
@@ -142,6 +161,7 @@ impl Supervisor {
             task: None,
             clock: watch::Sender::new(SessionClock::default()),
             past_tasks: Vec::new(),
+            handoff: Handoff::new(limits.human_wait),
         }
     }
 
@@ -150,14 +170,21 @@ impl Supervisor {
         self.clock.subscribe()
     }
 
-    /// Tells the live view the deadlines as they are now.
+    /// Tells the live view the deadlines and the agent's state as they are now.
     fn publish_clock(&self) {
         let idle = (self.task.is_none()).then(|| SessionClock::wall(self.idle_deadline));
         let ends = SessionClock::wall(self.max_deadline);
+        let running = self.task.is_some();
+        let human = self.record.human_input.clone();
         self.clock.send_if_modified(|clock| {
-            let changed = clock.idle_deadline != idle || clock.ends_at != Some(ends);
+            let changed = clock.idle_deadline != idle
+                || clock.ends_at != Some(ends)
+                || clock.task_running != running
+                || clock.human_input != human;
             clock.idle_deadline = idle;
             clock.ends_at = Some(ends);
+            clock.task_running = running;
+            clock.human_input = human;
             changed
         });
     }
@@ -175,6 +202,7 @@ impl Supervisor {
         self.publish_clock();
         loop {
             let running = self.task.is_some();
+            let human_deadline = self.handoff.deadline();
             let event = tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => Event::Command(command),
@@ -185,6 +213,9 @@ impl Supervisor {
                 () = sleep_until(self.idle_deadline), if !running => Event::IdleTimeout,
                 () = sleep_until(self.max_deadline) => Event::MaxDuration,
                 exit = browser_gone(&mut exited) => Event::BrowserExited(exit),
+                request = self.handoff.next_request() => Event::HumanAsked(request),
+                () = sleep_until(human_deadline.unwrap_or_else(Instant::now)),
+                    if human_deadline.is_some() => Event::HumanWaitOver,
             };
             if let Flow::End = self.handle(event).await {
                 break;
@@ -233,9 +264,51 @@ impl Supervisor {
                 let _ = reply.send(result);
                 Flow::End
             }
-            Event::Command(Command::Touch) => {
+            Event::Command(Command::Touch { acting }) => {
                 if self.task.is_none() {
                     self.idle_deadline = deadline_after(self.limits.idle_timeout);
+                } else if acting {
+                    if let Ok(Some(change)) = self.handoff.take_control(HumanSource::LiveView, true)
+                    {
+                        let _ = self.apply(change).await;
+                    }
+                } else {
+                    self.handoff.activity();
+                }
+                Flow::Continue
+            }
+            Event::Command(Command::Resume {
+                resume,
+                source,
+                reply,
+            }) => {
+                let result = match self.handoff.resume(resume, source) {
+                    Ok(change) => self.apply(change).await,
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(result);
+                Flow::Continue
+            }
+            Event::Command(Command::TakeControl { source, reply }) => {
+                let result = match self.handoff.take_control(source, self.task.is_some()) {
+                    Ok(Some(change)) => self.apply(change).await,
+                    Ok(None) => Ok(self.record.clone()),
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(result);
+                Flow::Continue
+            }
+            Event::HumanAsked((ask, reply)) => {
+                let change = self.handoff.asked(ask, reply);
+                if let Err(e) = self.apply(change).await {
+                    tracing::error!(session = %self.record.id, error = %e, "cannot save a request to the human");
+                }
+                Flow::Continue
+            }
+            Event::HumanWaitOver => {
+                let change = self.handoff.wait_over();
+                if let Err(e) = self.apply(change).await {
+                    tracing::error!(session = %self.record.id, error = %e, "cannot save the end of a wait");
                 }
                 Flow::Continue
             }
@@ -309,8 +382,31 @@ impl Supervisor {
         Ok(self.record.clone())
     }
 
+    /// Persists a change of the human side: `humanInput`, the summary, and its feed message.
+    async fn apply(&mut self, change: Change) -> Result<SessionRecord, SessionError> {
+        self.record.human_input = self.handoff.shown();
+        if let Some(summary) = change.summary {
+            self.record.last_step_summary = Some(summary);
+        }
+        self.record.updated_at = store::now();
+        let message = change
+            .message
+            .map(|(role, text)| human_message(self.record.id, role, &text));
+        self.store
+            .save_session(&self.record, message.as_ref())
+            .await?;
+        Ok(self.record.clone())
+    }
+
+    /// The task is gone: nothing is waited for any more.
+    fn forget_handoff(&mut self) {
+        self.handoff.reset();
+        self.record.human_input = None;
+    }
+
     fn start_task(&mut self, spec: &TaskSpec) {
         let (cancel, cancelled) = watch::channel(false);
+        let human = self.handoff.start_task();
         let ctx = TaskContext {
             task: spec.task.clone(),
             model: self.record.model.clone(),
@@ -324,6 +420,8 @@ impl Supervisor {
             }),
             previous_tasks: self.past_tasks.clone(),
             sensitive_data: spec.sensitive_data.clone(),
+            human,
+            require_approval: spec.require_approval.clone(),
         };
         let runner = self.runner.clone();
         let join = tokio::spawn(async move { runner.run(ctx).await });
@@ -335,6 +433,7 @@ impl Supervisor {
             let _ = task.cancel.send(true);
             task.join.abort();
         }
+        self.forget_handoff();
     }
 
     async fn stop_task(&mut self) -> Result<SessionRecord, SessionError> {
@@ -353,6 +452,7 @@ impl Supervisor {
 
     async fn task_ended(&mut self, outcome: Result<TaskOutcome, JoinError>) -> Flow {
         self.task = None;
+        self.forget_handoff();
         let outcome = outcome.unwrap_or_else(|e| TaskOutcome::Failed {
             reason: format!("The agent crashed: {e}"),
         });
@@ -459,6 +559,16 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// A feed message about a handoff: `user` for what a human did, `assistant` for the agent.
+fn human_message(session_id: store::Uuid, role: &str, text: &str) -> NewMessage {
+    let mut message = assistant_message(session_id, text);
+    if role == "user" {
+        message.role = "user".into();
+        message.kind = "user_message".into();
+    }
+    message
 }
 
 /// The sum of two decimal cost strings, as a decimal string ("0" when both are zero or

@@ -1,0 +1,458 @@
+//! The human side of a running task: what the agent waits for, who holds the browser, and
+//! how long the agent waits before it gives up.
+//!
+//! Owned by the session's supervisor, the only code that changes a session. The agent asks
+//! through its [`HumanLink`]; a human answers through the API or the live view; the
+//! supervisor turns each change into the record's `humanInput`, a feed message, and a reply
+//! to the agent. States are exclusive: the agent waits for an answer (a question or an
+//! approval), or a human holds the browser, or neither.
+
+use std::time::Duration;
+
+use agent::{Control, HumanAsk, HumanLink, HumanReply, HumanRequest};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// Who did something, for the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HumanSource {
+    /// A client of the API.
+    Api,
+    /// A human in the live view.
+    LiveView,
+}
+
+impl HumanSource {
+    fn label(self) -> &'static str {
+        match self {
+            HumanSource::Api => "through the API",
+            HumanSource::LiveView => "in the live view",
+        }
+    }
+}
+
+/// A human's answer to what the agent waits for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resume {
+    /// The answer to a question, if any ("Done" alone is an answer too).
+    pub answer: Option<String>,
+    /// The decision on an approval.
+    pub approve: Option<bool>,
+}
+
+/// Why a human's command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandoffError {
+    /// The agent waits for no one.
+    #[error("The session is not waiting for a human")]
+    NotWaiting,
+    /// No task runs, so there is no agent to take the control from.
+    #[error("No task is running; the browser is already the human's")]
+    NoTask,
+    /// An approval needs a yes or a no.
+    #[error("This is an approval: answer it with approve true or false")]
+    ApproveMissing,
+}
+
+/// A request the agent waits on.
+struct Pending {
+    ask: HumanAsk,
+    reply: oneshot::Sender<HumanReply>,
+}
+
+/// What a change means for the session, for the supervisor to persist and publish.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Change {
+    /// The feed message: role and text.
+    pub(crate) message: Option<(&'static str, String)>,
+    /// A new `lastStepSummary`, when the change is worth one.
+    pub(crate) summary: Option<String>,
+}
+
+/// The human side of the running task.
+pub(crate) struct Handoff {
+    wait: Duration,
+    requests: Option<mpsc::Receiver<HumanRequest>>,
+    control: watch::Sender<Control>,
+    pending: Option<Pending>,
+    /// What `humanInput` shows while something is waited for.
+    shown: Option<Value>,
+    /// Since when a human holds the browser.
+    held_since: Option<DateTime<Utc>>,
+    /// When the wait ends without a human; moved on by their activity.
+    deadline: Option<Instant>,
+    /// The wait ran out while the agent was busy; its next request is told so.
+    expired: bool,
+}
+
+impl Handoff {
+    /// No task: nothing to wait for.
+    pub(crate) fn new(wait: Duration) -> Handoff {
+        Handoff {
+            wait,
+            requests: None,
+            control: watch::Sender::new(Control::default()),
+            pending: None,
+            shown: None,
+            held_since: None,
+            deadline: None,
+            expired: false,
+        }
+    }
+
+    /// A fresh state for a new task, and the agent's end of the line.
+    pub(crate) fn start_task(&mut self) -> HumanLink {
+        self.reset();
+        let (requests, receiver) = mpsc::channel(4);
+        self.requests = Some(receiver);
+        self.control = watch::Sender::new(Control::default());
+        HumanLink::new(requests, self.control.subscribe())
+    }
+
+    /// The task is over: whatever was waited for is moot.
+    pub(crate) fn reset(&mut self) {
+        self.requests = None;
+        self.pending = None;
+        self.shown = None;
+        self.held_since = None;
+        self.deadline = None;
+        self.expired = false;
+        self.control
+            .send_if_modified(|c| std::mem::replace(&mut c.held, false));
+    }
+
+    /// `humanInput` as the API shows it.
+    pub(crate) fn shown(&self) -> Option<Value> {
+        self.shown.clone()
+    }
+
+    /// When the wait runs out, if something is waited for.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The next request of the running task's agent; pending forever without one.
+    pub(crate) async fn next_request(&mut self) -> HumanRequest {
+        match &mut self.requests {
+            Some(requests) => match requests.recv().await {
+                Some(request) => request,
+                None => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The agent asks.
+    pub(crate) fn asked(&mut self, ask: HumanAsk, reply: oneshot::Sender<HumanReply>) -> Change {
+        let now = store::now();
+        match ask {
+            HumanAsk::Control => {
+                if self.expired {
+                    self.expired = false;
+                    let _ = reply.send(self.timed_out());
+                } else if self.held_since.is_some() {
+                    self.pending = Some(Pending {
+                        ask: HumanAsk::Control,
+                        reply,
+                    });
+                } else {
+                    let _ = reply.send(HumanReply::HandedBack);
+                }
+                Change {
+                    message: None,
+                    summary: None,
+                }
+            }
+            HumanAsk::Question { ref question } => {
+                self.shown = Some(json!({
+                    "type": "question",
+                    "question": question,
+                    "requestedAt": wire_time(now),
+                }));
+                let summary = format!("Waiting for the human: {question}");
+                self.wait_for(ask, reply);
+                Change {
+                    message: None,
+                    summary: Some(summary),
+                }
+            }
+            HumanAsk::Approval { kind, ref action } => {
+                let question = format!("Approve this action ({kind})? {action}");
+                self.shown = Some(json!({
+                    "type": "approval",
+                    "question": question,
+                    "kind": kind.as_str(),
+                    "action": action,
+                    "requestedAt": wire_time(now),
+                }));
+                let text = format!("Waiting for approval ({kind}): {action}");
+                self.wait_for(ask, reply);
+                Change {
+                    message: Some(("assistant", text.clone())),
+                    summary: Some(text),
+                }
+            }
+        }
+    }
+
+    fn wait_for(&mut self, ask: HumanAsk, reply: oneshot::Sender<HumanReply>) {
+        // A question supersedes the control: the human is asked to act anyway.
+        self.held_since = None;
+        self.control
+            .send_if_modified(|c| std::mem::replace(&mut c.held, false));
+        self.expired = false;
+        self.pending = Some(Pending { ask, reply });
+        self.deadline = Some(crate::sessions::supervisor::deadline_after(self.wait));
+    }
+
+    /// A human answers, approves, rejects, or hands the control back.
+    pub(crate) fn resume(
+        &mut self,
+        resume: Resume,
+        source: HumanSource,
+    ) -> Result<Change, HandoffError> {
+        let by = source.label();
+        if self.held_since.is_some() {
+            self.held_since = None;
+            self.control
+                .send_if_modified(|c| std::mem::replace(&mut c.held, false));
+            if let Some(pending) = self.pending.take() {
+                let _ = pending.reply.send(HumanReply::HandedBack);
+            }
+            self.clear();
+            return Ok(Change {
+                message: Some(("user", format!("The human handed control back {by}"))),
+                summary: Some("The human handed control back".into()),
+            });
+        }
+        let Some(pending) = self.pending.take() else {
+            return Err(HandoffError::NotWaiting);
+        };
+        let (reply, text) = match &pending.ask {
+            HumanAsk::Question { .. } => match resume.answer.filter(|a| !a.trim().is_empty()) {
+                Some(answer) => (
+                    HumanReply::Answered(Some(answer.clone())),
+                    format!("The human answered {by}: {answer}"),
+                ),
+                None => (
+                    HumanReply::Answered(None),
+                    format!("The human said done {by}"),
+                ),
+            },
+            HumanAsk::Approval { kind, action } => match resume.approve {
+                Some(true) => (
+                    HumanReply::Approved,
+                    format!("The human approved {by} ({kind}): {action}"),
+                ),
+                Some(false) => (
+                    HumanReply::Rejected,
+                    format!("The human rejected {by} ({kind}): {action}"),
+                ),
+                None => {
+                    self.pending = Some(pending);
+                    return Err(HandoffError::ApproveMissing);
+                }
+            },
+            HumanAsk::Control => (HumanReply::HandedBack, String::new()),
+        };
+        let _ = pending.reply.send(reply);
+        self.clear();
+        Ok(Change {
+            summary: Some(text.clone()),
+            message: Some(("user", text)),
+        })
+    }
+
+    /// A human takes the browser while the agent works. `Ok(None)` when there is nothing to
+    /// take: the agent already waits for them, or they hold it already.
+    pub(crate) fn take_control(
+        &mut self,
+        source: HumanSource,
+        task_running: bool,
+    ) -> Result<Option<Change>, HandoffError> {
+        if !task_running {
+            return Err(HandoffError::NoTask);
+        }
+        if self.pending.is_some() || self.held_since.is_some() {
+            self.activity();
+            return Ok(None);
+        }
+        let now = store::now();
+        self.held_since = Some(now);
+        self.control.send_modify(|c| {
+            c.held = true;
+            c.epoch += 1;
+        });
+        self.shown = Some(json!({
+            "type": "control",
+            "question": "A human has control of the browser; the agent waits until it is handed back.",
+            "requestedAt": wire_time(now),
+        }));
+        self.deadline = Some(crate::sessions::supervisor::deadline_after(self.wait));
+        Ok(Some(Change {
+            message: Some(("user", format!("The human took control {}", source.label()))),
+            summary: Some("The human has control; the agent waits".into()),
+        }))
+    }
+
+    /// A human did something: the wait for them starts again.
+    pub(crate) fn activity(&mut self) {
+        if self.deadline.is_some() {
+            self.deadline = Some(crate::sessions::supervisor::deadline_after(self.wait));
+        }
+    }
+
+    /// Nobody came in time: the agent is told, and the task will end.
+    pub(crate) fn wait_over(&mut self) -> Change {
+        let waited = crate::sessions::supervisor::human(self.wait);
+        match self.pending.take() {
+            Some(pending) => {
+                let _ = pending.reply.send(self.timed_out());
+                self.control
+                    .send_if_modified(|c| std::mem::replace(&mut c.held, false));
+            }
+            // The agent is still busy with its action; the control stays marked as held so
+            // that it stops and asks, and its request learns that the wait is over.
+            None => self.expired = true,
+        }
+        self.held_since = None;
+        self.clear();
+        let text = format!("No human answered within {waited}");
+        Change {
+            message: Some(("assistant", text.clone())),
+            summary: Some(text),
+        }
+    }
+
+    fn timed_out(&self) -> HumanReply {
+        HumanReply::TimedOut {
+            waited: crate::sessions::supervisor::human(self.wait),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.shown = None;
+        self.deadline = None;
+    }
+}
+
+/// A timestamp as the API writes them.
+fn wire_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent::ApprovalKind;
+
+    fn handoff() -> (Handoff, HumanLink) {
+        let mut h = Handoff::new(Duration::from_secs(60));
+        let link = h.start_task();
+        (h, link)
+    }
+
+    #[tokio::test]
+    async fn a_question_waits_for_its_answer() {
+        let (mut h, _link) = handoff();
+        let (tx, rx) = oneshot::channel();
+        let change = h.asked(
+            HumanAsk::Question {
+                question: "Which size?".into(),
+            },
+            tx,
+        );
+        assert_eq!(
+            change.summary.as_deref(),
+            Some("Waiting for the human: Which size?")
+        );
+        assert_eq!(h.shown().unwrap()["type"], "question");
+        assert!(h.deadline().is_some());
+        let change = h
+            .resume(
+                Resume {
+                    answer: Some("M".into()),
+                    approve: None,
+                },
+                HumanSource::LiveView,
+            )
+            .unwrap();
+        assert_eq!(
+            change.message,
+            Some(("user", "The human answered in the live view: M".to_string()))
+        );
+        assert_eq!(rx.await.unwrap(), HumanReply::Answered(Some("M".into())));
+        assert!(h.shown().is_none() && h.deadline().is_none());
+        assert_eq!(
+            h.resume(Resume::default(), HumanSource::Api),
+            Err(HandoffError::NotWaiting)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_approval_needs_a_decision() {
+        let (mut h, _link) = handoff();
+        let (tx, rx) = oneshot::channel();
+        h.asked(
+            HumanAsk::Approval {
+                kind: ApprovalKind::Purchase,
+                action: "Clicking \"Place order\"".into(),
+            },
+            tx,
+        );
+        assert_eq!(
+            h.resume(Resume::default(), HumanSource::Api),
+            Err(HandoffError::ApproveMissing)
+        );
+        h.resume(
+            Resume {
+                answer: None,
+                approve: Some(false),
+            },
+            HumanSource::Api,
+        )
+        .unwrap();
+        assert_eq!(rx.await.unwrap(), HumanReply::Rejected);
+    }
+
+    #[tokio::test]
+    async fn control_is_taken_and_handed_back() {
+        let (mut h, link) = handoff();
+        assert_eq!(
+            h.take_control(HumanSource::LiveView, false),
+            Err(HandoffError::NoTask)
+        );
+        assert!(
+            h.take_control(HumanSource::LiveView, true)
+                .unwrap()
+                .is_some()
+        );
+        assert!(link.control().held);
+        assert_eq!(link.control().epoch, 1);
+        // Taking it again changes nothing.
+        assert!(
+            h.take_control(HumanSource::LiveView, true)
+                .unwrap()
+                .is_none()
+        );
+        let (tx, rx) = oneshot::channel();
+        h.asked(HumanAsk::Control, tx);
+        h.resume(Resume::default(), HumanSource::LiveView).unwrap();
+        assert_eq!(rx.await.unwrap(), HumanReply::HandedBack);
+        assert!(!link.control().held);
+        assert_eq!(link.control().epoch, 1);
+    }
+
+    #[tokio::test]
+    async fn a_wait_that_runs_out_reaches_the_agent() {
+        let (mut h, _link) = handoff();
+        h.take_control(HumanSource::Api, true).unwrap();
+        // The agent is mid-action when the wait runs out; its next request learns it.
+        h.wait_over();
+        let (tx, rx) = oneshot::channel();
+        h.asked(HumanAsk::Control, tx);
+        assert!(matches!(rx.await.unwrap(), HumanReply::TimedOut { .. }));
+    }
+}
