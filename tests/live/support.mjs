@@ -156,3 +156,85 @@ export async function remotePoint(page, x, y) {
     return { x: c.left + (c.width - w) / 2 + (x / cssW) * w, y: c.top + (c.height - h) / 2 + (y / cssH) * h };
   }, [x, y]);
 }
+
+/**
+ * A scripted model: an OpenAI-compatible chat-completions server on 127.0.0.1, the one
+ * stand-in the tests allow. `llm.next = async (state, n) => ({ name, arguments })` decides
+ * each reply from the state text the agent sent (the last user message), like a model reading
+ * the page would; a thrown error becomes a 400 the agent reports.
+ */
+export async function startScriptedLlm() {
+  const llm = {
+    requests: [],
+    errors: [],
+    next: null,
+    base: null,
+    /** The state text of request `i` (0-based). */
+    state(i) { return stateOf(llm.requests[i]); },
+    close: null,
+  };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', async () => {
+      let parsed;
+      try { parsed = JSON.parse(body); } catch { res.writeHead(400).end('bad json'); return; }
+      llm.requests.push(parsed);
+      const n = llm.requests.length;
+      try {
+        if (!llm.next) throw new Error('no script');
+        const { name, arguments: args } = await llm.next(stateOf(parsed), n);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({
+          id: `chatcmpl-${n}`, object: 'chat.completion', created: 0, model: 'scripted',
+          choices: [{
+            index: 0,
+            message: { role: 'assistant', content: null, tool_calls: [{ id: `call_${n}`, type: 'function', function: { name, arguments: JSON.stringify(args) } }] },
+            finish_reason: 'tool_calls',
+          }],
+          usage: { prompt_tokens: 1000, completion_tokens: 50, total_tokens: 1050 },
+        }));
+      } catch (e) {
+        llm.errors.push(`${e.message}\n--- state ---\n${stateOf(parsed)}`);
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `test script: ${e.message}` } }));
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  llm.base = `http://127.0.0.1:${server.address().port}/v1`;
+  llm.close = () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); });
+  /** The environment that points `tandem serve` at this model. */
+  llm.env = { TANDEM_LLM_PROVIDER: 'openai', TANDEM_LLM_BASE_URL: llm.base, TANDEM_LLM_API_KEY: 'sk-test', TANDEM_LLM_MODEL: 'scripted' };
+  return llm;
+}
+
+function stateOf(body) {
+  const messages = (body && body.messages) || [];
+  for (let i = messages.length - 1; i >= 0; i -= 1) {
+    const m = messages[i];
+    if (m.role !== 'user') continue;
+    if (typeof m.content === 'string') return m.content;
+    return (m.content || []).map((p) => p.text || '').join('\n');
+  }
+  return '';
+}
+
+/** The `[index]` of the first element line of `state` containing `needle`. */
+export function indexOf(state, needle) {
+  const line = state.split('\n').find((l) => l.startsWith('[') && l.includes(needle));
+  if (!line) throw new Error(`no element line containing ${JSON.stringify(needle)}`);
+  return Number(line.slice(1, line.indexOf(']')));
+}
+
+/** Polls the session until `pred(session)` holds; returns it. */
+export async function waitForSession(tandem, id, pred, { timeout = 30000, what = 'the session' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = (await tandem.api('GET', `/sessions/${id}`)).json;
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not come within ${timeout} ms; last: ${JSON.stringify(last)}`);
+}

@@ -19,6 +19,8 @@ const keys = $('keys');
 const state = {
   connected: false, mode: null, frames: 0, lastFrame: null, tabs: [], active: null,
   ended: null, dialog: null, chooser: null, downloads: [], bytes: 0,
+  // What the agent does: {running, human}; human is the API's humanInput (or null).
+  agent: { running: false, human: null },
   // Called after each frame is drawn, with the canvas; for measurements (benches/live_view.mjs).
   onframe: null,
   reconnects: 0,
@@ -159,13 +161,51 @@ function handle(m) {
       state.ended = m.reason || 'The session has ended.';
       $('endedtext').textContent = `This session has ended. ${m.reason || ''}`.trim();
       $('ended').hidden = false;
+      $('agent').hidden = true;
       hideNotice('reconnect');
       hideNotice('clock');
       break;
+    case 'agent': renderAgent(m.running, m.human); break;
     case 'error': showNotice('error', m.detail, 4000); break;
     default: break;
   }
 }
+
+// ---- the agent bar: questions, approvals, control --------------------------------------
+
+function renderAgent(running, human) {
+  state.agent = { running, human: human || null };
+  const bar = $('agent');
+  const kind = human ? human.type : (running ? 'working' : null);
+  bar.hidden = !kind || state.ended;
+  bar.dataset.kind = kind || '';
+  const show = (id, on) => { $(id).hidden = !on; };
+  let text = '';
+  if (kind === 'question') text = `The agent asks: ${human.question}`;
+  else if (kind === 'approval') text = `The agent asks for approval: ${human.action} (${human.kind})`;
+  else if (kind === 'control') text = 'You have control. The agent waits until you hand it back.';
+  else if (kind === 'working') text = 'The agent is working. Click or type to take control.';
+  $('agenttext').textContent = text;
+  const answer = $('agentanswer');
+  if (kind !== 'question') answer.value = '';
+  show('agentanswer', kind === 'question');
+  show('agentdone', kind === 'question');
+  show('agentapprove', kind === 'approval');
+  show('agentreject', kind === 'approval');
+  show('agenttake', kind === 'working');
+  show('agentback', kind === 'control');
+  layout();
+}
+$('agentform').onsubmit = (e) => {
+  e.preventDefault();
+  const answer = $('agentanswer').value.trim();
+  send({ t: 'resume', answer: answer || null });
+  $('agentanswer').value = '';
+};
+$('agentapprove').onclick = () => send({ t: 'resume', approve: true });
+$('agentreject').onclick = () => send({ t: 'resume', approve: false });
+$('agenttake').onclick = () => send({ t: 'takeControl' });
+$('agentback').onclick = () => { send({ t: 'resume' }); focusKeys(); };
 
 // ---- notices and the inactivity warning --------------------------------------------------
 

@@ -27,6 +27,8 @@ async fn health_and_openapi_need_no_key() {
         "/sessions/{session_id}",
         "/sessions/{session_id}/stop",
         "/sessions/{session_id}/messages",
+        "/sessions/{session_id}/resume",
+        "/sessions/{session_id}/take-control",
     ] {
         assert!(doc.json["paths"][path].is_object(), "{path} documented");
     }
@@ -43,6 +45,8 @@ async fn every_api_route_needs_the_key() {
         ("DELETE", format!("/api/v3/sessions/{id}")),
         ("POST", format!("/api/v3/sessions/{id}/stop")),
         ("GET", format!("/api/v3/sessions/{id}/messages")),
+        ("POST", format!("/api/v3/sessions/{id}/resume")),
+        ("POST", format!("/api/v3/sessions/{id}/take-control")),
         ("GET", "/api/v3/unknown".to_string()),
     ] {
         let missing = server.call_with_key(method, &path, Some("{}"), None).await;
@@ -78,6 +82,8 @@ async fn unknown_routes_ids_and_methods_are_json_errors() {
         ("POST", format!("/api/v3/sessions/{id}/stop")),
         ("GET", format!("/api/v3/sessions/{id}/messages")),
         ("DELETE", format!("/api/v3/sessions/{id}")),
+        ("POST", format!("/api/v3/sessions/{id}/resume")),
+        ("POST", format!("/api/v3/sessions/{id}/take-control")),
     ] {
         let reply = server.call(method, &path, None).await;
         assert_eq!(reply.status, 404, "{method} {path}");
@@ -134,6 +140,14 @@ async fn malformed_requests_are_fastapi_422s() {
             json!(["body", "browserScreenWidth"]),
         ),
         (r#"{"outputSchema": "x"}"#, json!(["body", "outputSchema"])),
+        (
+            r#"{"requireApproval": ["submit", "delete_account"]}"#,
+            json!(["body", "requireApproval", 1]),
+        ),
+        (
+            r#"{"requireApproval": "submit"}"#,
+            json!(["body", "requireApproval"]),
+        ),
     ] {
         let reply = server.call("POST", "/api/v3/sessions", Some(body)).await;
         assert_eq!(reply.status, 422, "{body}: {}", reply.text);

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,7 @@ from tandem_server import REPO, TandemServer
 PAGES = REPO / "crates" / "testkit" / "pages" / "agent"
 FIRST_TASK = "Open the shop at {shop} and tell me how many products it lists"
 SECOND_TASK = "Open the second product of that list and tell me its price"
+HANDOFF_TASK = "Ask the human which product they like"
 
 
 def state_of(body: dict) -> str:
@@ -86,6 +88,12 @@ class Script:
             line_with(state, "result: The shop lists 3 products")
             links = [l for l in element_lines(state) if " link " in l]
             return "browser_click", {"index": index_of(links[1])}
+        if "<task>\n" + HANDOFF_TASK in state:
+            for line in state.splitlines():
+                if "The human answered: " in line:
+                    choice = line.split("The human answered: ", 1)[1].split(" The human", 1)[0]
+                    return "done", {"text": f"The human likes {choice}", "success": True}
+            return "ask_human", {"question": "Which product do you like?"}
         raise LookupError("unexpected task")
 
 
@@ -225,4 +233,43 @@ def test_two_tasks_in_one_session_with_the_real_agent(scripted) -> None:
         listed = client.sessions.list().sessions
         assert all(s.screenshot_url is None for s in listed), "only GET one carries it"
 
+        client.sessions.stop(session.id)
+
+
+def raw(server: TandemServer, method: str, path: str, body: dict | None = None) -> dict:
+    """A plain HTTP call, for what the SDK has no method for (Tandem's handoff routes)."""
+    request = urllib.request.Request(
+        f"{server.base_url}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"X-Browser-Use-API-Key": server.api_key, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_a_task_waiting_for_the_human_stays_valid_for_the_sdk(scripted) -> None:
+    server, script = scripted
+    with BrowserUse(api_key=server.api_key, base_url=server.base_url) as client:
+        # Tandem's own field goes through the SDK's extra keyword arguments, verbatim.
+        session = client.sessions.create(HANDOFF_TASK, keep_alive=True, requireApproval=["purchase"])
+        deadline = time.monotonic() + 30
+        while not raw(server, "GET", f"/sessions/{session.id}")["humanInput"]:
+            assert time.monotonic() < deadline, "the agent never asked"
+            time.sleep(0.1)
+        waiting = client.sessions.get(session.id)
+        assert waiting.status.value == "running", "the SDK's status enum is unchanged"
+        assert raw(server, "GET", f"/sessions/{session.id}")["humanInput"]["question"] == "Which product do you like?"
+
+        answered = raw(server, "POST", f"/sessions/{session.id}/resume", {"answer": "the walnut table"})
+        assert answered["humanInput"] is None
+        while client.sessions.get(session.id).status.value == "running":
+            assert time.monotonic() < deadline, "the task did not finish"
+            time.sleep(0.1)
+        assert not script.errors, script.errors
+        done = client.sessions.get(session.id)
+        assert done.output == "The human likes the walnut table"
+        assert done.is_task_successful is True
+        summaries = [m.summary for m in client.sessions.messages(session.id, limit=100).messages]
+        assert "The human answered through the API: the walnut table" in summaries
         client.sessions.stop(session.id)

@@ -121,6 +121,35 @@ fn paths() -> Value {
                 }
             }
         },
+        "/sessions/{session_id}/resume": {
+            "post": {
+                "summary": "Answer what the running task waits for (humanInput): a question, an approval, or hand the control back",
+                "operationId": "resume_session",
+                "parameters": [session_id_param()],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ResumeRequest"}}}},
+                "responses": {
+                    "200": json_response("The session, humanInput cleared", "SessionResponse"),
+                    "401": error_response("Missing or invalid API key"),
+                    "404": error_response("Session not found"),
+                    "409": error_response("The session is not waiting for a human"),
+                    "422": validation_response()
+                }
+            }
+        },
+        "/sessions/{session_id}/take-control": {
+            "post": {
+                "summary": "Take the browser from the working agent; it pauses after its current action until resume",
+                "operationId": "take_control",
+                "parameters": [session_id_param()],
+                "responses": {
+                    "200": json_response("The session, humanInput type control", "SessionResponse"),
+                    "401": error_response("Missing or invalid API key"),
+                    "404": error_response("Session not found"),
+                    "409": error_response("No task is running"),
+                    "422": validation_response()
+                }
+            }
+        },
         "/sessions/{session_id}/messages": {
             "get": {
                 "summary": "A page of the session's message feed, in ascending order",
@@ -208,7 +237,37 @@ fn schemas() -> Value {
                         "codeMode": {"type": "boolean"},
                         "cacheScript": {"type": ["boolean", "null"]},
                         "useOwnKey": {"type": "boolean"},
-                        "autoHeal": {"type": "boolean"}
+                        "autoHeal": {"type": "boolean"},
+                        "requireApproval": {
+                            "type": ["array", "null"],
+                            "description": "Tandem: action kinds the human must approve first; the task waits (humanInput type approval) until POST /sessions/{id}/resume or the live view decides.",
+                            "items": {"type": "string", "enum": ["submit", "purchase", "navigate_external", "upload"]}
+                        }
+                    }
+                }),
+    );
+    schemas.insert(
+        "HumanInput".into(),
+        json!({
+                    "type": "object",
+                    "description": "Tandem: what the running task waits for from a human; the status stays running meanwhile.",
+                    "required": ["type", "question", "requestedAt"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["question", "approval", "control"]},
+                        "question": {"type": "string"},
+                        "kind": {"type": "string", "description": "approval only: the action kind"},
+                        "action": {"type": "string", "description": "approval only: the action, in one line"},
+                        "requestedAt": {"type": "string", "format": "date-time"}
+                    }
+                }),
+    );
+    schemas.insert(
+        "ResumeRequest".into(),
+        json!({
+                    "type": ["object", "null"],
+                    "properties": {
+                        "answer": {"type": ["string", "null"], "description": "The answer to a question; optional"},
+                        "approve": {"type": ["boolean", "null"], "description": "The decision on an approval; required for one"}
                     }
                 }),
     );
@@ -253,6 +312,7 @@ fn schemas() -> Value {
                         "screenshotUrl": {"type": ["string", "null"]},
                         "agentmailEmail": {"type": ["string", "null"]},
                         "integrationsUsed": {"type": "array", "items": {"type": "string"}},
+                        "humanInput": {"anyOf": [{"$ref": "#/components/schemas/HumanInput"}, {"type": "null"}]},
                         "createdAt": {"type": "string", "format": "date-time"},
                         "updatedAt": {"type": "string", "format": "date-time"}
                     }

@@ -28,6 +28,7 @@ pub async fn recover(store: &dyn Store) -> Result<usize, StoreError> {
             SessionStatus::Stopped
         };
         record.last_step_summary = Some(RESTART_REASON.to_string());
+        record.human_input = None;
         record.end_reason = Some(RESTART_REASON.to_string());
         record.updated_at = store::now();
         let message = was_running
