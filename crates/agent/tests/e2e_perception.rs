@@ -381,3 +381,33 @@ async fn a_same_site_frame_of_another_origin_is_entered_in_process() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn elements_with_only_event_listeners_are_found_but_delegating_containers_are_not() {
+    with_fixture("/perception/listeners.html", |f| async move {
+        let state = f.observe(&mut Observer::new()).await;
+        let text = state.to_text();
+        assert_eq!(get(&state, "Show details").role, "div", "{text}");
+        assert_eq!(get(&state, "Filter: red").role, "span", "{text}");
+        // The delegating list holds a button: it is a container, not a control.
+        assert_eq!(get(&state, "Second item").role, "button");
+        assert!(
+            !state.elements.iter().any(|e| e.name.contains("First item")),
+            "{text}"
+        );
+        absent(&state, "Hover only");
+        // The listener-only element is a real target: a click through its box lands.
+        let details = get(&state, "Show details");
+        let (x, y) = (
+            details.bounds.x + details.bounds.width / 2.0,
+            details.bounds.y + details.bounds.height / 2.0,
+        );
+        let hit = f
+            .page
+            .evaluate(&format!("document.elementFromPoint({x}, {y}).id"))
+            .await
+            .expect("hit test");
+        assert_eq!(hit, "details");
+    })
+    .await;
+}

@@ -109,19 +109,19 @@ impl FrameSessions {
         frame_box: &FrameBox,
     ) -> Option<(Session, Walked, bool)> {
         if let Some(session) = self.sessions.get(frame_id).cloned() {
-            if let Ok(walked) = walk(&session, frame_id, Some(frame_box)).await {
+            if let Ok(walked) = walk(&session, frame_id, Some(frame_box), true).await {
                 return Some((session, walked, true));
             }
             self.sessions.remove(frame_id);
         }
         match parent.connection().attach(frame_id).await {
             Ok(session) => {
-                let walked = walk(&session, frame_id, Some(frame_box)).await.ok()?;
+                let walked = walk(&session, frame_id, Some(frame_box), true).await.ok()?;
                 self.sessions.insert(frame_id.to_string(), session.clone());
                 Some((session, walked, true))
             }
             Err(_) => {
-                let walked = walk(parent, frame_id, Some(frame_box)).await.ok()?;
+                let walked = walk(parent, frame_id, Some(frame_box), false).await.ok()?;
                 Some((parent.clone(), walked, false))
             }
         }

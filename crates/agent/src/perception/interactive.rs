@@ -77,7 +77,7 @@ pub(crate) fn role(raw: &RawElement) -> Option<String> {
     {
         return Some(role.to_string());
     }
-    let clickable = raw.pointer.is_some() || raw.onclick.is_some();
+    let clickable = raw.pointer.is_some() || raw.onclick.is_some() || raw.listener.is_some();
     let focusable = raw.tabindex.is_some_and(|t| t >= 0);
     let native = match raw.tag.as_str() {
         "a" if raw.href.is_some() => Some("link"),

@@ -60,7 +60,7 @@ impl Observer {
         page: &browser::Page,
         tabs: Vec<Tab>,
     ) -> Result<PageState, PerceptionError> {
-        let top = walk(page.session(), page.tab_id(), None).await?;
+        let top = walk(page.session(), page.tab_id(), None, true).await?;
         let viewport = state::Viewport {
             width: top.raw.viewport_width,
             height: top.raw.viewport_height,

@@ -131,6 +131,10 @@ pub(crate) struct RawElement {
     /// Disabled.
     #[serde(rename = "di")]
     pub disabled: Option<u8>,
+    /// Has click-like event listeners (added with `addEventListener`) and nothing else that
+    /// makes it interactive.
+    #[serde(rename = "ls")]
+    pub listener: Option<u8>,
     /// Has an `onclick` attribute.
     #[serde(rename = "oc")]
     pub onclick: Option<u8>,

@@ -7,6 +7,17 @@
 // styles, visibility and hit tests.
 (function (opt) {
   const VW = opt.vw || innerWidth, VH = opt.vh || innerHeight;
+  // Elements with click-like event listeners, which this world cannot see: the page-world
+  // pass of walk.rs lists them as indices into querySelectorAll('*'), trusted only while the
+  // document still has as many elements.
+  let heard = null;
+  if (opt.lh && opt.lh.length) {
+    const all = document.querySelectorAll('*');
+    if (all.length === opt.ln) {
+      heard = new Set();
+      for (const i of opt.lh) if (all[i]) heard.add(all[i]);
+    }
+  }
   const SKIP = new Set(['script', 'style', 'noscript', 'template', 'head', 'meta', 'link',
     'title', 'base', 'svg', 'math', 'canvas', 'picture', 'source', 'track', 'br', 'wbr']);
   const NATIVE = new Set(['a', 'button', 'input', 'select', 'textarea', 'summary', 'label',
@@ -207,23 +218,28 @@
       (el.hasAttribute('tabindex') && el.getAttribute('tabindex') !== '-1');
     let child;
     let style = null;
+    // A listener-only element is kept unless it turns out to hold other controls: then it is
+    // a container that delegates clicks (a React root, a list), not a control itself.
+    let delegate = null, mark = 0;
     if (inBand) {
       style = getComputedStyle(el);
       const pointer = style.cursor === 'pointer';
       const visible = el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
       const scroll = (tag !== 'html' && tag !== 'body') ? scrollInfo(el, style) : null;
       let emitted = false, covered = false;
-      const clickable = quick || (pointer && !st.pointer);
+      const listened = !quick && !pointer && !st.pointer && heard !== null && heard.has(el);
+      const clickable = quick || (pointer && !st.pointer) || listened;
       if (visible && (clickable || scroll) && tag !== 'iframe' &&
           tag !== 'frame' && tag !== 'html' && tag !== 'body') {
         if (!inView || uncovered(el, r, ctx)) {
           els.push(el);
           const f = facts(el, tag, r, ctx, st, style, scroll);
           out.push(f);
+          if (listened) { f.ls = 1; delegate = f; mark = out.length; }
           // A control's text is its name, so it is not repeated as page text; but a scroll
           // container's content, or a clickable region with more text than a name holds
           // (a whole card list with a click handler), stays page text.
-          emitted = clickable && !(f.tx && f.tx.endsWith('…'));
+          emitted = clickable && !listened && !(f.tx && f.tx.endsWith('…'));
         } else {
           covered = true;
         }
@@ -277,6 +293,7 @@
     if (sr) for (let c = sr.firstChild; c; c = c.nextSibling) visit(c, inner, child, wantText);
     for (let c = el.firstChild; c; c = c.nextSibling) visit(c, inner, child, wantText);
     if (block) flush();
+    if (delegate !== null && out.length > mark) delegate.dr = 1;
   }
 
   function visit(c, ctx, st, wantText) {
@@ -303,6 +320,7 @@
   for (let i = 0; i < out.length; i++) {
     const el = els[i];
     if (out[i].t === 'label' && el.control && listed.has(el.control)) continue;
+    if (out[i].dr) continue;
     keep.push(i);
   }
   const se = document.scrollingElement || document.documentElement;

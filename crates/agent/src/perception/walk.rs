@@ -79,12 +79,56 @@ struct PropertyDescriptor {
     value: Option<runtime::RemoteObject>,
 }
 
+/// Lists the document's elements that have click-like event listeners, as indices into
+/// `document.querySelectorAll('*')`. Runs in the page's own world: listeners are per world,
+/// and the isolated world sees none of the page's. `getEventListeners` is DevTools' command
+/// line API (native, out of the page's reach); ~8 ms for 6,000 elements here.
+const LISTENERS_JS: &str = r#"(() => {
+  const all = document.querySelectorAll('*');
+  const hits = [];
+  for (let i = 0; i < all.length && hits.length < 5000; i++) {
+    const l = getEventListeners(all[i]);
+    if (l.click || l.mousedown || l.mouseup || l.pointerdown || l.pointerup || l.touchstart) hits.push(i);
+  }
+  return { n: all.length, hits };
+})()"#;
+
+/// The listener pass of the session's main frame; `None` when it cannot run (the walk goes on
+/// without it: listener-only elements are then missed, nothing else).
+async fn listeners(session: &Session) -> Option<(u64, Vec<u64>)> {
+    let evaluated = session
+        .call(runtime::Evaluate {
+            expression: LISTENERS_JS.to_string(),
+            include_command_line_api: Some(true),
+            return_by_value: Some(true),
+            silent: Some(true),
+            ..Default::default()
+        })
+        .await
+        .ok()?;
+    if evaluated.exception_details.is_some() {
+        return None;
+    }
+    let value = evaluated.result.value?;
+    let count = value.get("n")?.as_u64()?;
+    let hits = value
+        .get("hits")?
+        .as_array()?
+        .iter()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    Some((count, hits))
+}
+
 /// Walks the document of frame `frame_id` in `session`; `frame` places a frame's content in
-/// the top-level viewport (`None` for the top document).
+/// the top-level viewport (`None` for the top document). `main_frame`: the frame is the
+/// session's own (the tab, or an out-of-process frame), whose page world the listener pass
+/// reaches.
 pub(crate) async fn walk(
     session: &Session,
     frame_id: &str,
     frame: Option<&FrameBox>,
+    main_frame: bool,
 ) -> Result<Walked, PerceptionError> {
     let world = session
         .call(page::CreateIsolatedWorld {
@@ -95,13 +139,17 @@ pub(crate) async fn walk(
             grant_universal_access: Some(true),
         })
         .await?;
-    let options = match frame {
-        Some(frame) => serde_json::to_string(frame).map_err(|e| PerceptionError::Malformed {
+    let mut options = match frame {
+        Some(frame) => serde_json::to_value(frame).map_err(|e| PerceptionError::Malformed {
             what: "walk options",
             message: e.to_string(),
         })?,
-        None => "{}".to_string(),
+        None => serde_json::json!({}),
     };
+    if main_frame && let Some((count, hits)) = listeners(session).await {
+        options["ln"] = count.into();
+        options["lh"] = hits.into();
+    }
     let evaluated = session
         .call(runtime::Evaluate {
             expression: format!("({WALK_JS})({options})"),
