@@ -506,6 +506,29 @@ async fn a_cross_origin_iframe_is_typed_into_and_clicked() {
 }
 
 #[tokio::test]
+async fn a_cross_origin_iframe_below_the_fold_is_scrolled_to_and_clicked() {
+    with_browser(|browser, pages| async move {
+        let page = pages.url("/agent/frame-low.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": page})),
+            on_state(|s| {
+                Ok(call(
+                    "browser_click",
+                    json!({"index": index(s, "Confirm payment")?}),
+                ))
+            }),
+            on_state(|s| Ok(done(line(s, "Payment confirmed in frame")?.trim()))),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, _) = run(&agent, &browser, "Confirm the payment", Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(output, &json!("Payment confirmed in frame for card"));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_confirm_dialog_opened_by_a_click_is_answered() {
     with_browser(|browser, pages| async move {
         let url = pages.url("/agent/confirm.html");

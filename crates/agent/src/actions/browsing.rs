@@ -480,13 +480,60 @@ impl Browsing {
     /// The viewport point to click `element` at, after scrolling it into view and checking
     /// that the point hits the element (or something inside it, or its label).
     async fn click_point(&mut self, element: &Element) -> Result<(f64, f64), ActionError> {
-        if element.target.frame_target.is_some() {
-            // An out-of-process frame: its nodes live in another session whose coordinates
-            // are the frame's own; the observation placed it in the tab's viewport already.
-            let b = &element.bounds;
-            return Ok((b.x + b.width / 2.0, b.y + b.height / 2.0));
+        if let Some(frame) = element.target.frame_target.clone() {
+            return self.frame_click_point(element, &frame).await;
         }
         let session = self.page.session().clone();
+        self.visible_point(&session, element).await
+    }
+
+    /// For an element of an out-of-process frame: scrolled into view and hit-tested in the
+    /// frame's own session (its coordinates are the frame's), then placed in the tab by the
+    /// frame's `<iframe>` box as it is now. A frame nested in another out-of-process frame
+    /// has no owner in the tab's session: then the observed position is the best there is.
+    async fn frame_click_point(
+        &mut self,
+        element: &Element,
+        frame: &str,
+    ) -> Result<(f64, f64), ActionError> {
+        let session = self.node_session(&element.target).await?;
+        let local = self.visible_point(&session, element).await?;
+        let top = self.page.session().clone();
+        let owner = top
+            .call(dom::GetFrameOwner {
+                frame_id: frame.to_string(),
+            })
+            .await;
+        let Ok(owner) = owner else {
+            let b = &element.bounds;
+            return Ok((b.x + b.width / 2.0, b.y + b.height / 2.0));
+        };
+        let model = top
+            .call(dom::GetBoxModel {
+                backend_node_id: Some(owner.backend_node_id),
+                ..Default::default()
+            })
+            .await
+            .map_err(|_| {
+                ActionError::Failed(format!(
+                    "the frame holding {} is no longer on the page",
+                    describe(element)
+                ))
+            })?;
+        let (ox, oy) = (
+            model.model.content.first().copied().unwrap_or(0.0),
+            model.model.content.get(1).copied().unwrap_or(0.0),
+        );
+        Ok((ox + local.0, oy + local.1))
+    }
+
+    /// Scrolls `element` into view in `session` and returns the centre of its visible part in
+    /// that session's viewport, after checking that the point hits it.
+    async fn visible_point(
+        &self,
+        session: &Session,
+        element: &Element,
+    ) -> Result<(f64, f64), ActionError> {
         let backend_node_id = Some(element.target.backend_node_id);
         // Not every node can be scrolled (e.g. inside a closed popup); the quads decide.
         let _ = session
@@ -523,8 +570,8 @@ impl Browsing {
                     describe(element)
                 ))
             })?;
-        let object = resolve(&session, element.target.backend_node_id).await?;
-        let hit = call_on(&session, object, HIT_TEST, Some(json!([point.0, point.1]))).await?;
+        let object = resolve(session, element.target.backend_node_id).await?;
+        let hit = call_on(session, object, HIT_TEST, Some(json!([point.0, point.1]))).await?;
         if let Some(cover) = hit.get("covered").and_then(Value::as_str) {
             return Err(ActionError::Failed(format!(
                 "{} is covered by {cover}; close or handle that first",

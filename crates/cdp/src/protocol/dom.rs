@@ -225,6 +225,28 @@ impl Command for ResolveNode {
     type Response = ResolveNodeResult;
 }
 
+/// `DOM.getFrameOwner`: the `<iframe>` element that holds a frame, in the session of the
+/// frame's parent document; how a point inside an out-of-process frame is placed in the tab.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetFrameOwner {
+    /// The frame.
+    pub frame_id: FrameId,
+}
+
+/// Result of [`GetFrameOwner`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetFrameOwnerResult {
+    /// The owner element.
+    pub backend_node_id: BackendNodeId,
+}
+
+impl Command for GetFrameOwner {
+    const METHOD: &'static str = "DOM.getFrameOwner";
+    type Response = GetFrameOwnerResult;
+}
+
 /// `DOM.getBoxModel`: an element's boxes. Fails for nodes without layout (hidden,
 /// `display: none`); give one of the three ids.
 #[derive(Debug, Clone, Default, Serialize)]
