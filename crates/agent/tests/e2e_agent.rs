@@ -529,6 +529,36 @@ async fn a_cross_origin_iframe_below_the_fold_is_scrolled_to_and_clicked() {
 }
 
 #[tokio::test]
+async fn extract_reads_the_text_of_frames_of_this_and_other_sites() {
+    with_browser(|browser, pages| async move {
+        for (path, frame_marker) in [
+            ("/agent/frame.html?cross", "[frame http://localhost:"),
+            ("/agent/frame.html", "[frame Payment form]"),
+        ] {
+            let url = pages.url(path);
+            let llm = ScriptedLlm::openai([
+                call("browser_navigate", json!({"url": url})),
+                call("browser_extract", json!({"query": "the payment form"})),
+                on_state(move |s| {
+                    let at = s
+                        .find(frame_marker)
+                        .ok_or_else(|| format!("no {frame_marker} in the extract"))?;
+                    if !s[at..].contains("Confirm payment") {
+                        return Err("the frame's text is missing".into());
+                    }
+                    Ok(done("The frame has a Confirm payment button"))
+                }),
+            ])
+            .await;
+            let agent = agent_for(&llm, AgentSettings::default());
+            let (outcome, _) = run(&agent, &browser, "Read the form", Extra::default()).await;
+            succeeded(&outcome);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_confirm_dialog_opened_by_a_click_is_answered() {
     with_browser(|browser, pages| async move {
         let url = pages.url("/agent/confirm.html");
