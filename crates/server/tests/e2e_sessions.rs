@@ -2,19 +2,24 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{ScriptedRunner, TestServer, config, message_ids, wait_gone};
+use support::{TestServer, config, message_ids, task_model, use_model, wait_gone};
+use testkit::ScriptedLlm;
 
 const LONG: Duration = Duration::from_secs(20);
 
-fn scripted(tweak: impl FnOnce(&mut server::Config)) -> (TestServer, tempfile::TempDir) {
+/// A server whose real agent talks to [`task_model`]; keep the model as long as the server.
+async fn scripted(
+    tweak: impl FnOnce(&mut server::Config),
+) -> (TestServer, tempfile::TempDir, ScriptedLlm) {
     let dir = tempfile::tempdir().unwrap();
+    let llm = task_model().await;
     let mut cfg = config(dir.path().to_path_buf());
+    use_model(&mut cfg, &llm);
     tweak(&mut cfg);
-    (TestServer::start_with(cfg, Arc::new(ScriptedRunner)), dir)
+    (TestServer::start_configured(cfg), dir, llm)
 }
 
 fn id(session: &Value) -> String {
@@ -166,7 +171,7 @@ async fn a_task_without_an_agent_ends_in_error_cleanly() {
 
 #[tokio::test]
 async fn keep_alive_decides_between_idle_and_stopped() {
-    let (server, _dir) = scripted(|c| c.pool_size = 0);
+    let (server, _dir, _llm) = scripted(|c| c.pool_size = 0).await;
     let session = server.create(json!({})).await;
     let sid = id(&session);
     let pid = server.browser_pid(&sid);
@@ -179,10 +184,18 @@ async fn keep_alive_decides_between_idle_and_stopped() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     let idle = server.wait_status(&sid, &["idle"], LONG).await;
     assert_eq!(idle["isTaskSuccessful"], true);
-    assert_eq!(idle["output"]["task"], "steps:2");
-    assert_eq!(idle["output"]["browserPid"], pid);
+    // With an output schema, the output is the data of `done`.
+    assert_eq!(idle["output"], json!({"task": "steps:2", "steps": 2}));
     assert_eq!(idle["outputSchema"], json!({"type": "object"}));
-    assert_eq!(idle["lastStepSummary"], "did 2 steps");
+    assert_eq!(idle["stepCount"], 3);
+    assert!(
+        idle["lastStepSummary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Done: "),
+        "{}",
+        idle["lastStepSummary"]
+    );
     assert!(idle["liveUrl"].is_string());
 
     // A follow-up resets the previous results at dispatch; without keepAlive it then stops.
@@ -196,7 +209,7 @@ async fn keep_alive_decides_between_idle_and_stopped() {
     assert_eq!(reply.json["isTaskSuccessful"], Value::Null);
     assert_eq!(reply.json["lastStepSummary"], Value::Null);
     let stopped = server.wait_status(&sid, &["stopped"], LONG).await;
-    assert_eq!(stopped["output"]["task"], "steps:0");
+    assert_eq!(stopped["output"], "steps:0 done");
     assert_eq!(stopped["liveUrl"], Value::Null);
     assert!(wait_gone(pid, Duration::from_secs(2)).await);
     let feed = server.messages(&sid, "limit=100").await;
@@ -206,19 +219,40 @@ async fn keep_alive_decides_between_idle_and_stopped() {
         .iter()
         .map(|m| m["role"].as_str().unwrap())
         .collect();
-    assert_eq!(roles, ["user", "assistant", "assistant", "user"]);
+    // Each task: its message, a call and a result per step, and done (call, result, answer).
+    assert_eq!(
+        roles,
+        [
+            "user",
+            "assistant",
+            "tool",
+            "assistant",
+            "tool",
+            "assistant",
+            "tool",
+            "assistant",
+            "user",
+            "assistant",
+            "tool",
+            "assistant"
+        ]
+    );
 }
 
 #[tokio::test]
 async fn messages_follow_the_sdk_cursor_semantics() {
-    let (server, _dir) = scripted(|c| c.pool_size = 0);
+    let (server, _dir, _llm) = scripted(|c| c.pool_size = 0).await;
     let session = server
-        .create(json!({"task": "steps:5", "keepAlive": true}))
+        .create(json!({"task": "steps:1", "keepAlive": true}))
         .await;
     let sid = id(&session);
     server.wait_status(&sid, &["idle"], LONG).await;
     let all = message_ids(&server.messages(&sid, "limit=100").await);
-    assert_eq!(all.len(), 6, "user message + 5 steps");
+    assert_eq!(
+        all.len(),
+        6,
+        "the task, one step's call and result, done's call, result and answer"
+    );
 
     // No cursor: the latest N, ascending.
     let latest = server.messages(&sid, "limit=1").await;
@@ -282,7 +316,7 @@ async fn messages_follow_the_sdk_cursor_semantics() {
 
 #[tokio::test]
 async fn stop_task_then_session_is_idempotent() {
-    let (server, _dir) = scripted(|c| c.pool_size = 0);
+    let (server, _dir, _llm) = scripted(|c| c.pool_size = 0).await;
     let session = server
         .create(json!({"task": "hold", "keepAlive": true}))
         .await;
@@ -508,10 +542,11 @@ async fn idle_timeout_ends_the_session_and_its_browser() {
 
 #[tokio::test]
 async fn max_duration_aborts_a_running_task() {
-    let (server, _dir) = scripted(|c| {
+    let (server, _dir, _llm) = scripted(|c| {
         c.pool_size = 0;
         c.max_session_duration = Duration::from_secs(3);
-    });
+    })
+    .await;
     let session = server.create(json!({"task": "hold"})).await;
     let sid = id(&session);
     let pid = server.browser_pid(&sid);
@@ -558,7 +593,9 @@ async fn a_restart_settles_sessions_whose_browser_was_lost() {
     let mut cfg = config(dir.path().to_path_buf());
     cfg.pool_size = 0;
     cfg.api_key = None; // generated and kept in the data dir
-    let first = TestServer::start_with(cfg.clone(), Arc::new(ScriptedRunner));
+    let llm = task_model().await;
+    use_model(&mut cfg, &llm);
+    let first = TestServer::start_configured(cfg.clone());
     let key = first.key.clone();
     assert!(key.starts_with("tk_"));
     let done = first
@@ -577,7 +614,7 @@ async fn a_restart_settles_sessions_whose_browser_was_lost() {
         );
     }
 
-    let second = TestServer::start_with(cfg, Arc::new(ScriptedRunner));
+    let second = TestServer::start_configured(cfg);
     assert_eq!(second.key, key, "the generated key survives a restart");
     let idle = second.session(&done_id).await;
     assert_eq!(idle["status"], "stopped");
@@ -587,16 +624,15 @@ async fn a_restart_settles_sessions_whose_browser_was_lost() {
             .unwrap()
             .contains("restarted")
     );
-    assert_eq!(
-        idle["output"]["task"], "steps:1",
-        "outputs survive a restart"
-    );
+    assert_eq!(idle["output"], "steps:1 done", "outputs survive a restart");
+    // The task's message, one step (call and result), and done (call, hidden result,
+    // answer): all kept.
     assert_eq!(
         second.messages(&done_id, "limit=100").await["messages"]
             .as_array()
             .unwrap()
             .len(),
-        2
+        6
     );
 
     let crashed = second.session(&running_id).await;

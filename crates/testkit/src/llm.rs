@@ -222,6 +222,8 @@ fn text_of(value: &Value) -> String {
 struct State {
     protocol: Protocol,
     replies: VecDeque<Reply>,
+    /// The reply for requests that find the script empty, if any.
+    otherwise: Option<Reply>,
     requests: Vec<RecordedRequest>,
 }
 
@@ -250,6 +252,7 @@ impl ScriptedLlm {
         let state = Arc::new(Mutex::new(State {
             protocol,
             replies: replies.into_iter().collect(),
+            otherwise: None,
             requests: Vec::new(),
         }));
         let app = Router::new().fallback({
@@ -295,6 +298,12 @@ impl ScriptedLlm {
         lock(&self.state).replies.extend(replies);
     }
 
+    /// Answers every request that finds the script empty with `reply` (usually a
+    /// [`Reply::from_fn`] that reads the request, like a model would), instead of a 400.
+    pub fn otherwise(&self, reply: Reply) {
+        lock(&self.state).otherwise = Some(reply);
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state).requests.clone()
@@ -336,7 +345,10 @@ async fn handle(state: Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Res
         (
             state.protocol,
             state.requests.len(),
-            state.replies.pop_front(),
+            state
+                .replies
+                .pop_front()
+                .or_else(|| state.otherwise.clone()),
         )
     };
     let path_ok = match protocol {

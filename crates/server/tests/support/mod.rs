@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agent::{FeedMessage, TaskContext, TaskOutcome, TaskRunner};
+use agent::TaskRunner;
 use serde_json::{Value, json};
 use server::{Config, Server, Sessions};
+use testkit::Reply as ModelReply;
+use testkit::{RecordedRequest, ScriptedLlm};
 use uuid::Uuid;
 
 /// A running server on its own thread and runtime. Dropping it shuts the server down (every
@@ -47,8 +49,18 @@ impl TestServer {
         server
     }
 
+    /// A server with the given config, its agent chosen from it as in production (an LLM
+    /// agent when `config.llm` names a provider).
+    pub fn start_configured(config: Config) -> TestServer {
+        TestServer::spawn(config, None)
+    }
+
     /// A server with the given config and task runner.
     pub fn start_with(config: Config, runner: Arc<dyn TaskRunner>) -> TestServer {
+        TestServer::spawn(config, Some(runner))
+    }
+
+    fn spawn(config: Config, runner: Option<Arc<dyn TaskRunner>>) -> TestServer {
         let data_dir = config.data_dir.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -59,7 +71,11 @@ impl TestServer {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let server = match Server::bind_with_runner(config, runner).await {
+                let bound = match runner {
+                    Some(runner) => Server::bind_with_runner(config, runner).await,
+                    None => Server::bind(config).await,
+                };
+                let server = match bound {
                     Ok(server) => server,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e.to_string()));
@@ -352,52 +368,70 @@ pub fn message_ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A task runner with fixed behaviour, so that the supervisor's lifecycle paths (a task that
-/// runs until stopped, one that appends N messages) can be tested exactly. Written before the
-/// agent existed; the agent's own behaviour is tested end to end with the scripted LLM in
-/// `crates/agent/tests/e2e_agent.rs` and `tests/sdk/python/test_agent_flow.py`. It uses the
-/// real browser and the real feed. Task texts: `hold` runs until cancelled; `steps:N` appends N messages then succeeds;
-/// anything else succeeds at once with the page title as output.
-pub struct ScriptedRunner;
+/// The model for the lifecycle tests: a scripted OpenAI-compatible server (the one stand-in)
+/// that the server's real agent talks to, answering from the task text it reads in each
+/// state, like a model would: `hold` never answers (the task runs until stopped or aborted);
+/// `steps:N` waits N steps (`browser_wait 0`), then calls `done` with the text
+/// `"<task> done"` and the data `{"task": "<task>", "steps": N}`; anything else is done at once.
+pub async fn task_model() -> ScriptedLlm {
+    let llm = ScriptedLlm::openai([]).await;
+    llm.otherwise(ModelReply::from_fn(|request| {
+        let state = last_user_text(request);
+        let task = state
+            .split_once("<task>\n")
+            .and_then(|(_, rest)| rest.split_once("\n</task>"))
+            .map(|(task, _)| task.to_string())
+            .unwrap_or_default();
+        let step: u32 = state
+            .rsplit_once("Step ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        if task == "hold" {
+            return ModelReply::stall(Duration::from_secs(600));
+        }
+        let steps: u32 = task
+            .strip_prefix("steps:")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if step <= steps {
+            return ModelReply::tool_call("browser_wait", json!({"seconds": 0}));
+        }
+        ModelReply::tool_call(
+            "done",
+            json!({"text": format!("{task} done"), "success": true,
+                   "data": {"task": task, "steps": steps}}),
+        )
+    }));
+    llm
+}
 
-impl TaskRunner for ScriptedRunner {
-    fn run(&self, mut ctx: TaskContext) -> agent::TaskFuture<'_> {
-        Box::pin(async move {
-            if ctx.task == "hold" {
-                let _ = ctx.cancel.wait_for(|cancelled| *cancelled).await;
-                return TaskOutcome::Failed {
-                    reason: "cancelled".into(),
-                };
-            }
-            let steps: usize = ctx
-                .task
-                .strip_prefix("steps:")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            for i in 0..steps {
-                let appended = ctx
-                    .feed
-                    .append(FeedMessage {
-                        role: "assistant".into(),
-                        data: json!({ "content": format!("step {i}") }).to_string(),
-                        kind: "assistant_message".into(),
-                        summary: format!("step {i}"),
-                        hidden: false,
-                        screenshot: None,
-                    })
-                    .await;
-                if let Err(e) = appended {
-                    return TaskOutcome::Failed {
-                        reason: e.to_string(),
-                    };
-                }
-            }
-            TaskOutcome::Done {
-                output: Some(json!({ "task": ctx.task, "browserPid": ctx.browser.pid() })),
-                success: true,
-                summary: Some(format!("did {steps} steps")),
-                stats: Default::default(),
-            }
-        })
+/// The text of a request's last user message: the state the agent sent.
+fn last_user_text(request: &RecordedRequest) -> String {
+    let messages = request.body["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let Some(user) = messages.iter().rev().find(|m| m["role"] == "user") else {
+        return String::new();
+    };
+    match &user["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
     }
+}
+
+/// Points the server's agent at `llm`, as a user's `[llm]` table would.
+pub fn use_model(config: &mut Config, llm: &ScriptedLlm) {
+    config.llm = Some(agent::llm::LlmToml {
+        provider: Some(agent::llm::ProviderKind::OpenAi),
+        base_url: Some(llm.base_url()),
+        model: Some("scripted".into()),
+        ..Default::default()
+    });
 }
