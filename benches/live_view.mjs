@@ -23,12 +23,15 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-const tandem = await startTandem({ binary });
+// BENCH_DPR=2: the browsers render at 2 device pixels per CSS pixel and the viewer is a DPR-2
+// screen, so frames are in device pixels (the sharp HiDPI setting).
+const DPR = Number(process.env.BENCH_DPR || 1);
+const tandem = await startTandem({ binary, env: { TANDEM_DEVICE_SCALE_FACTOR: String(DPR) } });
 const fixtures = await startFixtures();
 const chromium = await launchChromium();
 try {
   const session = (await tandem.api('POST', '/sessions', {})).json;
-  const page = await chromium.newPage({ viewport: { width: 1280, height: 860 } });
+  const page = await chromium.newPage({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: DPR });
   await page.goto(session.liveUrl);
   await page.waitForFunction(() => window.tandemLive && window.tandemLive.frames > 0);
 
@@ -79,7 +82,7 @@ try {
 
   const figures = {
     binary: binary.includes('release') ? 'release' : 'debug',
-    settings: 'JPEG q70, every frame, ack once a viewer took the frame (max wait 250 ms), viewer 1280x860 CSS px at DPR 1',
+    settings: `JPEG q70, every frame, ack once a viewer took the frame (max wait 250 ms), viewer 1280x860 CSS px at DPR ${DPR}, browser device scale factor ${DPR}`,
     frame: `${end.size.w}x${end.size.h}`,
     clickToFrameMs: {
       n: latencies.length,

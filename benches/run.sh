@@ -20,4 +20,6 @@ if [[ "$which" == all || "$which" == live ]]; then
   cargo build -q --release -p tandem
   (cd tests/live && npm ci --no-audit --no-fund --silent)
   TANDEM_BIN=target/release/tandem node benches/live_view.mjs
+  # The sharp HiDPI setting: browsers at device scale factor 2, a DPR-2 viewer.
+  BENCH_DPR=2 TANDEM_BIN=target/release/tandem node benches/live_view.mjs
 fi

@@ -1316,3 +1316,64 @@ async fn a_human_taking_control_pauses_the_agent_until_handed_back() {
     })
     .await;
 }
+
+/// Width and height of a JPEG, from its start-of-frame segment.
+fn jpeg_size(data: &[u8]) -> Option<(u16, u16)> {
+    let mut i = 2;
+    while i + 9 < data.len() {
+        let marker = data[i + 1];
+        let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
+        if (0xc0..=0xc2).contains(&marker) {
+            let h = u16::from_be_bytes([data[i + 5], data[i + 6]]);
+            let w = u16::from_be_bytes([data[i + 7], data[i + 8]]);
+            return Some((w, h));
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+#[tokio::test]
+async fn step_screenshots_stay_css_sized_in_a_hidpi_browser() {
+    use base64::Engine;
+    let browser = Browser::launch(&LaunchOptions {
+        device_scale_factor: 2.0,
+        ..LaunchOptions::default()
+    })
+    .await
+    .expect("launch Chromium");
+    let checked = async {
+        let browsing = agent::actions::Browsing::attach(browser.clone(), Default::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let dpr = browsing
+            .page()
+            .evaluate("devicePixelRatio")
+            .await
+            .map_err(|e| e.to_string())?;
+        let width = browsing
+            .page()
+            .evaluate("innerWidth")
+            .await
+            .map_err(|e| e.to_string())?;
+        let shot = browsing.screenshot().await.ok_or("no screenshot")?;
+        let jpeg = base64::engine::general_purpose::STANDARD
+            .decode(shot)
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((dpr, width, jpeg_size(&jpeg)))
+    }
+    .await;
+    browser.stop().await;
+    let (dpr, width, size) = checked.expect("screenshot");
+    assert_eq!(
+        dpr,
+        json!(2),
+        "the browser renders at 2 device pixels per CSS pixel"
+    );
+    let (w, _h) = size.expect("a JPEG");
+    assert_eq!(
+        json!(w),
+        width,
+        "the screenshot has the viewport's CSS width"
+    );
+}

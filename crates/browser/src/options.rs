@@ -13,6 +13,10 @@ pub struct LaunchOptions {
     pub executable: PathBuf,
     /// The window (and so the viewport) size in CSS pixels.
     pub window: (u32, u32),
+    /// Device pixels per CSS pixel the browser renders at. 1 renders (and screencasts) CSS
+    /// pixels; 2 makes the live view sharp on HiDPI screens, for about 3x the bytes per frame
+    /// and more CPU per frame (`benches/README.md`). Pages see it as `devicePixelRatio`.
+    pub device_scale_factor: f64,
     /// Extra command-line flags, appended after Tandem's own.
     pub extra_args: Vec<String>,
 }
@@ -22,6 +26,7 @@ impl Default for LaunchOptions {
         LaunchOptions {
             executable: PathBuf::from(DEFAULT_EXECUTABLE),
             window: (1280, 720),
+            device_scale_factor: 1.0,
             extra_args: Vec::new(),
         }
     }

@@ -168,6 +168,12 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
         format!("--user-data-dir={}", profile_dir.join("profile").display()),
         format!("--window-size={width},{height}"),
     ];
+    if (options.device_scale_factor - 1.0).abs() > f64::EPSILON {
+        args.push(format!(
+            "--force-device-scale-factor={}",
+            options.device_scale_factor
+        ));
+    }
     args.extend(options.extra_args.iter().cloned());
     args.push("about:blank".to_string());
     args

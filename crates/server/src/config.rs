@@ -28,6 +28,9 @@ pub struct Config {
     /// How long a task waits for a human (an answer to `ask_human`, an approval, the control
     /// handed back) before it ends unsuccessfully.
     pub human_wait: Duration,
+    /// Device pixels per CSS pixel browsers render at: 2 gives HiDPI viewers of the live view
+    /// sharp frames, at a cost in bytes and CPU per frame.
+    pub device_scale_factor: f64,
     /// Chromium binary; `None` uses Debian's `/usr/lib/chromium/chromium`.
     pub chromium: Option<PathBuf>,
     /// The settings file's `[llm]` table; `TANDEM_LLM_*` and the vendors' usual variables
@@ -63,6 +66,7 @@ impl Default for Config {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_session_duration: DEFAULT_MAX_SESSION_DURATION,
             human_wait: DEFAULT_HUMAN_WAIT,
+            device_scale_factor: 1.0,
             chromium: None,
             llm: None,
             agent: agent::AgentSettings::default(),

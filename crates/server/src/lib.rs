@@ -68,6 +68,12 @@ fn check(config: &Config) -> Result<(), ServerError> {
             )));
         }
     }
+    if !(1.0..=3.0).contains(&config.device_scale_factor) {
+        return Err(ServerError::Config(format!(
+            "device scale factor must be between 1 and 3, got {}",
+            config.device_scale_factor
+        )));
+    }
     if config.max_sessions == 0 {
         return Err(ServerError::Config(
             "max sessions must be at least 1".into(),
@@ -131,7 +137,10 @@ impl Server {
             source,
         })?;
 
-        let mut launch = LaunchOptions::default();
+        let mut launch = LaunchOptions {
+            device_scale_factor: config.device_scale_factor,
+            ..LaunchOptions::default()
+        };
         if let Some(chromium) = &config.chromium {
             launch.executable = chromium.clone();
         }

@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// it ends, e.g. 10m [default: 10m]
     #[arg(long, env = "TANDEM_HUMAN_WAIT", value_parser = humantime::parse_duration)]
     human_wait: Option<Duration>,
+    /// Device pixels per CSS pixel the browsers render at: 2 makes the live view sharp on
+    /// HiDPI screens (more bytes and CPU per frame) [default: 1]
+    #[arg(long, env = "TANDEM_DEVICE_SCALE_FACTOR")]
+    device_scale_factor: Option<f64>,
     /// Base URL clients reach the server at, used in live-view links
     #[arg(long, env = "TANDEM_PUBLIC_URL")]
     public_url: Option<String>,
@@ -60,6 +64,7 @@ struct FileSettings {
     idle_timeout: Option<String>,
     max_session_duration: Option<String>,
     human_wait: Option<String>,
+    device_scale_factor: Option<f64>,
     public_url: Option<String>,
     chromium: Option<PathBuf>,
     /// The LLM provider (`[llm]`); `TANDEM_LLM_*` variables override it.
@@ -167,6 +172,10 @@ impl ServeArgs {
                 .human_wait
                 .or(duration("human_wait", file.human_wait)?)
                 .unwrap_or(defaults.human_wait),
+            device_scale_factor: self
+                .device_scale_factor
+                .or(file.device_scale_factor)
+                .unwrap_or(defaults.device_scale_factor),
             chromium: self.chromium.or(file.chromium),
             llm: file.llm,
             agent: file.agent.unwrap_or_default().resolve()?,

@@ -82,6 +82,8 @@ pub struct Browsing {
     dialogs: DialogAnswerer,
     /// Set while a human has the browser: dialogs are theirs to answer then.
     human_active: Arc<AtomicBool>,
+    /// The browser's device pixels per CSS pixel (the same for every tab).
+    device_pixel_ratio: f64,
 }
 
 /// Answers `alert`/`confirm`/`prompt` dialogs of one tab with OK while it lives.
@@ -190,6 +192,12 @@ impl Browsing {
         let page = open_page(&browser, &tab.id).await?;
         let human_active = Arc::new(AtomicBool::new(false));
         let dialogs = DialogAnswerer::start(page.session().clone(), human_active.clone());
+        let device_pixel_ratio = page
+            .evaluate("devicePixelRatio")
+            .await
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(1.0);
         Ok(Browsing {
             browser,
             page,
@@ -199,6 +207,7 @@ impl Browsing {
             options,
             dialogs,
             human_active,
+            device_pixel_ratio,
         })
     }
 
@@ -327,15 +336,31 @@ impl Browsing {
     }
 
     /// A JPEG of the viewport, base64-encoded, for vision models and step screenshots.
+    ///
+    /// Always CSS-pixel sized: a browser rendering at a device scale factor of 2 (for sharp
+    /// live views) would otherwise give four times the pixels, and image tokens, per step.
     pub async fn screenshot(&self) -> Option<String> {
-        let shot = self
-            .page
-            .session()
+        let session = self.page.session();
+        let clip = if self.device_pixel_ratio > 1.01 {
+            let metrics = session.call(page::GetLayoutMetrics {}).await.ok()?;
+            let v = metrics.css_visual_viewport;
+            Some(page::Viewport {
+                x: v.page_x,
+                y: v.page_y,
+                width: v.client_width,
+                height: v.client_height,
+                scale: 1.0 / self.device_pixel_ratio,
+            })
+        } else {
+            None
+        };
+        let shot = session
             .call_with_timeout(
                 page::CaptureScreenshot {
                     format: Some(page::ScreenshotFormat::Jpeg),
                     quality: Some(60),
                     optimize_for_speed: Some(true),
+                    clip,
                     ..Default::default()
                 },
                 Duration::from_secs(5),
