@@ -240,7 +240,10 @@ impl<'a> Run<'a> {
             };
         }
         let mut browsing = match Browsing::attach(browser, self.settings().actions.clone()).await {
-            Ok(browsing) => browsing,
+            Ok(mut browsing) => {
+                browsing.follow_control(self.human.control_changes());
+                browsing
+            }
             Err(e) => {
                 return TaskOutcome::Failed {
                     reason: format!("The agent cannot use the browser: {e}"),

@@ -105,6 +105,11 @@ impl HumanLink {
     pub fn control(&self) -> Control {
         *self.control.borrow()
     }
+
+    /// The control state as it changes.
+    pub fn control_changes(&self) -> watch::Receiver<Control> {
+        self.control.clone()
+    }
 }
 
 impl Default for HumanLink {

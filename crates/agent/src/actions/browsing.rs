@@ -13,12 +13,13 @@ use cdp::protocol::input::{
 };
 use cdp::protocol::{dom, page, runtime};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, sleep, timeout};
 
 use super::error::ActionError;
 use super::keys;
 use super::{Action, Direction, MAX_WAIT_SECS};
+use crate::human::Control;
 use crate::perception::{Element, ElementRef, Observer, PageState, PerceptionError, Tab};
 use crate::secrets::SensitiveData;
 
@@ -80,8 +81,10 @@ pub struct Browsing {
     options: ActionOptions,
     /// Answers the JavaScript dialogs of the agent's tab while the agent drives it.
     dialogs: DialogAnswerer,
-    /// Set while a human has the browser: dialogs are theirs to answer then.
-    human_active: Arc<AtomicBool>,
+    /// Whether a human has the browser: dialogs are theirs to answer then.
+    human: HumanFlags,
+    /// Mirrors the human-control state into `human` (see [`Browsing::follow_control`]).
+    control_mirror: Option<tokio::task::JoinHandle<()>>,
     /// The browser's device pixels per CSS pixel (the same for every tab).
     device_pixel_ratio: f64,
 }
@@ -99,7 +102,7 @@ struct DialogAnswerer {
 }
 
 impl DialogAnswerer {
-    fn start(session: Session, human_active: Arc<AtomicBool>) -> DialogAnswerer {
+    fn start(session: Session, human: HumanFlags) -> DialogAnswerer {
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let mut events = session.events();
         let record = seen.clone();
@@ -108,7 +111,7 @@ impl DialogAnswerer {
                 let Some(Ok(dialog)) = event.parse::<page::JavascriptDialogOpening>() else {
                     continue;
                 };
-                if human_active.load(Ordering::Relaxed) {
+                if human.active() {
                     continue;
                 }
                 let answered = session
@@ -148,10 +151,27 @@ impl Drop for DialogAnswerer {
     }
 }
 
+/// Whether a human has the browser: asked by the agent (a question, an approval, the control
+/// back), or holding it since they took it.
+#[derive(Debug, Clone, Default)]
+struct HumanFlags {
+    asked: Arc<AtomicBool>,
+    holds: Arc<AtomicBool>,
+}
+
+impl HumanFlags {
+    fn active(&self) -> bool {
+        self.asked.load(Ordering::Relaxed) || self.holds.load(Ordering::Relaxed)
+    }
+}
+
 impl Drop for Browsing {
     /// Detaches the agent's CDP sessions, however the task ended (done, failed, stopped);
     /// the tabs stay as they are, for the human and the next task.
     fn drop(&mut self) {
+        if let Some(mirror) = self.control_mirror.take() {
+            mirror.abort();
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -190,8 +210,8 @@ impl Browsing {
             None => browser.new_tab("about:blank").await?,
         };
         let page = open_page(&browser, &tab.id).await?;
-        let human_active = Arc::new(AtomicBool::new(false));
-        let dialogs = DialogAnswerer::start(page.session().clone(), human_active.clone());
+        let human = HumanFlags::default();
+        let dialogs = DialogAnswerer::start(page.session().clone(), human.clone());
         let device_pixel_ratio = page
             .evaluate("devicePixelRatio")
             .await
@@ -206,14 +226,33 @@ impl Browsing {
             frame_sessions: HashMap::new(),
             options,
             dialogs,
-            human_active,
+            human,
+            control_mirror: None,
             device_pixel_ratio,
         })
     }
 
     /// Says whether a human has the browser now; the agent's tab leaves its dialogs to them.
     pub fn set_human_active(&self, active: bool) {
-        self.human_active.store(active, Ordering::Relaxed);
+        self.human.asked.store(active, Ordering::Relaxed);
+    }
+
+    /// Follows whether a human holds the browser, so that from the moment they take it (not
+    /// only once the agent notices, after its current action) their dialogs are theirs.
+    pub fn follow_control(&mut self, mut control: watch::Receiver<Control>) {
+        let holds = self.human.holds.clone();
+        if let Some(old) = self.control_mirror.take() {
+            old.abort();
+        }
+        self.control_mirror = Some(tokio::spawn(async move {
+            loop {
+                let held = control.borrow_and_update().held;
+                holds.store(held, Ordering::Relaxed);
+                if control.changed().await.is_err() {
+                    return;
+                }
+            }
+        }));
     }
 
     /// After a human had the browser: the tab they used last becomes the agent's tab, and the
@@ -422,7 +461,7 @@ impl Browsing {
     }
 
     fn set_page(&mut self, page: Page) {
-        self.dialogs = DialogAnswerer::start(page.session().clone(), self.human_active.clone());
+        self.dialogs = DialogAnswerer::start(page.session().clone(), self.human.clone());
         let old = std::mem::replace(&mut self.page, page);
         // Its session is no longer ours to keep; the tab itself stays open.
         tokio::spawn(async move {
