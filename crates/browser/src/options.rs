@@ -15,6 +15,10 @@ pub struct LaunchOptions {
     pub window: (u32, u32),
     /// Extra command-line flags, appended after Tandem's own.
     pub extra_args: Vec<String>,
+    /// A saved profile (see [`crate::Browser::stop_saving_profile`]) to start from: its
+    /// cookies, local storage and IndexedDB are copied into the new browser's profile before
+    /// launch, and its saved cookies set once it runs.
+    pub profile_seed: Option<PathBuf>,
 }
 
 impl Default for LaunchOptions {
@@ -23,6 +27,7 @@ impl Default for LaunchOptions {
             executable: PathBuf::from(DEFAULT_EXECUTABLE),
             window: (1280, 720),
             extra_args: Vec::new(),
+            profile_seed: None,
         }
     }
 }

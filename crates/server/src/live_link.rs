@@ -47,11 +47,9 @@ impl LiveLinks {
         if !record.status.is_active() {
             return None;
         }
-        let token = self.signer.sign(&Claims {
-            session_id: record.id,
-            mode,
-            expires_at: record.expires_at.timestamp(),
-        });
+        let token = self
+            .signer
+            .sign(&Claims::new(record.id, mode, record.expires_at.timestamp()));
         Some(format!("{}/live/{}?token={token}", self.base, record.id))
     }
 }
