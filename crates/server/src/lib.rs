@@ -9,11 +9,14 @@
 
 pub mod api;
 pub mod auth;
+pub mod browsers;
+pub mod cdp_proxy;
 mod config;
 mod error;
 mod files;
 pub mod live;
 pub mod live_link;
+pub mod profiles;
 mod runner;
 pub mod screenshots;
 pub mod sessions;
@@ -117,6 +120,10 @@ impl Server {
         if recovered > 0 {
             tracing::info!(recovered, "settled sessions left active by a previous run");
         }
+        let recovered = browsers::recover(store.as_ref()).await?;
+        if recovered > 0 {
+            tracing::info!(recovered, "settled browsers left active by a previous run");
+        }
 
         let listener =
             TcpListener::bind(config.listen)
@@ -139,11 +146,16 @@ impl Server {
             launch,
         });
         let screenshots = screenshots::Screenshots::new(config.data_dir.join("screenshots"));
+        let profiles = profiles::Profiles::new(
+            store.clone() as Arc<dyn Store>,
+            config.data_dir.join("profiles"),
+        );
         let sessions = Sessions::new(
             store.clone() as Arc<dyn Store>,
             pool,
             runner,
             screenshots.clone(),
+            profiles.clone(),
             SessionLimits {
                 max_sessions: config.max_sessions,
                 idle_timeout: config.idle_timeout,
@@ -156,6 +168,8 @@ impl Server {
             .unwrap_or_else(|| format!("http://{}", reachable(local_addr)));
         let state = AppState {
             sessions: sessions.clone(),
+            browsers: browsers::Browsers::new(sessions.clone(), profiles.clone()),
+            profiles,
             links: LiveLinks::new(&base, signer),
             screenshots,
             live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),

@@ -56,6 +56,9 @@ pub enum ApiError {
     /// The request body exceeds the limit.
     #[error("Request body too large")]
     PayloadTooLarge,
+    /// Refused by a limit the cloud answers with 403 (a browser timeout over 4 hours).
+    #[error("{0}")]
+    Forbidden(String),
     /// Malformed input.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
@@ -86,6 +89,7 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge => {
                 detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
             }
+            ApiError::Forbidden(message) => detail(StatusCode::FORBIDDEN, message),
             ApiError::Validation(errors) => detail(StatusCode::UNPROCESSABLE_ENTITY, errors),
             ApiError::Session(error) => session_error(error),
         }
@@ -95,7 +99,9 @@ impl IntoResponse for ApiError {
 fn session_error(error: SessionError) -> Response {
     let message = error.to_string();
     match error {
-        SessionError::NotFound => detail(StatusCode::NOT_FOUND, message),
+        SessionError::NotFound
+        | SessionError::ProfileNotFound
+        | SessionError::WorkspaceNotFound => detail(StatusCode::NOT_FOUND, message),
         SessionError::TooManySessions { .. } => {
             let mut response = detail(StatusCode::TOO_MANY_REQUESTS, message);
             response

@@ -1,6 +1,7 @@
 //! The HTTP surface: `/api/v3` (Browser Use Cloud v3 compatible), `/healthz`, and the live
 //! view under `/live` (see [`crate::live`]).
 
+mod browsers;
 pub mod errors;
 pub mod extract;
 pub mod models;
@@ -25,6 +26,10 @@ use models::SessionResponse;
 pub struct AppState {
     /// The session domain.
     pub sessions: Sessions,
+    /// Standalone browsers.
+    pub browsers: crate::browsers::Browsers,
+    /// Browser profiles.
+    pub profiles: crate::profiles::Profiles,
     /// Builder of `liveUrl`s.
     pub links: LiveLinks,
     /// The live views.
@@ -39,13 +44,18 @@ impl AppState {
         crate::screenshots::signed_url(self.links.base(), self.links.signer(), path)
     }
 
-    /// The wire view of a session.
+    /// The wire view of a session, with Tandem's `cdpUrl` while it is active.
     pub fn view(&self, record: &SessionRecord) -> SessionResponse {
+        let cdp_url = record
+            .status
+            .is_active()
+            .then(|| self.links.cdp_url(record.id, record.expires_at));
         SessionResponse::new(
             record,
             self.links.live_url(record),
             self.links.view_url(record),
         )
+        .with_cdp_url(cdp_url)
     }
 }
 
@@ -64,6 +74,11 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
         )
         .route("/sessions/{session_id}/stop", post(sessions::stop))
         .route("/sessions/{session_id}/messages", get(sessions::messages))
+        .route("/browsers", post(browsers::create).get(browsers::list))
+        .route(
+            "/browsers/{session_id}",
+            get(browsers::get_one).patch(browsers::update),
+        )
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(key, require_api_key));
@@ -77,6 +92,8 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
         )
         .nest("/api/v3", api)
         .merge(crate::live::routes())
+        // The token in `cdpUrl` is the credential, as for the cloud's CDP URLs.
+        .merge(crate::cdp_proxy::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())

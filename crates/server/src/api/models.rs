@@ -180,7 +180,14 @@ pub enum SessionRequest {
     Dispatch(Uuid, TaskSpec),
 }
 
-fn check_range(errors: &mut Vec<FieldError>, name: &str, value: Option<i64>, min: i64, max: i64) {
+/// Adds a FastAPI-style error at `body.<name>` when `value` is outside `min..=max`.
+pub(crate) fn check_range(
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    value: Option<i64>,
+    min: i64,
+    max: i64,
+) {
     match value {
         Some(v) if v < min => errors.push(FieldError::at(
             "body",
@@ -329,6 +336,9 @@ pub struct SessionResponse {
     live_url: Option<String>,
     /// Tandem's addition: the read-only live view (its input is dropped by the server).
     view_url: Option<String>,
+    /// Tandem's addition: CDP access to the session's browser (see `cdp_proxy`), as
+    /// `GET /browsers/{id}` gives it.
+    cdp_url: Option<String>,
     recording_urls: Vec<String>,
     profile_id: Option<Uuid>,
     workspace_id: Option<Uuid>,
@@ -353,6 +363,12 @@ pub struct SessionResponse {
 }
 
 impl SessionResponse {
+    /// The same view with the session browser's `cdpUrl`.
+    pub fn with_cdp_url(mut self, url: Option<String>) -> SessionResponse {
+        self.cdp_url = url;
+        self
+    }
+
     /// The same view with the latest step screenshot's signed link.
     pub fn with_screenshot_url(mut self, url: Option<String>) -> SessionResponse {
         self.screenshot_url = url;
@@ -385,6 +401,7 @@ impl SessionResponse {
             is_task_successful: record.is_task_successful,
             live_url,
             view_url,
+            cdp_url: None,
             recording_urls: Vec::new(),
             profile_id: record.profile_id,
             workspace_id: record.workspace_id,

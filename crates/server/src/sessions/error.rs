@@ -27,6 +27,12 @@ pub enum SessionError {
     /// The store failed.
     #[error("storage error: {0}")]
     Store(#[from] store::StoreError),
+    /// The `profileId` names no profile.
+    #[error("Profile not found")]
+    ProfileNotFound,
+    /// The `workspaceId` names no workspace.
+    #[error("Workspace not found")]
+    WorkspaceNotFound,
     /// The server is shutting down and takes no new work.
     #[error("Tandem is shutting down")]
     ShuttingDown,

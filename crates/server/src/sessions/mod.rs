@@ -17,18 +17,20 @@ use std::time::Duration;
 
 use agent::TaskRunner;
 
+use crate::profiles::Profiles;
 use crate::screenshots::Screenshots;
 use browser::Pool;
 use store::{MessagePage, MessageQuery, SessionRecord, SessionStatus, Store, Uuid};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 pub use clock::SessionClock;
 pub use error::SessionError;
 pub use recovery::recover;
 pub use spec::{DEFAULT_MODEL, NewSession, TaskSpec};
 
-use registry::{Handle, Registry};
+pub(crate) use registry::{Control, Handle, Registry};
 use supervisor::{Command, Limits, Supervisor};
+pub(crate) use supervisor::{browser_gone, deadline_after};
 
 /// What `POST /sessions/{id}/stop` stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,6 +64,7 @@ struct Inner {
     pool: Pool,
     runner: Arc<dyn TaskRunner>,
     screenshots: Screenshots,
+    profiles: Profiles,
     limits: SessionLimits,
     /// One permit per active session; a supervisor holds its permit until its session ends.
     slots: Arc<Semaphore>,
@@ -78,6 +81,7 @@ impl Sessions {
         pool: Pool,
         runner: Arc<dyn TaskRunner>,
         screenshots: Screenshots,
+        profiles: Profiles,
         limits: SessionLimits,
     ) -> Sessions {
         Sessions {
@@ -86,6 +90,7 @@ impl Sessions {
                 pool,
                 runner,
                 screenshots,
+                profiles,
                 limits,
                 slots: Arc::new(Semaphore::new(limits.max_sessions)),
                 registry: Arc::new(Registry::default()),
@@ -103,22 +108,46 @@ impl Sessions {
         self.inner.limits
     }
 
-    /// Creates a session with a browser of its own, and dispatches its first task if given.
-    /// Past the concurrent-session limit nothing is created (the SDKs retry a 429).
-    pub async fn create(&self, spec: NewSession) -> Result<SessionRecord, SessionError> {
+    /// A slot under the concurrent limit, shared by sessions and standalone browsers (each
+    /// holds one Chromium); `TooManySessions` when none is free, with nothing created.
+    pub(crate) fn reserve_slot(&self) -> Result<OwnedSemaphorePermit, SessionError> {
         let inner = &self.inner;
         if inner.registry.is_closed() {
             return Err(SessionError::ShuttingDown);
         }
-        let permit =
-            inner
-                .slots
-                .clone()
-                .try_acquire_owned()
-                .map_err(|_| SessionError::TooManySessions {
-                    limit: inner.limits.max_sessions,
-                })?;
-        let browser = inner.pool.acquire().await?;
+        inner
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| SessionError::TooManySessions {
+                limit: inner.limits.max_sessions,
+            })
+    }
+
+    /// The warm pool, for standalone browsers.
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The owners of live browsers, for standalone browsers to join.
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.inner.registry
+    }
+
+    /// Creates a session with a browser of its own, and dispatches its first task if given.
+    /// Past the concurrent-session limit nothing is created (the SDKs retry a 429). With a
+    /// profile, the browser starts cold from the profile's saved state and saves it back when
+    /// the session ends.
+    pub async fn create(&self, spec: NewSession) -> Result<SessionRecord, SessionError> {
+        let inner = &self.inner;
+        let permit = self.reserve_slot()?;
+        let (browser, profile) = match spec.profile_id {
+            Some(profile_id) => {
+                let (browser, lease) = inner.profiles.launch(&inner.pool, profile_id).await?;
+                (browser, Some(lease))
+            }
+            None => (inner.pool.acquire().await?, None),
+        };
 
         let id = Uuid::now_v7();
         let expires_at = chrono::Duration::from_std(inner.limits.max_duration)
@@ -167,11 +196,12 @@ impl Sessions {
                 idle_timeout: inner.limits.idle_timeout,
                 max_duration: inner.limits.max_duration,
             },
-        );
+        )
+        .with_profile(profile);
         let clock_watch = supervisor.clock();
         let first_task = spec.task;
         let registered = inner.registry.insert_with(id, || Handle {
-            commands,
+            control: Control::Session(commands),
             join: tokio::spawn(supervisor.run(receiver, first_task)),
             browser: browser.clone(),
             clock: clock_watch,
@@ -276,7 +306,14 @@ impl Sessions {
     pub async fn shutdown(&self) {
         let handles = self.inner.registry.close();
         for handle in &handles {
-            let _ = handle.commands.send(Command::Shutdown).await;
+            match &handle.control {
+                Control::Session(commands) => {
+                    let _ = commands.send(Command::Shutdown).await;
+                }
+                Control::Standalone(commands) => {
+                    let _ = commands.send(crate::browsers::OwnerCommand::Shutdown).await;
+                }
+            }
         }
         for handle in handles {
             let _ = handle.join.await;

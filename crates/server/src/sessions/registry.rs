@@ -1,4 +1,7 @@
-//! The live supervisors, by session id.
+//! The live owners of browsers, by id: session supervisors and standalone browsers' owners.
+//!
+//! Both kinds live in one map so that what is keyed by id alone (the live view, the CDP
+//! proxy, shutdown) reaches either the same way.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -11,9 +14,17 @@ use tokio::task::JoinHandle;
 use super::clock::SessionClock;
 use super::supervisor::Command;
 
-/// How to reach a live supervisor, and how to wait for it at shutdown.
+/// Where an owner takes its commands.
+pub(crate) enum Control {
+    /// A session's supervisor.
+    Session(mpsc::Sender<Command>),
+    /// A standalone browser's owner.
+    Standalone(mpsc::Sender<crate::browsers::OwnerCommand>),
+}
+
+/// How to reach a live owner, and how to wait for it at shutdown.
 pub(crate) struct Handle {
-    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) control: Control,
     pub(crate) join: JoinHandle<()>,
     pub(crate) browser: Browser,
     pub(crate) clock: tokio::sync::watch::Receiver<SessionClock>,
@@ -55,7 +66,21 @@ impl Registry {
 
     /// The command channel of a live session.
     pub(crate) fn sender(&self, id: Uuid) -> Option<mpsc::Sender<Command>> {
-        self.lock().handles.get(&id).map(|h| h.commands.clone())
+        match &self.lock().handles.get(&id)?.control {
+            Control::Session(sender) => Some(sender.clone()),
+            Control::Standalone(_) => None,
+        }
+    }
+
+    /// The command channel of a live standalone browser.
+    pub(crate) fn standalone(
+        &self,
+        id: Uuid,
+    ) -> Option<mpsc::Sender<crate::browsers::OwnerCommand>> {
+        match &self.lock().handles.get(&id)?.control {
+            Control::Standalone(sender) => Some(sender.clone()),
+            Control::Session(_) => None,
+        }
     }
 
     /// The browser of a live session.

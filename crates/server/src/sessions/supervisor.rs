@@ -22,6 +22,7 @@ use super::error::SessionError;
 use super::feed::StoreFeed;
 use super::registry::Registry;
 use super::spec::{TaskSpec, assistant_message, begin_task};
+use crate::profiles::ProfileLease;
 use crate::screenshots::Screenshots;
 
 /// A reply carrying the session as it is after the command.
@@ -75,6 +76,8 @@ pub(crate) struct Supervisor {
     clock: watch::Sender<SessionClock>,
     /// The session's finished tasks, oldest first, for follow-ups to see.
     past_tasks: Vec<PriorTask>,
+    /// The profile the browser started from, saved back when the session ends.
+    profile: Option<ProfileLease>,
 }
 
 enum Event {
@@ -142,6 +145,29 @@ impl Supervisor {
             task: None,
             clock: watch::Sender::new(SessionClock::default()),
             past_tasks: Vec::new(),
+            profile: None,
+        }
+    }
+
+    /// Saves the browser's state into `profile` when the session ends.
+    pub(crate) fn with_profile(mut self, profile: Option<ProfileLease>) -> Supervisor {
+        self.profile = profile;
+        self
+    }
+
+    /// Stops the browser, saving the profile first when the session has one. A failed save
+    /// is reported in the session's feed (and kept on the profile by the lease).
+    async fn stop_browser(&mut self) {
+        let Some(lease) = &self.profile else {
+            self.browser.stop().await;
+            return;
+        };
+        if let Err(reason) = lease.save_and_stop(&self.browser).await {
+            let text = format!("The browser profile {} was not saved: {reason}", lease.id());
+            let message = assistant_message(self.record.id, &text);
+            if let Err(e) = self.store.append_message(&message).await {
+                tracing::error!(session = %self.record.id, error = %e, "cannot report a failed profile save");
+            }
         }
     }
 
@@ -243,7 +269,7 @@ impl Supervisor {
                 self.clock
                     .send_modify(|c| c.ended = Some("The server is shutting down".into()));
                 self.abort_task();
-                self.browser.stop().await;
+                self.stop_browser().await;
                 self.registry.remove(self.record.id);
                 self.permit.take();
                 Flow::End
@@ -435,7 +461,7 @@ impl Supervisor {
         self.abort_task();
         let ended = summary.clone().unwrap_or_else(|| reason.to_string());
         self.clock.send_modify(|c| c.ended = Some(ended));
-        self.browser.stop().await;
+        self.stop_browser().await;
         self.record.status = status;
         self.record.end_reason = Some(reason.to_string());
         if summary.is_some() {
@@ -481,7 +507,7 @@ async fn wait_task(task: &mut Option<RunningTask>) -> Result<TaskOutcome, JoinEr
 }
 
 /// Resolves once the browser process is gone.
-async fn browser_gone(exited: &mut watch::Receiver<Option<Exit>>) -> Exit {
+pub(crate) async fn browser_gone(exited: &mut watch::Receiver<Option<Exit>>) -> Exit {
     match exited.wait_for(Option::is_some).await {
         Ok(exit) => exit.clone().unwrap_or_else(|| Exit {
             crashed: true,
