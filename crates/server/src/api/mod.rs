@@ -6,6 +6,7 @@ pub mod errors;
 pub mod extract;
 pub mod models;
 mod openapi;
+mod profiles;
 mod sessions;
 
 use axum::Router;
@@ -78,6 +79,13 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
         .route(
             "/browsers/{session_id}",
             get(browsers::get_one).patch(browsers::update),
+        )
+        .route("/profiles", post(profiles::create).get(profiles::list))
+        .route(
+            "/profiles/{profile_id}",
+            get(profiles::get_one)
+                .patch(profiles::update)
+                .delete(profiles::delete),
         )
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
