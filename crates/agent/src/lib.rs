@@ -62,6 +62,9 @@ pub struct TaskContext {
     pub previous_tasks: Vec<PriorTask>,
     /// Secrets the agent may type (`sensitiveData`); the model sees only their keys.
     pub sensitive_data: SensitiveData,
+    /// Directories of this session (its workspace) whose files `browser_upload_file` may
+    /// use, besides the server's configured upload directories.
+    pub upload_dirs: Vec<std::path::PathBuf>,
 }
 
 /// An earlier task of the same session, as a follow-up sees it.

@@ -135,6 +135,7 @@ async fn run(
         feed: Box::new(feed.clone()),
         previous_tasks: extra.previous,
         sensitive_data: extra.secrets,
+        upload_dirs: Vec::new(),
     };
     let outcome = agent.run(ctx).await;
     (outcome, feed.messages())
@@ -716,6 +717,7 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
             feed: Box::new(Recorder::default()),
             previous_tasks: Vec::new(),
             sensitive_data: SensitiveData::default(),
+            upload_dirs: Vec::new(),
         };
         let running = {
             let agent = agent.clone();

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod browsers;
 pub mod cdp_proxy;
 mod config;
+mod downloads;
 mod error;
 mod files;
 pub mod live;
@@ -21,6 +22,7 @@ mod runner;
 pub mod screenshots;
 pub mod sessions;
 pub mod token;
+pub mod workspaces;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -150,12 +152,20 @@ impl Server {
             store.clone() as Arc<dyn Store>,
             config.data_dir.join("profiles"),
         );
+        let workspaces = workspaces::Workspaces::new(
+            store.clone() as Arc<dyn Store>,
+            config.data_dir.join("workspaces"),
+        );
         let sessions = Sessions::new(
             store.clone() as Arc<dyn Store>,
             pool,
             runner,
-            screenshots.clone(),
-            profiles.clone(),
+            sessions::SessionFiles {
+                screenshots: screenshots.clone(),
+                profiles: profiles.clone(),
+                workspaces: workspaces.clone(),
+                downloads: config.data_dir.join("downloads"),
+            },
             SessionLimits {
                 max_sessions: config.max_sessions,
                 idle_timeout: config.idle_timeout,
@@ -170,6 +180,7 @@ impl Server {
             sessions: sessions.clone(),
             browsers: browsers::Browsers::new(sessions.clone(), profiles.clone()),
             profiles,
+            workspaces,
             links: LiveLinks::new(&base, signer),
             screenshots,
             live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),

@@ -318,3 +318,62 @@ pub async fn update(
     let view = app.browsers.stop(id).await?;
     Ok(Json(app.browser_view(&view)))
 }
+
+/// `GET /browsers/{session_id}/downloads?limit=&cursor=&includeUrls=`: the files the browser
+/// downloaded (kept after it stops), with signed links when asked.
+pub async fn downloads(
+    State(app): State<AppState>,
+    SessionId(id): SessionId,
+    mut query: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let limit = usize::try_from(query.int("limit", 50, 1, 100)).unwrap_or(50);
+    let cursor = query.text("cursor", 2048).filter(|c| !c.is_empty());
+    let include_urls = query.boolean("includeUrls", false);
+    query.finish()?;
+    app.browsers.get(id).await?;
+    let page = crate::workspaces::list_files(
+        app.sessions.kept_downloads(id),
+        crate::workspaces::FileQuery {
+            prefix: String::new(),
+            limit,
+            cursor,
+            shallow: false,
+        },
+    )
+    .await?;
+    Ok(Json(super::workspaces::file_list(page, |f| {
+        include_urls
+            .then(|| {
+                app.file_url(
+                    "downloads",
+                    id,
+                    &f.path,
+                    Mode::Download,
+                    super::workspaces::DOWNLOAD_LINK_LIFETIME,
+                )
+            })
+            .flatten()
+    })))
+}
+
+/// `GET /files/downloads/{id}/{*path}?token=…`: a browser's kept download, by signed link.
+pub async fn signed_download(
+    State(app): State<AppState>,
+    axum::extract::Path((owner, path)): axum::extract::Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<super::workspaces::TokenQuery>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Ok(id) = Uuid::parse_str(&owner) else {
+        return ApiError::NoRoute.into_response();
+    };
+    if let Err(refused) =
+        super::workspaces::check_file_token(&app, query.token(), id, &path, Mode::Download)
+    {
+        return refused.into_response();
+    }
+    let file = match crate::workspaces::file_path(&path) {
+        Ok(clean) => app.sessions.kept_downloads(id).join(clean),
+        Err(e) => return ApiError::Workspace(e).into_response(),
+    };
+    super::workspaces::serve_file(&file, &path).await
+}

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::sessions::SessionError;
+use crate::workspaces::WorkspaceError;
 
 /// Seconds a client should wait before retrying after a 429; at most 10 so the Python SDK
 /// honours it.
@@ -65,6 +66,9 @@ pub enum ApiError {
     /// A domain error from the session layer.
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// A domain error from the workspaces.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
 }
 
 impl ApiError {
@@ -92,6 +96,28 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(message) => detail(StatusCode::FORBIDDEN, message),
             ApiError::Validation(errors) => detail(StatusCode::UNPROCESSABLE_ENTITY, errors),
             ApiError::Session(error) => session_error(error),
+            ApiError::Workspace(error) => workspace_error(error),
+        }
+    }
+}
+
+fn workspace_error(error: WorkspaceError) -> Response {
+    let message = error.to_string();
+    match error {
+        WorkspaceError::NotFound | WorkspaceError::FileNotFound => {
+            detail(StatusCode::NOT_FOUND, message)
+        }
+        WorkspaceError::BadPath(msg) => detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![FieldError::at("query", "path", msg, "value_error")],
+        ),
+        WorkspaceError::TooLarge => detail(StatusCode::PAYLOAD_TOO_LARGE, message),
+        WorkspaceError::Store(_) | WorkspaceError::Io(_) => {
+            tracing::error!(error = %message, "workspace storage failure");
+            detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal storage error; see the server log",
+            )
         }
     }
 }

@@ -8,10 +8,11 @@ pub mod models;
 mod openapi;
 mod profiles;
 mod sessions;
+pub mod workspaces;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, response::IntoResponse};
 use store::SessionRecord;
 use tower_http::trace::TraceLayer;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub browsers: crate::browsers::Browsers,
     /// Browser profiles.
     pub profiles: crate::profiles::Profiles,
+    /// Workspaces and their files.
+    pub workspaces: crate::workspaces::Workspaces,
     /// Builder of `liveUrl`s.
     pub links: LiveLinks,
     /// The live views.
@@ -80,6 +83,7 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
             "/browsers/{session_id}",
             get(browsers::get_one).patch(browsers::update),
         )
+        .route("/browsers/{session_id}/downloads", get(browsers::downloads))
         .route("/profiles", post(profiles::create).get(profiles::list))
         .route(
             "/profiles/{profile_id}",
@@ -87,6 +91,25 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
                 .patch(profiles::update)
                 .delete(profiles::delete),
         )
+        .route(
+            "/workspaces",
+            post(workspaces::create).get(workspaces::list),
+        )
+        .route(
+            "/workspaces/{workspace_id}",
+            get(workspaces::get_one)
+                .patch(workspaces::update)
+                .delete(workspaces::delete),
+        )
+        .route(
+            "/workspaces/{workspace_id}/files",
+            get(workspaces::files).delete(workspaces::delete_file),
+        )
+        .route(
+            "/workspaces/{workspace_id}/files/upload",
+            post(workspaces::upload),
+        )
+        .route("/workspaces/{workspace_id}/size", get(workspaces::size))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(key, require_api_key));
@@ -97,6 +120,15 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
         .route(
             "/screenshots/{session_id}/{file}",
             get(crate::screenshots::serve),
+        )
+        // Presigned too: the SDKs' upload and download helpers send no API key.
+        .route(
+            "/files/workspaces/{workspace}/{*path}",
+            put(workspaces::signed_file).get(workspaces::signed_file),
+        )
+        .route(
+            "/files/downloads/{owner}/{*path}",
+            get(browsers::signed_download),
         )
         .nest("/api/v3", api)
         .merge(crate::live::routes())

@@ -98,6 +98,8 @@ impl Browsers {
             return Err(e.into());
         }
 
+        let downloads =
+            crate::downloads::follow(&browser, self.sessions.downloads_root(), id, None).await;
         let registry = self.sessions.registry().clone();
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let clock = watch::Sender::new(SessionClock::default());
@@ -117,6 +119,7 @@ impl Browsers {
             join: tokio::spawn(owner.run(receiver)),
             browser: browser.clone(),
             clock: clock_watch,
+            downloads,
         });
         if !registered {
             stop(browser).await;

@@ -19,7 +19,9 @@ use agent::TaskRunner;
 
 use crate::profiles::Profiles;
 use crate::screenshots::Screenshots;
+use crate::workspaces::{WorkspaceError, Workspaces};
 use browser::Pool;
+use std::path::PathBuf;
 use store::{MessagePage, MessageQuery, SessionRecord, SessionStatus, Store, Uuid};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
@@ -40,6 +42,19 @@ pub enum StopStrategy {
     Session,
     /// Only the running task: status back to `idle`, browser kept.
     Task,
+}
+
+/// Where sessions keep and find files, all under the server's data directory.
+#[derive(Clone)]
+pub struct SessionFiles {
+    /// Step screenshots.
+    pub screenshots: Screenshots,
+    /// Browser profiles a session may start from.
+    pub profiles: Profiles,
+    /// Workspaces a session may be attached to.
+    pub workspaces: Workspaces,
+    /// `<data_dir>/downloads`: every browser's downloads, by session or browser id.
+    pub downloads: PathBuf,
 }
 
 /// Session limits, from the server configuration.
@@ -63,8 +78,7 @@ struct Inner {
     store: Arc<dyn Store>,
     pool: Pool,
     runner: Arc<dyn TaskRunner>,
-    screenshots: Screenshots,
-    profiles: Profiles,
+    files: SessionFiles,
     limits: SessionLimits,
     /// One permit per active session; a supervisor holds its permit until its session ends.
     slots: Arc<Semaphore>,
@@ -80,8 +94,7 @@ impl Sessions {
         store: Arc<dyn Store>,
         pool: Pool,
         runner: Arc<dyn TaskRunner>,
-        screenshots: Screenshots,
-        profiles: Profiles,
+        files: SessionFiles,
         limits: SessionLimits,
     ) -> Sessions {
         Sessions {
@@ -89,8 +102,7 @@ impl Sessions {
                 store,
                 pool,
                 runner,
-                screenshots,
-                profiles,
+                files,
                 limits,
                 slots: Arc::new(Semaphore::new(limits.max_sessions)),
                 registry: Arc::new(Registry::default()),
@@ -124,6 +136,32 @@ impl Sessions {
             })
     }
 
+    /// The folder of a workspace a session is attached to; `WorkspaceNotFound` when there is
+    /// no such workspace.
+    pub(crate) async fn workspace_dir(&self, id: Uuid) -> Result<PathBuf, SessionError> {
+        let workspaces = &self.inner.files.workspaces;
+        match workspaces.get(id).await {
+            Ok(_) => Ok(workspaces.dir_of(id)),
+            Err(WorkspaceError::Store(e)) => Err(SessionError::Store(e)),
+            Err(_) => Err(SessionError::WorkspaceNotFound),
+        }
+    }
+
+    /// Where the completed downloads of session or browser `id` are kept.
+    pub fn kept_downloads(&self, id: Uuid) -> PathBuf {
+        crate::downloads::dir_of(&self.inner.files.downloads, id)
+    }
+
+    /// The root of every browser's downloads, for standalone browsers.
+    pub(crate) fn downloads_root(&self) -> &std::path::Path {
+        &self.inner.files.downloads
+    }
+
+    /// The downloads of a live browser, as its owner follows them (the live view shows them).
+    pub(crate) fn downloads(&self, id: Uuid) -> Option<Arc<browser::Downloads>> {
+        self.inner.registry.downloads(id)
+    }
+
     /// The warm pool, for standalone browsers.
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
@@ -141,15 +179,26 @@ impl Sessions {
     pub async fn create(&self, spec: NewSession) -> Result<SessionRecord, SessionError> {
         let inner = &self.inner;
         let permit = self.reserve_slot()?;
+        let workspace = match spec.workspace_id {
+            Some(workspace_id) => Some(self.workspace_dir(workspace_id).await?),
+            None => None,
+        };
         let (browser, profile) = match spec.profile_id {
             Some(profile_id) => {
-                let (browser, lease) = inner.profiles.launch(&inner.pool, profile_id).await?;
+                let (browser, lease) = inner.files.profiles.launch(&inner.pool, profile_id).await?;
                 (browser, Some(lease))
             }
             None => (inner.pool.acquire().await?, None),
         };
 
         let id = Uuid::now_v7();
+        let downloads = crate::downloads::follow(
+            &browser,
+            &inner.files.downloads,
+            id,
+            workspace.as_ref().map(|dir| dir.join("downloads")),
+        )
+        .await;
         let expires_at = chrono::Duration::from_std(inner.limits.max_duration)
             .ok()
             .and_then(|d| store::now().checked_add_signed(d))
@@ -188,7 +237,7 @@ impl Sessions {
             record.clone(),
             inner.store.clone(),
             inner.runner.clone(),
-            inner.screenshots.clone(),
+            inner.files.screenshots.clone(),
             browser.clone(),
             inner.registry.clone(),
             permit,
@@ -197,7 +246,8 @@ impl Sessions {
                 max_duration: inner.limits.max_duration,
             },
         )
-        .with_profile(profile);
+        .with_profile(profile)
+        .with_workspace(workspace);
         let clock_watch = supervisor.clock();
         let first_task = spec.task;
         let registered = inner.registry.insert_with(id, || Handle {
@@ -205,6 +255,7 @@ impl Sessions {
             join: tokio::spawn(supervisor.run(receiver, first_task)),
             browser: browser.clone(),
             clock: clock_watch,
+            downloads,
         });
         if !registered {
             browser.stop().await;

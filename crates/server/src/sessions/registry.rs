@@ -28,6 +28,8 @@ pub(crate) struct Handle {
     pub(crate) join: JoinHandle<()>,
     pub(crate) browser: Browser,
     pub(crate) clock: tokio::sync::watch::Receiver<SessionClock>,
+    /// The browser's downloads, followed by its owner from the start.
+    pub(crate) downloads: Option<std::sync::Arc<browser::Downloads>>,
 }
 
 #[derive(Default)]
@@ -86,6 +88,11 @@ impl Registry {
     /// The browser of a live session.
     pub(crate) fn browser(&self, id: Uuid) -> Option<Browser> {
         self.lock().handles.get(&id).map(|h| h.browser.clone())
+    }
+
+    /// The downloads of a live browser.
+    pub(crate) fn downloads(&self, id: Uuid) -> Option<std::sync::Arc<browser::Downloads>> {
+        self.lock().handles.get(&id)?.downloads.clone()
     }
 
     /// The deadlines and end of a live session.

@@ -78,6 +78,8 @@ pub(crate) struct Supervisor {
     past_tasks: Vec<PriorTask>,
     /// The profile the browser started from, saved back when the session ends.
     profile: Option<ProfileLease>,
+    /// The folder of the workspace the session is attached to: the agent may upload from it.
+    workspace: Option<std::path::PathBuf>,
 }
 
 enum Event {
@@ -146,7 +148,14 @@ impl Supervisor {
             clock: watch::Sender::new(SessionClock::default()),
             past_tasks: Vec::new(),
             profile: None,
+            workspace: None,
         }
+    }
+
+    /// Lets the agent upload files from the session's workspace folder.
+    pub(crate) fn with_workspace(mut self, workspace: Option<std::path::PathBuf>) -> Supervisor {
+        self.workspace = workspace;
+        self
     }
 
     /// Saves the browser's state into `profile` when the session ends.
@@ -350,6 +359,7 @@ impl Supervisor {
             }),
             previous_tasks: self.past_tasks.clone(),
             sensitive_data: spec.sensitive_data.clone(),
+            upload_dirs: self.workspace.iter().cloned().collect(),
         };
         let runner = self.runner.clone();
         let join = tokio::spawn(async move { runner.run(ctx).await });
