@@ -15,7 +15,9 @@
 //! several clients, the agent and the live view share the browser without seeing each other's
 //! sessions. A client's `Browser.close` is answered with success and ends only that client's
 //! connection, never the browser: Playwright's and Puppeteer's `browser.close()` must not end
-//! the session. `Browser.crash` is refused.
+//! the session. `Browser.crash` is refused, and `Browser.setDownloadBehavior` for the default
+//! context is acknowledged without effect: that context's downloads stay Tandem's (listed at
+//! `/browsers/{id}/downloads`, copied into the session's workspace).
 
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -229,14 +231,17 @@ enum Verdict {
     Forward,
     /// Answer it ourselves with this text, then close the client's connection.
     AnswerAndClose(String),
-    /// Answer it ourselves with this text (an error) and go on.
-    Refuse(String),
+    /// Answer it ourselves with this text and go on.
+    Answer(String),
 }
 
-/// `Browser.close` ends only the client's connection; `Browser.crash` is refused.
+/// `Browser.close` ends only the client's connection; `Browser.crash` is refused;
+/// `Browser.setDownloadBehavior` for the default context is acknowledged but not forwarded,
+/// since Tandem keeps that context's downloads (a client's setting would send them to a folder
+/// on the client's machine that Chromium cannot reach, and hide them from Tandem).
 fn inspect(text: &str) -> Verdict {
-    // Cheap test first: most messages are neither.
-    if !text.contains("Browser.c") {
+    // Cheap test first: most messages are none of these.
+    if !text.contains("\"Browser.") {
         return Verdict::Forward;
     }
     let Ok(message) = serde_json::from_str::<Value>(text) else {
@@ -257,7 +262,11 @@ fn inspect(text: &str) -> Verdict {
                 "code": -32000,
                 "message": "Tandem does not let a CDP client crash a shared browser",
             });
-            Verdict::Refuse(answer.to_string())
+            Verdict::Answer(answer.to_string())
+        }
+        Some("Browser.setDownloadBehavior") if message["params"]["browserContextId"].is_null() => {
+            answer["result"] = json!({});
+            Verdict::Answer(answer.to_string())
         }
         _ => Verdict::Forward,
     }
@@ -321,7 +330,7 @@ async fn relay(client: WebSocket, id: Uuid, upstream_url: String) {
             let relayed = match message {
                 Message::Text(text) => match inspect(text.as_str()) {
                     Verdict::Forward => tungstenite::Message::Text(text.as_str().into()),
-                    Verdict::Refuse(answer) => {
+                    Verdict::Answer(answer) => {
                         let _ = to_client.send(Message::Text(answer.into())).await;
                         continue;
                     }
@@ -372,10 +381,22 @@ mod tests {
             serde_json::from_str::<Value>(&answer).unwrap(),
             json!({"id": 7, "sessionId": "S", "result": {}})
         );
-        let Verdict::Refuse(answer) = inspect(r#"{"id":8,"method":"Browser.crash"}"#) else {
+        let Verdict::Answer(answer) = inspect(r#"{"id":8,"method":"Browser.crash"}"#) else {
             panic!("Browser.crash must be refused")
         };
         assert!(answer.contains("\"error\""));
+        let Verdict::Answer(answer) = inspect(
+            r#"{"id":9,"method":"Browser.setDownloadBehavior","params":{"behavior":"deny"}}"#,
+        ) else {
+            panic!("the default context's downloads stay Tandem's")
+        };
+        assert!(answer.contains("\"result\""));
+        assert_eq!(
+            inspect(
+                r#"{"id":10,"method":"Browser.setDownloadBehavior","params":{"behavior":"deny","browserContextId":"C"}}"#
+            ),
+            Verdict::Forward
+        );
         assert_eq!(
             inspect(
                 r#"{"id":9,"method":"Runtime.evaluate","params":{"expression":"'Browser.close'"}}"#

@@ -117,6 +117,16 @@ impl Server {
             None => ApiKey::load_or_create(&config.data_dir)?,
         };
         let signer = Signer::load_or_create(&config.data_dir)?;
+        let (project_id, _) =
+            files::read_or_create_secret(&config.data_dir.join("project_id"), || {
+                uuid::Uuid::new_v4().to_string()
+            })?;
+        let project_id = uuid::Uuid::parse_str(&project_id).map_err(|_| {
+            ServerError::Config(format!(
+                "{} does not hold a UUID; delete it to generate a new one",
+                config.data_dir.join("project_id").display()
+            ))
+        })?;
         let store = Arc::new(SqliteStore::open(&config.data_dir).await?);
         let recovered = sessions::recover(store.as_ref()).await?;
         if recovered > 0 {
@@ -181,6 +191,7 @@ impl Server {
             browsers: browsers::Browsers::new(sessions.clone(), profiles.clone()),
             profiles,
             workspaces,
+            project_id,
             links: LiveLinks::new(&base, signer),
             screenshots,
             live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),

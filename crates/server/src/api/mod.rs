@@ -1,6 +1,7 @@
 //! The HTTP surface: `/api/v3` (Browser Use Cloud v3 compatible), `/healthz`, and the live
 //! view under `/live` (see [`crate::live`]).
 
+mod billing;
 mod browsers;
 pub mod errors;
 pub mod extract;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub profiles: crate::profiles::Profiles,
     /// Workspaces and their files.
     pub workspaces: crate::workspaces::Workspaces,
+    /// This server's project id (`AccountView.projectId`), kept in the data directory.
+    pub project_id: uuid::Uuid,
     /// Builder of `liveUrl`s.
     pub links: LiveLinks,
     /// The live views.
@@ -84,6 +87,7 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
             get(browsers::get_one).patch(browsers::update),
         )
         .route("/browsers/{session_id}/downloads", get(browsers::downloads))
+        .route("/billing/account", get(billing::account))
         .route("/profiles", post(profiles::create).get(profiles::list))
         .route(
             "/profiles/{profile_id}",

@@ -162,6 +162,11 @@ impl Sessions {
         self.inner.registry.downloads(id)
     }
 
+    /// Live sessions and standalone browsers, each holding one Chromium.
+    pub fn active_count(&self) -> usize {
+        self.inner.registry.len()
+    }
+
     /// The warm pool, for standalone browsers.
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool

@@ -100,6 +100,11 @@ impl Registry {
         self.lock().handles.get(&id).map(|h| h.clock.clone())
     }
 
+    /// How many owners (sessions and standalone browsers) are live.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().handles.len()
+    }
+
     /// Forgets a supervisor (its session ended).
     pub(crate) fn remove(&self, id: Uuid) {
         self.lock().handles.remove(&id);
