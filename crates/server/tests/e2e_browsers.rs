@@ -542,3 +542,54 @@ async fn an_agent_session_s_browser_is_reachable_under_the_session_s_id() {
     assert_eq!(server.session(&sid).await["status"], "stopped");
     assert!(process_gone(pid));
 }
+
+// Multi-threaded: the browser's owner runs on this test's runtime, and the server's shutdown
+// (on drop, blocking this thread) must still be able to reach it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_times_out_and_stops_cleanly() {
+    // The API takes whole minutes; the domain takes any duration, so drive it directly.
+    let server = TestServer::start(|c| c.pool_size = 0);
+    let browsers = server::browsers::Browsers::new(
+        server.sessions.clone(),
+        server::profiles::Profiles::new(
+            server.sessions.store().clone(),
+            server.data_dir.join("profiles"),
+        ),
+    );
+    let record = browsers
+        .create(server::browsers::NewBrowser {
+            timeout: Duration::from_secs(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let id = record.id.to_string();
+    let pid = server.browser_pid(&id);
+    let start = std::time::Instant::now();
+    let stopped = loop {
+        let got = server
+            .call("GET", &format!("/api/v3/browsers/{id}"), None)
+            .await;
+        if got.json["status"] == "stopped" {
+            break got.json;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "never timed out");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    check_browser(&stopped);
+    assert!(
+        wait_gone(pid, Duration::from_secs(5)).await,
+        "Chromium is gone"
+    );
+    let stored = server
+        .sessions
+        .store()
+        .browser(record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.end_reason.as_deref(),
+        Some("the browser reached its timeout")
+    );
+}
