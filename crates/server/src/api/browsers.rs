@@ -9,14 +9,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use store::{BrowserQuery, BrowserRecord, BrowserStatus, SessionRecord};
 use uuid::Uuid;
 
 use super::AppState;
 use super::errors::{ApiError, FieldError};
 use super::extract::{Body, QueryParams, SessionId};
-use super::models::{CountryCode, check_range, timestamp};
+use super::models::{CountryCode, check_screen_size, item_page, timestamp};
 use crate::browsers::{BrowserView, NewBrowser};
 use crate::token::Mode;
 
@@ -65,19 +65,10 @@ impl CreateBrowserRequest {
                 "greater_than_equal",
             ));
         }
-        check_range(
+        check_screen_size(
             &mut errors,
-            "browserScreenWidth",
             self.browser_screen_width,
-            320,
-            6144,
-        );
-        check_range(
-            &mut errors,
-            "browserScreenHeight",
             self.browser_screen_height,
-            320,
-            3456,
         );
         if self.metadata.as_ref().is_some_and(|m| m.len() > 10) {
             errors.push(FieldError::at(
@@ -281,12 +272,7 @@ pub async fn list(
             (items, total)
         }
     };
-    Ok(Json(json!({
-        "items": items,
-        "totalItems": total,
-        "pageNumber": page_number,
-        "pageSize": page_size,
-    })))
+    Ok(Json(item_page(items, total, page_number, page_size)))
 }
 
 /// `GET /browsers/{session_id}`.

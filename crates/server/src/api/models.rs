@@ -180,14 +180,19 @@ pub enum SessionRequest {
     Dispatch(Uuid, TaskSpec),
 }
 
-/// Adds a FastAPI-style error at `body.<name>` when `value` is outside `min..=max`.
-pub(crate) fn check_range(
+/// Checks `browserScreenWidth` (320-6144) and `browserScreenHeight` (320-3456), as the SDK
+/// models do, for sessions and browsers alike.
+pub(crate) fn check_screen_size(
     errors: &mut Vec<FieldError>,
-    name: &str,
-    value: Option<i64>,
-    min: i64,
-    max: i64,
+    width: Option<i64>,
+    height: Option<i64>,
 ) {
+    check_range(errors, "browserScreenWidth", width, 320, 6144);
+    check_range(errors, "browserScreenHeight", height, 320, 3456);
+}
+
+/// Adds a FastAPI-style error at `body.<name>` when `value` is outside `min..=max`.
+fn check_range(errors: &mut Vec<FieldError>, name: &str, value: Option<i64>, min: i64, max: i64) {
     match value {
         Some(v) if v < min => errors.push(FieldError::at(
             "body",
@@ -234,19 +239,10 @@ impl RunTaskRequest {
                 "missing",
             ));
         }
-        check_range(
+        check_screen_size(
             &mut errors,
-            "browserScreenWidth",
             self.browser_screen_width,
-            320,
-            6144,
-        );
-        check_range(
-            &mut errors,
-            "browserScreenHeight",
             self.browser_screen_height,
-            320,
-            3456,
         );
         if self.browser_screen_width.is_some() != self.browser_screen_height.is_some() {
             errors.push(FieldError::new(
@@ -424,6 +420,22 @@ impl SessionResponse {
             updated_at: record.updated_at,
         }
     }
+}
+
+/// The page shape of every list but the sessions' (`BrowserSessionListResponse`,
+/// `ProfileListResponse`, `WorkspaceListResponse`).
+pub fn item_page<T: Serialize>(
+    items: Vec<T>,
+    total: u64,
+    page_number: u64,
+    page_size: u64,
+) -> Value {
+    json!({
+        "items": items,
+        "totalItems": total,
+        "pageNumber": page_number,
+        "pageSize": page_size,
+    })
 }
 
 /// `GET /sessions`.

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use store::ProfileRecord;
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use super::AppState;
 use super::browsers::optional_timestamp;
 use super::errors::{ApiError, FieldError};
 use super::extract::{Body, ProfileId, QueryParams};
-use super::models::timestamp;
+use super::models::{item_page, timestamp};
 use crate::profiles::{ProfileChanges, ProfileError};
 
 /// Longest profile name.
@@ -116,12 +116,7 @@ pub async fn list(
         )
         .await?;
     let items: Vec<ProfileResponse> = records.into_iter().map(Into::into).collect();
-    Ok(Json(json!({
-        "items": items,
-        "totalItems": total,
-        "pageNumber": page_number,
-        "pageSize": page_size,
-    })))
+    Ok(Json(item_page(items, total, page_number, page_size)))
 }
 
 /// `GET /profiles/{profile_id}`.

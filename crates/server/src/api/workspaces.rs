@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::errors::{ApiError, FieldError};
 use super::extract::{Body, QueryParams, WorkspaceId};
-use super::models::timestamp;
+use super::models::{item_page, timestamp};
 use crate::token::{Claims, Mode};
 use crate::workspaces::{FileEntry, FilePage, FileQuery, WorkspaceError, file_path};
 
@@ -178,12 +178,7 @@ pub async fn list(
         .await
         .map_err(workspace_error)?;
     let items: Vec<WorkspaceResponse> = records.into_iter().map(Into::into).collect();
-    Ok(Json(json!({
-        "items": items,
-        "totalItems": total,
-        "pageNumber": page_number,
-        "pageSize": page_size,
-    })))
+    Ok(Json(item_page(items, total, page_number, page_size)))
 }
 
 /// `GET /workspaces/{workspace_id}`.
@@ -432,10 +427,12 @@ pub async fn serve_file(file: &std::path::Path, path: &str) -> Response {
     let Ok(bytes) = tokio::fs::read(file).await else {
         return ApiError::Workspace(WorkspaceError::FileNotFound).into_response();
     };
-    let name: String = path
-        .rsplit('/')
-        .next()
-        .unwrap_or("file")
+    attachment(path.rsplit('/').next().unwrap_or("file"), bytes)
+}
+
+/// `bytes` as a download named `name` (made safe for the header), never cached.
+pub fn attachment(name: &str, bytes: Vec<u8>) -> Response {
+    let safe: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
@@ -445,7 +442,7 @@ pub async fn serve_file(file: &std::path::Path, path: &str) -> Response {
             }
         })
         .collect();
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     (
         [
