@@ -228,8 +228,7 @@ pub async fn list(
     State(app): State<AppState>,
     mut query: QueryParams,
 ) -> Result<Json<Value>, ApiError> {
-    let page_size = query.int("pageSize", 10, 1, 100);
-    let page_number = query.int("pageNumber", 1, 1, 1_000_000);
+    let (page_number, page_size) = query.page();
     let status = query
         .choice("filterBy", &["active", "stopped"])
         .and_then(BrowserStatus::parse);

@@ -266,6 +266,15 @@ impl QueryParams {
         self.int(name, default, min, max)
     }
 
+    /// `(pageNumber, pageSize)` of the browsers, profiles and workspaces lists (1-based,
+    /// 1 to 100, default 10), also under the names the TS SDK sends for profiles (`page`,
+    /// `page_size`).
+    pub fn page(&mut self) -> (u64, u64) {
+        let number = self.int_either(["pageNumber", "page"], 1, 1, 1_000_000);
+        let size = self.int_either(["pageSize", "page_size"], 10, 1, 100);
+        (number, size)
+    }
+
     /// An integer parameter within `min..=max`, `default` when absent.
     pub fn int(&mut self, name: &str, default: u64, min: u64, max: u64) -> u64 {
         let Some(raw) = self.raw(name) else {

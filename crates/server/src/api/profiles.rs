@@ -104,8 +104,7 @@ pub async fn list(
     mut query: QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     let name = query.text("query", 200);
-    let page_number = query.int_either(["pageNumber", "page"], 1, 1, 1_000_000);
-    let page_size = query.int_either(["pageSize", "page_size"], 10, 1, 100);
+    let (page_number, page_size) = query.page();
     query.finish()?;
     let (records, total) = app
         .profiles
