@@ -593,3 +593,72 @@ async fn a_browser_times_out_and_stops_cleanly() {
         Some("the browser reached its timeout")
     );
 }
+
+#[tokio::test]
+async fn browsers_and_sessions_share_the_concurrent_limit_and_the_live_view() {
+    let server = TestServer::start(|c| {
+        c.pool_size = 0;
+        c.max_sessions = 1;
+    });
+    let browser = create(&server, json!({})).await;
+    // Its liveUrl opens the live view like a session's.
+    let page = reqwest::get(browser["liveUrl"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let refused = server.call("POST", "/api/v3/browsers", Some("{}")).await;
+    assert_eq!(refused.status, 429, "{}", refused.text);
+    assert!(refused.headers.get("retry-after").is_some());
+    let refused = server.call("POST", "/api/v3/sessions", Some("{}")).await;
+    assert_eq!(refused.status, 429);
+    let account = server.call("GET", "/api/v3/billing/account", None).await;
+    assert_eq!(account.json["activeSessionCount"], 1);
+    assert_eq!(account.json["concurrentSessionLimit"], 1);
+    server
+        .call(
+            "PATCH",
+            &format!("/api/v3/browsers/{}", id(&browser)),
+            Some(r#"{"action":"stop"}"#),
+        )
+        .await;
+    server.create(json!({})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_stops_the_browsers_it_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_agent = || std::sync::Arc::new(agent::NoAgent);
+    let first = TestServer::start_with(support::config(dir.path().to_path_buf()), no_agent());
+    let browser = create(&first, json!({})).await;
+    let browser_id = uuid::Uuid::parse_str(&id(&browser)).unwrap();
+    first.stop();
+    // As after a SIGKILL: the record still says active.
+    {
+        use store::Store;
+        let db = store::SqliteStore::open(dir.path()).await.unwrap();
+        let mut record = db.browser(browser_id).await.unwrap().unwrap();
+        assert_eq!(record.end_reason.as_deref(), Some("Tandem shut down"));
+        record.status = store::BrowserStatus::Active;
+        record.finished_at = None;
+        record.end_reason = None;
+        db.save_browser(&record).await.unwrap();
+        db.close().await;
+    }
+    let second = TestServer::start_with(support::config(dir.path().to_path_buf()), no_agent());
+    let got = second
+        .call("GET", &format!("/api/v3/browsers/{browser_id}"), None)
+        .await;
+    assert_eq!(got.json["status"], "stopped");
+    check_browser(&got.json);
+    let stored = second
+        .sessions
+        .store()
+        .browser(browser_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.end_reason.as_deref(),
+        Some(server::browsers::RESTART_REASON)
+    );
+}
