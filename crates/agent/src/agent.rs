@@ -142,6 +142,7 @@ struct Run<'a> {
     task: &'a str,
     previous: &'a [PriorTask],
     secrets: &'a SensitiveData,
+    upload_dirs: &'a [std::path::PathBuf],
     schema_value: Option<&'a Value>,
     schema: Option<Result<OutputSchema, String>>,
     model: String,
@@ -189,6 +190,7 @@ impl<'a> Run<'a> {
             task: &ctx.task,
             previous: &ctx.previous_tasks,
             secrets: &ctx.sensitive_data,
+            upload_dirs: &ctx.upload_dirs,
             schema_value: ctx.output_schema.as_ref(),
             schema: ctx.output_schema.as_ref().map(OutputSchema::compile),
             model: agent.llm.provider_model(&ctx.model).to_string(),
@@ -239,7 +241,9 @@ impl<'a> Run<'a> {
                 stats: self.stats(),
             };
         }
-        let mut browsing = match Browsing::attach(browser, self.settings().actions.clone()).await {
+        let mut actions = self.settings().actions.clone();
+        actions.upload_dirs.extend(self.upload_dirs.iter().cloned());
+        let mut browsing = match Browsing::attach(browser, actions).await {
             Ok(mut browsing) => {
                 browsing.follow_control(self.human.control_changes());
                 browsing

@@ -68,6 +68,9 @@ pub struct TaskContext {
     pub human: HumanLink,
     /// Kinds of action the human must approve first (`requireApproval`).
     pub require_approval: Vec<ApprovalKind>,
+    /// Directories of this session (its workspace) whose files `browser_upload_file` may
+    /// use, besides the server's configured upload directories.
+    pub upload_dirs: Vec<std::path::PathBuf>,
 }
 
 /// An earlier task of the same session, as a follow-up sees it.

@@ -140,6 +140,7 @@ async fn run(
         sensitive_data: extra.secrets,
         human: extra.human,
         require_approval: extra.require_approval,
+        upload_dirs: Vec::new(),
     };
     let outcome = agent.run(ctx).await;
     (outcome, feed.messages())
@@ -776,6 +777,7 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
             sensitive_data: SensitiveData::default(),
             human: HumanLink::none(),
             require_approval: Vec::new(),
+            upload_dirs: Vec::new(),
         };
         let running = {
             let agent = agent.clone();

@@ -64,14 +64,22 @@ impl Browser {
             NEXT_ID.fetch_add(1, Ordering::Relaxed)
         );
         tracing::debug!(browser = %id, pid = process.pid, "Chromium launched");
-        Ok(Browser {
+        let browser = Browser {
             inner: Arc::new(Inner {
                 id,
                 process,
                 cdp,
                 tabs,
             }),
-        })
+        };
+        if let Some(seed) = &options.profile_seed {
+            browser.restore_cookies(seed).await;
+        }
+        Ok(browser)
+    }
+
+    pub(crate) fn inner_process(&self) -> &Process {
+        &self.inner.process
     }
 
     /// A short id, unique within this server process, for logs and lookups.

@@ -39,6 +39,9 @@ pub enum BrowserError {
     /// A script evaluated in a page threw.
     #[error("script error: {0}")]
     Script(String),
+    /// A profile could not be seeded into a browser or saved from it.
+    #[error("browser profile: {0}")]
+    Profile(String),
     /// The pool was shut down; no more browsers are handed out.
     #[error("the browser pool is shut down")]
     PoolClosed,

@@ -2,7 +2,9 @@
 //!
 //! Every browser is a real Debian Chromium in its own process group with its own temporary
 //! profile; stopping one kills the group, reaps it and deletes the profile, and a browser that
-//! dies on its own is reported to its owner through [`Browser::exited`]. This crate speaks CDP
+//! dies on its own is reported to its owner through [`Browser::exited`]. A browser can start
+//! from a saved profile ([`LaunchOptions::profile_seed`]) and save its state back when it
+//! stops ([`Browser::stop_saving_profile`]). This crate speaks CDP
 //! through the `cdp` crate and knows nothing of sessions, agents or HTTP.
 
 mod browser;
@@ -14,6 +16,7 @@ mod options;
 mod page;
 mod pool;
 mod process;
+mod profile;
 mod screencast;
 mod tabs;
 
@@ -25,5 +28,6 @@ pub use options::{DEFAULT_EXECUTABLE, LaunchOptions, PoolOptions};
 pub use page::{NAVIGATION_TIMEOUT, Page};
 pub use pool::Pool;
 pub use process::Exit;
+pub use profile::{SavedProfile, saved_cookies_file};
 pub use screencast::{Frame, FrameSink, Screencast, ScreencastSettings};
 pub use tabs::{TabEvent, TabInfo};

@@ -19,6 +19,10 @@ pub struct LaunchOptions {
     pub device_scale_factor: f64,
     /// Extra command-line flags, appended after Tandem's own.
     pub extra_args: Vec<String>,
+    /// A saved profile (see [`crate::Browser::stop_saving_profile`]) to start from: its
+    /// cookies, local storage and IndexedDB are copied into the new browser's profile before
+    /// launch, and its saved cookies set once it runs.
+    pub profile_seed: Option<PathBuf>,
 }
 
 impl Default for LaunchOptions {
@@ -28,6 +32,7 @@ impl Default for LaunchOptions {
             window: (1280, 720),
             device_scale_factor: 1.0,
             extra_args: Vec::new(),
+            profile_seed: None,
         }
     }
 }

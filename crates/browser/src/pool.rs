@@ -109,6 +109,21 @@ impl Pool {
         }
     }
 
+    /// A browser started cold from a saved profile (`seed`, see
+    /// [`Browser::stop_saving_profile`]): a warm browser already has a profile of its own, so
+    /// it cannot take this one.
+    pub async fn launch_with_profile(
+        &self,
+        seed: &std::path::Path,
+    ) -> Result<Browser, BrowserError> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(BrowserError::PoolClosed);
+        }
+        let mut options = self.inner.options.launch.clone();
+        options.profile_seed = Some(seed.to_path_buf());
+        Browser::launch(&options).await
+    }
+
     /// How many warm browsers are ready right now.
     pub fn ready(&self) -> usize {
         lock(&self.inner.ready).len()

@@ -55,6 +55,19 @@ impl Process {
             remove_profile(&profile_dir).await;
             return Err(BrowserError::ProfileDir(e));
         }
+        if let Some(seed) = &options.profile_seed {
+            let user_data = profile_dir.join("profile");
+            let (seed, target) = (seed.clone(), user_data.clone());
+            let seeded =
+                tokio::task::spawn_blocking(move || crate::profile::copy_parts(&seed, &target))
+                    .await
+                    .map_err(|e| BrowserError::Profile(format!("the seeding task failed: {e}")))
+                    .and_then(|r| r);
+            if let Err(e) = seeded {
+                remove_profile(&profile_dir).await;
+                return Err(e);
+            }
+        }
         adopt_orphans();
         let marker = format!(
             "{}-{}",
@@ -124,6 +137,20 @@ impl Process {
         }
     }
 
+    /// Marks the coming exit as wanted, so that it is not reported as a crash (a graceful
+    /// close, before [`Process::stop`]).
+    pub(crate) fn mark_stopping(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Waits up to `timeout` for the process to exit; true if it did.
+    pub(crate) async fn wait_exit(&self, timeout: Duration) -> bool {
+        let mut exit = self.exit.clone();
+        tokio::time::timeout(timeout, exit.wait_for(Option::is_some))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// Kills the whole process group, waits until the browser is reaped and deletes its
     /// profile. Idempotent.
     pub(crate) async fn stop(&self) {
@@ -165,6 +192,9 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
         "--disable-sync".to_string(),
         "--disable-dev-shm-usage".to_string(),
         "--remote-debugging-port=0".to_string(),
+        // Cookies encrypted with Chromium's fixed key, never a desktop keyring, so that a
+        // saved profile reads the same in every browser Tandem starts.
+        "--password-store=basic".to_string(),
         format!("--user-data-dir={}", profile_dir.join("profile").display()),
         format!("--window-size={width},{height}"),
     ];

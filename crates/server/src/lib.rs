@@ -9,15 +9,20 @@
 
 pub mod api;
 pub mod auth;
+pub mod browsers;
+pub mod cdp_proxy;
 mod config;
+mod downloads;
 mod error;
 mod files;
 pub mod live;
 pub mod live_link;
+pub mod profiles;
 mod runner;
 pub mod screenshots;
 pub mod sessions;
 pub mod token;
+pub mod workspaces;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -119,10 +124,24 @@ impl Server {
             None => ApiKey::load_or_create(&config.data_dir)?,
         };
         let signer = Signer::load_or_create(&config.data_dir)?;
+        let (project_id, _) =
+            files::read_or_create_secret(&config.data_dir.join("project_id"), || {
+                uuid::Uuid::new_v4().to_string()
+            })?;
+        let project_id = uuid::Uuid::parse_str(&project_id).map_err(|_| {
+            ServerError::Config(format!(
+                "{} does not hold a UUID; delete it to generate a new one",
+                config.data_dir.join("project_id").display()
+            ))
+        })?;
         let store = Arc::new(SqliteStore::open(&config.data_dir).await?);
         let recovered = sessions::recover(store.as_ref()).await?;
         if recovered > 0 {
             tracing::info!(recovered, "settled sessions left active by a previous run");
+        }
+        let recovered = browsers::recover(store.as_ref()).await?;
+        if recovered > 0 {
+            tracing::info!(recovered, "settled browsers left active by a previous run");
         }
 
         let listener =
@@ -149,11 +168,24 @@ impl Server {
             launch,
         });
         let screenshots = screenshots::Screenshots::new(config.data_dir.join("screenshots"));
+        let profiles = profiles::Profiles::new(
+            store.clone() as Arc<dyn Store>,
+            config.data_dir.join("profiles"),
+        );
+        let workspaces = workspaces::Workspaces::new(
+            store.clone() as Arc<dyn Store>,
+            config.data_dir.join("workspaces"),
+        );
         let sessions = Sessions::new(
             store.clone() as Arc<dyn Store>,
             pool,
             runner,
-            screenshots.clone(),
+            sessions::SessionFiles {
+                screenshots: screenshots.clone(),
+                profiles: profiles.clone(),
+                workspaces: workspaces.clone(),
+                downloads: config.data_dir.join("downloads"),
+            },
             SessionLimits {
                 max_sessions: config.max_sessions,
                 idle_timeout: config.idle_timeout,
@@ -167,6 +199,10 @@ impl Server {
             .unwrap_or_else(|| format!("http://{}", reachable(local_addr)));
         let state = AppState {
             sessions: sessions.clone(),
+            browsers: browsers::Browsers::new(sessions.clone(), profiles.clone()),
+            profiles,
+            workspaces,
+            project_id,
             links: LiveLinks::new(&base, signer),
             screenshots,
             live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),

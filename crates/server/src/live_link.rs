@@ -1,6 +1,8 @@
-//! `liveUrl`: where a human opens a session's browser, with a token of its own.
+//! `liveUrl` and `cdpUrl`: where a human opens a browser, and where a CDP client drives it,
+//! each with a token of its own.
 
-use store::SessionRecord;
+use chrono::{DateTime, Utc};
+use store::{SessionRecord, Uuid};
 
 use crate::token::{Claims, Mode, Signer};
 
@@ -47,12 +49,26 @@ impl LiveLinks {
         if !record.status.is_active() {
             return None;
         }
-        let token = self.signer.sign(&Claims {
-            session_id: record.id,
-            mode,
-            expires_at: record.expires_at.timestamp(),
-        });
-        Some(format!("{}/live/{}?token={token}", self.base, record.id))
+        Some(self.live_link(record.id, mode, record.expires_at))
+    }
+
+    /// `{base}/live/{id}?token=…` for any live browser (a session's or a standalone one),
+    /// valid until `expires_at`.
+    pub fn live_link(&self, id: Uuid, mode: Mode, expires_at: DateTime<Utc>) -> String {
+        let token = self
+            .signer
+            .sign(&Claims::new(id, mode, expires_at.timestamp()));
+        format!("{}/live/{id}?token={token}", self.base)
+    }
+
+    /// `cdpUrl`: `{base}/cdp/{token}`, an HTTP base that Playwright's `connect_over_cdp`
+    /// accepts (see [`crate::cdp_proxy`]); the token opens the browser `id` until
+    /// `expires_at`.
+    pub fn cdp_url(&self, id: Uuid, expires_at: DateTime<Utc>) -> String {
+        let token = self
+            .signer
+            .sign(&Claims::new(id, Mode::Cdp, expires_at.timestamp()));
+        format!("{}/cdp/{token}", self.base)
     }
 }
 

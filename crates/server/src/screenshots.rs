@@ -84,11 +84,11 @@ fn path_of(session_id: Uuid, shot: Uuid) -> String {
 /// `{base}{path}?token=…` for a stored screenshot path, valid for [`LINK_LIFETIME`].
 pub fn signed_url(base: &str, signer: &Signer, path: &str) -> Option<String> {
     let shot = shot_of(path)?;
-    let token = signer.sign(&Claims {
-        session_id: shot,
-        mode: Mode::View,
-        expires_at: (Utc::now() + LINK_LIFETIME).timestamp(),
-    });
+    let token = signer.sign(&Claims::new(
+        shot,
+        Mode::View,
+        (Utc::now() + LINK_LIFETIME).timestamp(),
+    ));
     Some(format!(
         "{}{path}?token={token}",
         base.trim_end_matches('/')

@@ -1,9 +1,13 @@
-//! Live-view tokens: the one place that signs and verifies them.
+//! Signed tokens: the one place that signs and verifies them.
 //!
 //! A `liveUrl` is a credential ("anyone with it can interact with the browser"), so it
 //! carries its own token instead of the API key: an HMAC-SHA256-signed payload binding one
-//! session, one mode and an expiry. The key is generated at first start and kept in the data
-//! directory, so links survive a restart of the server.
+//! session, one mode and an expiry. The same tokens authorise the other links Tandem hands out
+//! without the API key: `cdpUrl` ([`Mode::Cdp`]), workspace file uploads and downloads
+//! ([`Mode::Upload`], [`Mode::Download`], bound to one file's path too) and screenshots. Each
+//! checker accepts only its own mode, so one kind of link never opens another. The key is
+//! generated at first start and kept in the data directory, so links survive a restart of the
+//! server.
 
 use std::path::Path;
 
@@ -18,7 +22,7 @@ use uuid::Uuid;
 use crate::error::ServerError;
 use crate::files;
 
-/// What a viewer holding the token may do.
+/// What the holder of a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -26,6 +30,12 @@ pub enum Mode {
     Control,
     /// Watch only.
     View,
+    /// Drive the browser over the Chrome DevTools Protocol (`cdpUrl`).
+    Cdp,
+    /// Write one file (the claims' path) into one workspace.
+    Upload,
+    /// Read one file (the claims' path) of one workspace or one browser's downloads.
+    Download,
 }
 
 /// The signed content of a token.
@@ -40,6 +50,21 @@ pub struct Claims {
     /// Unix seconds after which the token is refused.
     #[serde(rename = "exp")]
     pub expires_at: i64,
+    /// The one file an upload or download token is for.
+    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Claims {
+    /// Claims for `id` in `mode` until `expires_at` (Unix seconds), bound to no file.
+    pub fn new(id: Uuid, mode: Mode, expires_at: i64) -> Claims {
+        Claims {
+            session_id: id,
+            mode,
+            expires_at,
+            path: None,
+        }
+    }
 }
 
 /// Why a token was refused.
@@ -139,11 +164,21 @@ mod tests {
     use super::*;
 
     fn claims(expires_at: i64) -> Claims {
-        Claims {
-            session_id: Uuid::now_v7(),
-            mode: Mode::Control,
-            expires_at,
-        }
+        Claims::new(Uuid::now_v7(), Mode::Control, expires_at)
+    }
+
+    #[test]
+    fn file_tokens_carry_their_path_and_old_tokens_still_read() {
+        let signer = Signer::with_key(&[7; 32]).unwrap();
+        let mut c = Claims::new(Uuid::now_v7(), Mode::Upload, Utc::now().timestamp() + 60);
+        c.path = Some("uploads/a b.csv".into());
+        assert_eq!(signer.verify(&signer.sign(&c), Utc::now()), Ok(c.clone()));
+        c.path = None;
+        let token = signer.sign(&c);
+        let payload = URL_SAFE_NO_PAD
+            .decode(token.split_once('.').unwrap().0)
+            .unwrap();
+        assert!(!String::from_utf8(payload).unwrap().contains("path"));
     }
 
     #[test]

@@ -1,23 +1,30 @@
-//! Persistence for Tandem: sessions and their message feeds, behind one trait.
+//! Persistence for Tandem: sessions and their message feeds, standalone browsers, profiles
+//! and workspaces, behind one trait.
 //!
 //! The server talks to a [`Store`] (as `Arc<dyn Store>`) so that the backend can change
 //! (SQLite today, PostgreSQL when several nodes share state) without touching the API layer.
 //! This crate knows nothing of HTTP, browsers or agents: it keeps records and pages through
 //! them. Only the session supervisor writes a session's status; the store just persists it.
 
+mod browser;
 mod error;
 mod message;
+mod profile;
 mod session;
 mod sqlite;
+mod workspace;
 
 use std::future::Future;
 use std::pin::Pin;
 
+pub use browser::{BrowserQuery, BrowserRecord, BrowserStatus};
 pub use error::StoreError;
 pub use message::{MessagePage, MessageQuery, MessageRecord, NewMessage};
+pub use profile::ProfileRecord;
 pub use session::{SessionRecord, SessionStatus};
 pub use sqlite::SqliteStore;
 pub use uuid::Uuid;
+pub use workspace::WorkspaceRecord;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -71,6 +78,55 @@ pub trait Store: Send + Sync {
         session_id: Uuid,
         query: &'a MessageQuery,
     ) -> StoreFuture<'a, MessagePage>;
+
+    /// Inserts or overwrites a standalone browser (its owner saves it whole).
+    fn save_browser<'a>(&'a self, browser: &'a BrowserRecord) -> StoreFuture<'a, ()>;
+
+    /// One standalone browser.
+    fn browser(&self, id: Uuid) -> StoreFuture<'_, Option<BrowserRecord>>;
+
+    /// A page of standalone browsers, newest first, with the total matching `query`.
+    fn list_browsers<'a>(
+        &'a self,
+        query: &'a BrowserQuery,
+    ) -> StoreFuture<'a, (Vec<BrowserRecord>, u64)>;
+
+    /// Every browser in `status`; restart recovery stops the active ones.
+    fn browsers_with_status(&self, status: BrowserStatus) -> StoreFuture<'_, Vec<BrowserRecord>>;
+
+    /// Inserts or overwrites a profile record.
+    fn save_profile<'a>(&'a self, profile: &'a ProfileRecord) -> StoreFuture<'a, ()>;
+
+    /// One profile.
+    fn profile(&self, id: Uuid) -> StoreFuture<'_, Option<ProfileRecord>>;
+
+    /// A page of profiles, newest first, whose name contains `name` (case-insensitive), with
+    /// the total matching.
+    fn list_profiles<'a>(
+        &'a self,
+        name: Option<&'a str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreFuture<'a, (Vec<ProfileRecord>, u64)>;
+
+    /// Deletes a profile record; false when there was none.
+    fn delete_profile(&self, id: Uuid) -> StoreFuture<'_, bool>;
+
+    /// Inserts or overwrites a workspace record.
+    fn save_workspace<'a>(&'a self, workspace: &'a WorkspaceRecord) -> StoreFuture<'a, ()>;
+
+    /// One workspace.
+    fn workspace(&self, id: Uuid) -> StoreFuture<'_, Option<WorkspaceRecord>>;
+
+    /// A page of workspaces, newest first, with the total.
+    fn list_workspaces(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> StoreFuture<'_, (Vec<WorkspaceRecord>, u64)>;
+
+    /// Deletes a workspace record; false when there was none.
+    fn delete_workspace(&self, id: Uuid) -> StoreFuture<'_, bool>;
 }
 
 /// The current time at the precision the store keeps (microseconds), so that a timestamp

@@ -12,9 +12,12 @@ use sqlx::{FromRow, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::{
-    MessagePage, MessageQuery, MessageRecord, NewMessage, SessionRecord, SessionStatus, Store,
-    StoreError, StoreFuture,
+    BrowserQuery, BrowserRecord, BrowserStatus, MessagePage, MessageQuery, MessageRecord,
+    NewMessage, ProfileRecord, SessionRecord, SessionStatus, Store, StoreError, StoreFuture,
+    WorkspaceRecord,
 };
+
+mod records;
 
 /// Migrations embedded at build time from `crates/store/migrations`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -538,6 +541,66 @@ impl Store for SqliteStore {
         query: &'a MessageQuery,
     ) -> StoreFuture<'a, MessagePage> {
         Box::pin(self.page(session_id, query))
+    }
+
+    fn save_browser<'a>(&'a self, browser: &'a BrowserRecord) -> StoreFuture<'a, ()> {
+        Box::pin(self.upsert_browser(browser))
+    }
+
+    fn browser(&self, id: Uuid) -> StoreFuture<'_, Option<BrowserRecord>> {
+        Box::pin(self.get_browser(id))
+    }
+
+    fn list_browsers<'a>(
+        &'a self,
+        query: &'a BrowserQuery,
+    ) -> StoreFuture<'a, (Vec<BrowserRecord>, u64)> {
+        Box::pin(self.query_browsers(query))
+    }
+
+    fn browsers_with_status(&self, status: BrowserStatus) -> StoreFuture<'_, Vec<BrowserRecord>> {
+        Box::pin(self.browsers_in(status))
+    }
+
+    fn save_profile<'a>(&'a self, profile: &'a ProfileRecord) -> StoreFuture<'a, ()> {
+        Box::pin(self.upsert_profile(profile))
+    }
+
+    fn profile(&self, id: Uuid) -> StoreFuture<'_, Option<ProfileRecord>> {
+        Box::pin(self.get_profile(id))
+    }
+
+    fn list_profiles<'a>(
+        &'a self,
+        name: Option<&'a str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreFuture<'a, (Vec<ProfileRecord>, u64)> {
+        Box::pin(self.query_profiles(name, offset, limit))
+    }
+
+    fn delete_profile(&self, id: Uuid) -> StoreFuture<'_, bool> {
+        Box::pin(self.remove_profile(id))
+    }
+
+    fn save_workspace<'a>(&'a self, workspace: &'a WorkspaceRecord) -> StoreFuture<'a, ()> {
+        Box::pin(self.upsert_workspace(workspace))
+    }
+
+    fn workspace(&self, id: Uuid) -> StoreFuture<'_, Option<WorkspaceRecord>> {
+        Box::pin(self.get_workspace(id))
+    }
+
+    fn list_workspaces(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> StoreFuture<'_, (Vec<WorkspaceRecord>, u64)> {
+        Box::pin(self.query_workspaces(offset, limit))
+    }
+
+    fn delete_workspace(&self, id: Uuid) -> StoreFuture<'_, bool> {
+        Box::pin(self.remove_workspace(id))
     }
 }
 

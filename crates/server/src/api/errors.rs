@@ -9,6 +9,8 @@ use serde_json::json;
 
 use crate::sessions::{HandoffError, SessionError};
 
+use crate::workspaces::WorkspaceError;
+
 /// Seconds a client should wait before retrying after a 429; at most 10 so the Python SDK
 /// honours it.
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -56,12 +58,18 @@ pub enum ApiError {
     /// The request body exceeds the limit.
     #[error("Request body too large")]
     PayloadTooLarge,
+    /// Refused by a limit the cloud answers with 403 (a browser timeout over 4 hours).
+    #[error("{0}")]
+    Forbidden(String),
     /// Malformed input.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// A domain error from the session layer.
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// A domain error from the workspaces.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
 }
 
 impl ApiError {
@@ -86,8 +94,31 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge => {
                 detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
             }
+            ApiError::Forbidden(message) => detail(StatusCode::FORBIDDEN, message),
             ApiError::Validation(errors) => detail(StatusCode::UNPROCESSABLE_ENTITY, errors),
             ApiError::Session(error) => session_error(error),
+            ApiError::Workspace(error) => workspace_error(error),
+        }
+    }
+}
+
+fn workspace_error(error: WorkspaceError) -> Response {
+    let message = error.to_string();
+    match error {
+        WorkspaceError::NotFound | WorkspaceError::FileNotFound => {
+            detail(StatusCode::NOT_FOUND, message)
+        }
+        WorkspaceError::BadPath(msg) => detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![FieldError::at("query", "path", msg, "value_error")],
+        ),
+        WorkspaceError::TooLarge => detail(StatusCode::PAYLOAD_TOO_LARGE, message),
+        WorkspaceError::Store(_) | WorkspaceError::Io(_) => {
+            tracing::error!(error = %message, "workspace storage failure");
+            detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal storage error; see the server log",
+            )
         }
     }
 }
@@ -95,7 +126,9 @@ impl IntoResponse for ApiError {
 fn session_error(error: SessionError) -> Response {
     let message = error.to_string();
     match error {
-        SessionError::NotFound => detail(StatusCode::NOT_FOUND, message),
+        SessionError::NotFound
+        | SessionError::ProfileNotFound
+        | SessionError::WorkspaceNotFound => detail(StatusCode::NOT_FOUND, message),
         SessionError::TooManySessions { .. } => {
             let mut response = detail(StatusCode::TOO_MANY_REQUESTS, message);
             response

@@ -107,7 +107,22 @@ fn body_error(path: Option<&serde_path_to_error::Path>, error: &serde_json::Erro
     ApiError::invalid(field)
 }
 
-/// The `{session_id}` path segment, which must be a UUID (422 otherwise, as the real API).
+/// The one path segment of a route, which must be a UUID (422 at `["path", name]`
+/// otherwise, as the real API).
+async fn path_uuid<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    name: &str,
+) -> Result<Uuid, ApiError> {
+    let invalid =
+        |msg: String| ApiError::invalid(FieldError::at("path", name, msg, "uuid_parsing"));
+    let Path(raw) = Path::<String>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| invalid(e.body_text()))?;
+    Uuid::parse_str(&raw).map_err(|e| invalid(format!("Input should be a valid UUID, {e}")))
+}
+
+/// The `{session_id}` path segment (sessions and browsers).
 #[derive(Debug, Clone, Copy)]
 pub struct SessionId(pub Uuid);
 
@@ -115,15 +130,33 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let invalid = |msg: String| {
-            ApiError::invalid(FieldError::at("path", "session_id", msg, "uuid_parsing"))
-        };
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+        path_uuid(parts, state, "session_id").await.map(SessionId)
+    }
+}
+
+/// The `{profile_id}` path segment.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for ProfileId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        path_uuid(parts, state, "profile_id").await.map(ProfileId)
+    }
+}
+
+/// The `{workspace_id}` path segment.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkspaceId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for WorkspaceId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        path_uuid(parts, state, "workspace_id")
             .await
-            .map_err(|e| invalid(e.body_text()))?;
-        Uuid::parse_str(&raw)
-            .map(SessionId)
-            .map_err(|e| invalid(format!("Input should be a valid UUID, {e}")))
+            .map(WorkspaceId)
     }
 }
 
@@ -161,6 +194,85 @@ impl QueryParams {
             .rev()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    /// Every value of a repeated parameter (`metadata=a&metadata=b`), in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+
+    /// A text parameter of at most `max` characters.
+    pub fn text(&mut self, name: &str, max: usize) -> Option<String> {
+        let raw = self.raw(name)?.to_string();
+        if raw.chars().count() > max {
+            self.errors.push(FieldError::at(
+                "query",
+                name,
+                format!("String should have at most {max} characters"),
+                "string_too_long",
+            ));
+            return None;
+        }
+        Some(raw)
+    }
+
+    /// One of `allowed`, if given.
+    pub fn choice(&mut self, name: &str, allowed: &[&'static str]) -> Option<&'static str> {
+        let raw = self.raw(name)?;
+        if let Some(found) = allowed.iter().find(|a| **a == raw) {
+            return Some(found);
+        }
+        let quoted: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+        self.errors.push(FieldError::at(
+            "query",
+            name,
+            format!("Input should be {}", quoted.join(" or ")),
+            "enum",
+        ));
+        None
+    }
+
+    /// A boolean parameter (`true`/`false`, as the SDKs send; also `1`/`0`), `default` when
+    /// absent.
+    pub fn boolean(&mut self, name: &str, default: bool) -> bool {
+        match self.raw(name).map(str::to_ascii_lowercase).as_deref() {
+            None => default,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some("false" | "0" | "no" | "off") => false,
+            Some(_) => {
+                self.errors.push(FieldError::at(
+                    "query",
+                    name,
+                    "Input should be a valid boolean, unable to interpret input",
+                    "bool_parsing",
+                ));
+                default
+            }
+        }
+    }
+
+    /// An integer parameter that may come under either of two names (the TS SDK sends
+    /// `page`/`page_size` where Python sends `pageNumber`/`pageSize`); the first name wins.
+    pub fn int_either(&mut self, names: [&str; 2], default: u64, min: u64, max: u64) -> u64 {
+        let name = if self.raw(names[0]).is_some() {
+            names[0]
+        } else {
+            names[1]
+        };
+        self.int(name, default, min, max)
+    }
+
+    /// `(pageNumber, pageSize)` of the browsers, profiles and workspaces lists (1-based,
+    /// 1 to 100, default 10), also under the names the TS SDK sends for profiles (`page`,
+    /// `page_size`).
+    pub fn page(&mut self) -> (u64, u64) {
+        let number = self.int_either(["pageNumber", "page"], 1, 1, 1_000_000);
+        let size = self.int_either(["pageSize", "page_size"], 10, 1, 100);
+        (number, size)
     }
 
     /// An integer parameter within `min..=max`, `default` when absent.

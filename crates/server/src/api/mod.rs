@@ -1,15 +1,19 @@
 //! The HTTP surface: `/api/v3` (Browser Use Cloud v3 compatible), `/healthz`, and the live
 //! view under `/live` (see [`crate::live`]).
 
+mod billing;
+mod browsers;
 pub mod errors;
 pub mod extract;
 pub mod models;
 mod openapi;
+mod profiles;
 mod sessions;
+pub mod workspaces;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, response::IntoResponse};
 use store::SessionRecord;
 use tower_http::trace::TraceLayer;
@@ -25,6 +29,14 @@ use models::SessionResponse;
 pub struct AppState {
     /// The session domain.
     pub sessions: Sessions,
+    /// Standalone browsers.
+    pub browsers: crate::browsers::Browsers,
+    /// Browser profiles.
+    pub profiles: crate::profiles::Profiles,
+    /// Workspaces and their files.
+    pub workspaces: crate::workspaces::Workspaces,
+    /// This server's project id (`AccountView.projectId`), kept in the data directory.
+    pub project_id: uuid::Uuid,
     /// Builder of `liveUrl`s.
     pub links: LiveLinks,
     /// The live views.
@@ -39,13 +51,18 @@ impl AppState {
         crate::screenshots::signed_url(self.links.base(), self.links.signer(), path)
     }
 
-    /// The wire view of a session.
+    /// The wire view of a session, with Tandem's `cdpUrl` while it is active.
     pub fn view(&self, record: &SessionRecord) -> SessionResponse {
+        let cdp_url = record
+            .status
+            .is_active()
+            .then(|| self.links.cdp_url(record.id, record.expires_at));
         SessionResponse::new(
             record,
             self.links.live_url(record),
             self.links.view_url(record),
         )
+        .with_cdp_url(cdp_url)
     }
 }
 
@@ -69,6 +86,39 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
             post(sessions::take_control),
         )
         .route("/sessions/{session_id}/messages", get(sessions::messages))
+        .route("/browsers", post(browsers::create).get(browsers::list))
+        .route(
+            "/browsers/{session_id}",
+            get(browsers::get_one).patch(browsers::update),
+        )
+        .route("/browsers/{session_id}/downloads", get(browsers::downloads))
+        .route("/billing/account", get(billing::account))
+        .route("/profiles", post(profiles::create).get(profiles::list))
+        .route(
+            "/profiles/{profile_id}",
+            get(profiles::get_one)
+                .patch(profiles::update)
+                .delete(profiles::delete),
+        )
+        .route(
+            "/workspaces",
+            post(workspaces::create).get(workspaces::list),
+        )
+        .route(
+            "/workspaces/{workspace_id}",
+            get(workspaces::get_one)
+                .patch(workspaces::update)
+                .delete(workspaces::delete),
+        )
+        .route(
+            "/workspaces/{workspace_id}/files",
+            get(workspaces::files).delete(workspaces::delete_file),
+        )
+        .route(
+            "/workspaces/{workspace_id}/files/upload",
+            post(workspaces::upload),
+        )
+        .route("/workspaces/{workspace_id}/size", get(workspaces::size))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(key, require_api_key));
@@ -80,8 +130,19 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
             "/screenshots/{session_id}/{file}",
             get(crate::screenshots::serve),
         )
+        // Presigned too: the SDKs' upload and download helpers send no API key.
+        .route(
+            "/files/workspaces/{workspace}/{*path}",
+            put(workspaces::signed_file).get(workspaces::signed_file),
+        )
+        .route(
+            "/files/downloads/{owner}/{*path}",
+            get(browsers::signed_download),
+        )
         .nest("/api/v3", api)
         .merge(crate::live::routes())
+        // The token in `cdpUrl` is the credential, as for the cloud's CDP URLs.
+        .merge(crate::cdp_proxy::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())

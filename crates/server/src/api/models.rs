@@ -183,6 +183,18 @@ pub enum SessionRequest {
     Dispatch(Uuid, TaskSpec),
 }
 
+/// Checks `browserScreenWidth` (320-6144) and `browserScreenHeight` (320-3456), as the SDK
+/// models do, for sessions and browsers alike.
+pub(crate) fn check_screen_size(
+    errors: &mut Vec<FieldError>,
+    width: Option<i64>,
+    height: Option<i64>,
+) {
+    check_range(errors, "browserScreenWidth", width, 320, 6144);
+    check_range(errors, "browserScreenHeight", height, 320, 3456);
+}
+
+/// Adds a FastAPI-style error at `body.<name>` when `value` is outside `min..=max`.
 fn check_range(errors: &mut Vec<FieldError>, name: &str, value: Option<i64>, min: i64, max: i64) {
     match value {
         Some(v) if v < min => errors.push(FieldError::at(
@@ -230,19 +242,10 @@ impl RunTaskRequest {
                 "missing",
             ));
         }
-        check_range(
+        check_screen_size(
             &mut errors,
-            "browserScreenWidth",
             self.browser_screen_width,
-            320,
-            6144,
-        );
-        check_range(
-            &mut errors,
-            "browserScreenHeight",
             self.browser_screen_height,
-            320,
-            3456,
         );
         if self.browser_screen_width.is_some() != self.browser_screen_height.is_some() {
             errors.push(FieldError::new(
@@ -355,6 +358,9 @@ pub struct SessionResponse {
     live_url: Option<String>,
     /// Tandem's addition: the read-only live view (its input is dropped by the server).
     view_url: Option<String>,
+    /// Tandem's addition: CDP access to the session's browser (see `cdp_proxy`), as
+    /// `GET /browsers/{id}` gives it.
+    cdp_url: Option<String>,
     recording_urls: Vec<String>,
     profile_id: Option<Uuid>,
     workspace_id: Option<Uuid>,
@@ -383,6 +389,12 @@ pub struct SessionResponse {
 }
 
 impl SessionResponse {
+    /// The same view with the session browser's `cdpUrl`.
+    pub fn with_cdp_url(mut self, url: Option<String>) -> SessionResponse {
+        self.cdp_url = url;
+        self
+    }
+
     /// The same view with the latest step screenshot's signed link.
     pub fn with_screenshot_url(mut self, url: Option<String>) -> SessionResponse {
         self.screenshot_url = url;
@@ -415,6 +427,7 @@ impl SessionResponse {
             is_task_successful: record.is_task_successful,
             live_url,
             view_url,
+            cdp_url: None,
             recording_urls: Vec::new(),
             profile_id: record.profile_id,
             workspace_id: record.workspace_id,
@@ -438,6 +451,22 @@ impl SessionResponse {
             updated_at: record.updated_at,
         }
     }
+}
+
+/// The page shape of every list but the sessions' (`BrowserSessionListResponse`,
+/// `ProfileListResponse`, `WorkspaceListResponse`).
+pub fn item_page<T: Serialize>(
+    items: Vec<T>,
+    total: u64,
+    page_number: u64,
+    page_size: u64,
+) -> Value {
+    json!({
+        "items": items,
+        "totalItems": total,
+        "pageNumber": page_number,
+        "pageSize": page_size,
+    })
 }
 
 /// `GET /sessions`.

@@ -46,9 +46,18 @@ pub fn document() -> Value {
         },
         "servers": [{"url": "/api/v3"}],
         "security": [{"APIKeyHeader": []}],
-        "paths": paths(),
+        "paths": all_paths(),
         "components": components(),
     })
+}
+
+/// The sessions' paths, then the other groups'.
+fn all_paths() -> Value {
+    let mut all = paths();
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), resource_paths()) {
+        all.extend(more);
+    }
+    all
 }
 
 fn paths() -> Value {
@@ -168,6 +177,89 @@ fn paths() -> Value {
                     "422": validation_response()
                 }
             }
+        }
+    })
+}
+
+/// One operation of the browsers, profiles, workspaces and billing groups: their bodies are
+/// described in api-v3.md §2.7-§2.10 and validated by the SDKs' own models.
+fn op(summary: &str, id: &str, path_param: Option<&str>, ok: &str, query: &[&str]) -> Value {
+    let mut parameters: Vec<Value> = path_param
+        .map(|name| {
+            json!({"name": name, "in": "path", "required": true,
+                   "schema": {"type": "string", "format": "uuid"}})
+        })
+        .into_iter()
+        .collect();
+    parameters.extend(
+        query
+            .iter()
+            .map(|name| json!({"name": name, "in": "query", "schema": {"type": "string"}})),
+    );
+    let mut responses = json!({
+        "401": error_response("Missing or invalid API key"),
+        "422": validation_response()
+    });
+    responses[ok] = json!({
+        "description": "Success",
+        "content": {"application/json": {"schema": {"type": ["object", "array"]}}}
+    });
+    if ok == "204" {
+        responses[ok] = json!({"description": "Deleted"});
+    }
+    if path_param.is_some() {
+        responses["404"] = error_response("Not found");
+    }
+    json!({"summary": summary, "operationId": id, "parameters": parameters, "responses": responses})
+}
+
+fn resource_paths() -> Value {
+    let sid = Some("session_id");
+    let pid = Some("profile_id");
+    let wid = Some("workspace_id");
+    let page = ["pageNumber", "pageSize"];
+    json!({
+        "/browsers": {
+            "post": op("Start a standalone browser (timeout in minutes, at most 240: else 403)", "create_browser", None, "201", &[]),
+            "get": op("List standalone browsers, or an agent session's browser", "list_browsers", None, "200", &["pageNumber", "pageSize", "filterBy", "agentSessionId", "metadata"])
+        },
+        "/browsers/{session_id}": {
+            "get": op("A browser; an agent session's under the session's id", "get_browser", sid, "200", &[]),
+            "patch": op("Stop a browser: {\"action\": \"stop\"}", "update_browser", sid, "200", &[])
+        },
+        "/browsers/{session_id}/downloads": {
+            "get": op("Files the browser downloaded, with signed links", "list_browser_downloads", sid, "200", &["limit", "cursor", "includeUrls"])
+        },
+        "/profiles": {
+            "post": op("Create a profile", "create_profile", None, "201", &[]),
+            "get": op("List profiles (also page/page_size)", "list_profiles", None, "200", &["query", "pageNumber", "pageSize"])
+        },
+        "/profiles/{profile_id}": {
+            "get": op("A profile", "get_profile", pid, "200", &[]),
+            "patch": op("Rename a profile", "update_profile", pid, "200", &[]),
+            "delete": op("Delete a profile and its saved state", "delete_profile", pid, "204", &[])
+        },
+        "/workspaces": {
+            "post": op("Create a workspace (body optional)", "create_workspace", None, "201", &[]),
+            "get": op("List workspaces", "list_workspaces", None, "200", &page)
+        },
+        "/workspaces/{workspace_id}": {
+            "get": op("A workspace", "get_workspace", wid, "200", &[]),
+            "patch": op("Rename a workspace", "update_workspace", wid, "200", &[]),
+            "delete": op("Delete a workspace and its files", "delete_workspace", wid, "204", &[])
+        },
+        "/workspaces/{workspace_id}/files": {
+            "get": op("List files", "list_workspace_files", wid, "200", &["prefix", "limit", "cursor", "includeUrls", "shallow"]),
+            "delete": op("Delete a file", "delete_workspace_file", wid, "204", &["path"])
+        },
+        "/workspaces/{workspace_id}/files/upload": {
+            "post": op("Signed upload links (PUT the bytes, no API key)", "upload_workspace_files", wid, "200", &["prefix"])
+        },
+        "/workspaces/{workspace_id}/size": {
+            "get": op("Bytes and files in a workspace", "workspace_size", wid, "200", &[])
+        },
+        "/billing/account": {
+            "get": op("The account: limits and active sessions (no billing when self-hosted)", "billing_account", None, "200", &[])
         }
     })
 }

@@ -44,6 +44,9 @@ pub enum AccessError {
     /// A genuine token, for another session.
     #[error("This live-view token is for another session")]
     Foreign,
+    /// A genuine token of another kind (a `cdpUrl` or file link), which never opens a view.
+    #[error("This token is not a live-view token")]
+    NotLiveView,
     /// The download link of a view-only token.
     #[error("A view-only link cannot do this")]
     ViewOnly,
@@ -54,7 +57,9 @@ impl IntoResponse for AccessError {
         let status = match self {
             AccessError::Missing | AccessError::Token(_) => StatusCode::UNAUTHORIZED,
             AccessError::BadSession => StatusCode::NOT_FOUND,
-            AccessError::Foreign | AccessError::ViewOnly => StatusCode::FORBIDDEN,
+            AccessError::Foreign | AccessError::NotLiveView | AccessError::ViewOnly => {
+                StatusCode::FORBIDDEN
+            }
         };
         (status, Json(json!({ "detail": self.to_string() }))).into_response()
     }
@@ -71,6 +76,9 @@ pub fn check(
         .filter(|t| !t.is_empty())
         .ok_or(AccessError::Missing)?;
     let claims = signer.verify(token, now).map_err(AccessError::Token)?;
+    if !matches!(claims.mode, Mode::Control | Mode::View) {
+        return Err(AccessError::NotLiveView);
+    }
     let session_id = Uuid::parse_str(session).map_err(|_| AccessError::BadSession)?;
     if claims.session_id != session_id {
         return Err(AccessError::Foreign);
@@ -87,11 +95,7 @@ mod tests {
     use crate::token::Claims;
 
     fn token(signer: &Signer, id: Uuid, mode: Mode, exp: i64) -> String {
-        signer.sign(&Claims {
-            session_id: id,
-            mode,
-            expires_at: exp,
-        })
+        signer.sign(&Claims::new(id, mode, exp))
     }
 
     #[test]
@@ -138,6 +142,11 @@ mod tests {
         assert_eq!(
             check(&signer, &sid, Some(&foreign), now),
             Err(AccessError::Foreign)
+        );
+        let cdp = token(&signer, id, Mode::Cdp, now.timestamp() + 60);
+        assert_eq!(
+            check(&signer, &sid, Some(&cdp), now),
+            Err(AccessError::NotLiveView)
         );
         let good = token(&signer, id, Mode::Control, now.timestamp() + 60);
         assert_eq!(

@@ -154,7 +154,7 @@ pub struct Hub {
     commands: mpsc::UnboundedSender<HubCommand>,
     input: mpsc::Sender<InputJob>,
     snapshot: Mutex<Snapshot>,
-    downloads: Downloads,
+    downloads: Arc<Downloads>,
     next_viewer: AtomicU64,
     touch: Toucher,
 }
@@ -188,8 +188,9 @@ impl Toucher {
 }
 
 impl Hub {
-    /// Starts the hub of a live session: follows its downloads into `dir` and spawns the
-    /// hub's tasks. Returns the hub and a receiver that fires when the hub ends.
+    /// Starts the hub of a live session: shows the downloads its owner follows (or, when the
+    /// owner could not, follows them into `dir`) and spawns the hub's tasks. Returns the hub
+    /// and a receiver that fires when the hub ends.
     pub(crate) async fn start(
         session_id: Uuid,
         browser: Browser,
@@ -198,9 +199,14 @@ impl Hub {
         settings: ScreencastSettings,
         dir: tempfile::TempDir,
     ) -> Result<(Arc<Hub>, tokio::sync::oneshot::Receiver<()>), browser::BrowserError> {
-        let downloads_dir = dir.path().join("downloads");
-        let _ = tokio::fs::create_dir_all(&downloads_dir).await;
-        let downloads = Downloads::follow(browser.cdp(), &downloads_dir).await?;
+        let downloads = match sessions.downloads(session_id) {
+            Some(downloads) => downloads,
+            None => {
+                let downloads_dir = dir.path().join("downloads");
+                let _ = tokio::fs::create_dir_all(&downloads_dir).await;
+                Arc::new(Downloads::follow(browser.cdp(), &downloads_dir).await?)
+            }
+        };
         let (frames_tx, frames) = watch::channel(None);
         let (taken, taken_rx) = watch::channel(0u64);
         let (messages, _) = broadcast::channel(256);

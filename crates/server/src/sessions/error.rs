@@ -30,6 +30,12 @@ pub enum SessionError {
     /// A human's command does not fit what the agent waits for.
     #[error(transparent)]
     Handoff(#[from] super::handoff::HandoffError),
+    /// The `profileId` names no profile.
+    #[error("Profile not found")]
+    ProfileNotFound,
+    /// The `workspaceId` names no workspace.
+    #[error("Workspace not found")]
+    WorkspaceNotFound,
     /// The server is shutting down and takes no new work.
     #[error("Tandem is shutting down")]
     ShuttingDown,

@@ -18,10 +18,13 @@ use std::time::Duration;
 
 use agent::TaskRunner;
 
+use crate::profiles::Profiles;
 use crate::screenshots::Screenshots;
+use crate::workspaces::{WorkspaceError, Workspaces};
 use browser::Pool;
+use std::path::PathBuf;
 use store::{MessagePage, MessageQuery, SessionRecord, SessionStatus, Store, Uuid};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 pub use clock::SessionClock;
 pub use error::SessionError;
@@ -29,8 +32,9 @@ pub use handoff::{HandoffError, HumanSource, Resume};
 pub use recovery::recover;
 pub use spec::{DEFAULT_MODEL, NewSession, TaskSpec};
 
-use registry::{Handle, Registry};
+pub(crate) use registry::{Control, Handle, Registry};
 use supervisor::{Command, Limits, Supervisor};
+pub(crate) use supervisor::{browser_gone, deadline_after};
 
 /// What `POST /sessions/{id}/stop` stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +44,19 @@ pub enum StopStrategy {
     Session,
     /// Only the running task: status back to `idle`, browser kept.
     Task,
+}
+
+/// Where sessions keep and find files, all under the server's data directory.
+#[derive(Clone)]
+pub struct SessionFiles {
+    /// Step screenshots.
+    pub screenshots: Screenshots,
+    /// Browser profiles a session may start from.
+    pub profiles: Profiles,
+    /// Workspaces a session may be attached to.
+    pub workspaces: Workspaces,
+    /// `<data_dir>/downloads`: every browser's downloads, by session or browser id.
+    pub downloads: PathBuf,
 }
 
 /// Session limits, from the server configuration.
@@ -66,7 +83,7 @@ struct Inner {
     store: Arc<dyn Store>,
     pool: Pool,
     runner: Arc<dyn TaskRunner>,
-    screenshots: Screenshots,
+    files: SessionFiles,
     limits: SessionLimits,
     /// One permit per active session; a supervisor holds its permit until its session ends.
     slots: Arc<Semaphore>,
@@ -82,7 +99,7 @@ impl Sessions {
         store: Arc<dyn Store>,
         pool: Pool,
         runner: Arc<dyn TaskRunner>,
-        screenshots: Screenshots,
+        files: SessionFiles,
         limits: SessionLimits,
     ) -> Sessions {
         Sessions {
@@ -90,7 +107,7 @@ impl Sessions {
                 store,
                 pool,
                 runner,
-                screenshots,
+                files,
                 limits,
                 slots: Arc::new(Semaphore::new(limits.max_sessions)),
                 registry: Arc::new(Registry::default()),
@@ -108,24 +125,90 @@ impl Sessions {
         self.inner.limits
     }
 
-    /// Creates a session with a browser of its own, and dispatches its first task if given.
-    /// Past the concurrent-session limit nothing is created (the SDKs retry a 429).
-    pub async fn create(&self, spec: NewSession) -> Result<SessionRecord, SessionError> {
+    /// A slot under the concurrent limit, shared by sessions and standalone browsers (each
+    /// holds one Chromium); `TooManySessions` when none is free, with nothing created.
+    pub(crate) fn reserve_slot(&self) -> Result<OwnedSemaphorePermit, SessionError> {
         let inner = &self.inner;
         if inner.registry.is_closed() {
             return Err(SessionError::ShuttingDown);
         }
-        let permit =
-            inner
-                .slots
-                .clone()
-                .try_acquire_owned()
-                .map_err(|_| SessionError::TooManySessions {
-                    limit: inner.limits.max_sessions,
-                })?;
-        let browser = inner.pool.acquire().await?;
+        inner
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| SessionError::TooManySessions {
+                limit: inner.limits.max_sessions,
+            })
+    }
+
+    /// The folder of a workspace a session is attached to; `WorkspaceNotFound` when there is
+    /// no such workspace.
+    pub(crate) async fn workspace_dir(&self, id: Uuid) -> Result<PathBuf, SessionError> {
+        let workspaces = &self.inner.files.workspaces;
+        match workspaces.get(id).await {
+            Ok(_) => Ok(workspaces.dir_of(id)),
+            Err(WorkspaceError::Store(e)) => Err(SessionError::Store(e)),
+            Err(_) => Err(SessionError::WorkspaceNotFound),
+        }
+    }
+
+    /// Where the completed downloads of session or browser `id` are kept.
+    pub fn kept_downloads(&self, id: Uuid) -> PathBuf {
+        crate::downloads::dir_of(&self.inner.files.downloads, id)
+    }
+
+    /// The root of every browser's downloads, for standalone browsers.
+    pub(crate) fn downloads_root(&self) -> &std::path::Path {
+        &self.inner.files.downloads
+    }
+
+    /// The downloads of a live browser, as its owner follows them (the live view shows them).
+    pub(crate) fn downloads(&self, id: Uuid) -> Option<Arc<browser::Downloads>> {
+        self.inner.registry.downloads(id)
+    }
+
+    /// Live sessions and standalone browsers, each holding one Chromium.
+    pub fn active_count(&self) -> usize {
+        self.inner.registry.len()
+    }
+
+    /// The warm pool, for standalone browsers.
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The owners of live browsers, for standalone browsers to join.
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.inner.registry
+    }
+
+    /// Creates a session with a browser of its own, and dispatches its first task if given.
+    /// Past the concurrent-session limit nothing is created (the SDKs retry a 429). With a
+    /// profile, the browser starts cold from the profile's saved state and saves it back when
+    /// the session ends.
+    pub async fn create(&self, spec: NewSession) -> Result<SessionRecord, SessionError> {
+        let inner = &self.inner;
+        let permit = self.reserve_slot()?;
+        let workspace = match spec.workspace_id {
+            Some(workspace_id) => Some(self.workspace_dir(workspace_id).await?),
+            None => None,
+        };
+        let (browser, profile) = match spec.profile_id {
+            Some(profile_id) => {
+                let (browser, lease) = inner.files.profiles.launch(&inner.pool, profile_id).await?;
+                (browser, Some(lease))
+            }
+            None => (inner.pool.acquire().await?, None),
+        };
 
         let id = Uuid::now_v7();
+        let downloads = crate::downloads::follow(
+            &browser,
+            &inner.files.downloads,
+            id,
+            workspace.as_ref().map(|dir| dir.join("downloads")),
+        )
+        .await;
         let expires_at = chrono::Duration::from_std(inner.limits.max_duration)
             .ok()
             .and_then(|d| store::now().checked_add_signed(d))
@@ -164,7 +247,7 @@ impl Sessions {
             record.clone(),
             inner.store.clone(),
             inner.runner.clone(),
-            inner.screenshots.clone(),
+            inner.files.screenshots.clone(),
             browser.clone(),
             inner.registry.clone(),
             permit,
@@ -173,14 +256,17 @@ impl Sessions {
                 max_duration: inner.limits.max_duration,
                 human_wait: inner.limits.human_wait,
             },
-        );
+        )
+        .with_profile(profile)
+        .with_workspace(workspace);
         let clock_watch = supervisor.clock();
         let first_task = spec.task;
         let registered = inner.registry.insert_with(id, || Handle {
-            commands,
+            control: Control::Session(commands),
             join: tokio::spawn(supervisor.run(receiver, first_task)),
             browser: browser.clone(),
             clock: clock_watch,
+            downloads,
         });
         if !registered {
             browser.stop().await;
@@ -320,7 +406,14 @@ impl Sessions {
     pub async fn shutdown(&self) {
         let handles = self.inner.registry.close();
         for handle in &handles {
-            let _ = handle.commands.send(Command::Shutdown).await;
+            match &handle.control {
+                Control::Session(commands) => {
+                    let _ = commands.send(Command::Shutdown).await;
+                }
+                Control::Standalone(commands) => {
+                    let _ = commands.send(crate::browsers::OwnerCommand::Shutdown).await;
+                }
+            }
         }
         for handle in handles {
             let _ = handle.join.await;

@@ -1,4 +1,7 @@
-//! The live supervisors, by session id.
+//! The live owners of browsers, by id: session supervisors and standalone browsers' owners.
+//!
+//! Both kinds live in one map so that what is keyed by id alone (the live view, the CDP
+//! proxy, shutdown) reaches either the same way.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -11,12 +14,22 @@ use tokio::task::JoinHandle;
 use super::clock::SessionClock;
 use super::supervisor::Command;
 
-/// How to reach a live supervisor, and how to wait for it at shutdown.
+/// Where an owner takes its commands.
+pub(crate) enum Control {
+    /// A session's supervisor.
+    Session(mpsc::Sender<Command>),
+    /// A standalone browser's owner.
+    Standalone(mpsc::Sender<crate::browsers::OwnerCommand>),
+}
+
+/// How to reach a live owner, and how to wait for it at shutdown.
 pub(crate) struct Handle {
-    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) control: Control,
     pub(crate) join: JoinHandle<()>,
     pub(crate) browser: Browser,
     pub(crate) clock: tokio::sync::watch::Receiver<SessionClock>,
+    /// The browser's downloads, followed by its owner from the start.
+    pub(crate) downloads: Option<std::sync::Arc<browser::Downloads>>,
 }
 
 #[derive(Default)]
@@ -55,7 +68,21 @@ impl Registry {
 
     /// The command channel of a live session.
     pub(crate) fn sender(&self, id: Uuid) -> Option<mpsc::Sender<Command>> {
-        self.lock().handles.get(&id).map(|h| h.commands.clone())
+        match &self.lock().handles.get(&id)?.control {
+            Control::Session(sender) => Some(sender.clone()),
+            Control::Standalone(_) => None,
+        }
+    }
+
+    /// The command channel of a live standalone browser.
+    pub(crate) fn standalone(
+        &self,
+        id: Uuid,
+    ) -> Option<mpsc::Sender<crate::browsers::OwnerCommand>> {
+        match &self.lock().handles.get(&id)?.control {
+            Control::Standalone(sender) => Some(sender.clone()),
+            Control::Session(_) => None,
+        }
     }
 
     /// The browser of a live session.
@@ -63,9 +90,19 @@ impl Registry {
         self.lock().handles.get(&id).map(|h| h.browser.clone())
     }
 
+    /// The downloads of a live browser.
+    pub(crate) fn downloads(&self, id: Uuid) -> Option<std::sync::Arc<browser::Downloads>> {
+        self.lock().handles.get(&id)?.downloads.clone()
+    }
+
     /// The deadlines and end of a live session.
     pub(crate) fn clock(&self, id: Uuid) -> Option<tokio::sync::watch::Receiver<SessionClock>> {
         self.lock().handles.get(&id).map(|h| h.clock.clone())
+    }
+
+    /// How many owners (sessions and standalone browsers) are live.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().handles.len()
     }
 
     /// Forgets a supervisor (its session ended).

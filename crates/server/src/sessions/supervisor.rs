@@ -23,6 +23,7 @@ use super::feed::StoreFeed;
 use super::handoff::{Change, Handoff, HumanSource, Resume};
 use super::registry::Registry;
 use super::spec::{TaskSpec, assistant_message, begin_task};
+use crate::profiles::ProfileLease;
 use crate::screenshots::Screenshots;
 
 /// A reply carrying the session as it is after the command.
@@ -92,6 +93,10 @@ pub(crate) struct Supervisor {
     past_tasks: Vec<PriorTask>,
     /// What the running task waits for from a human.
     handoff: Handoff,
+    /// The profile the browser started from, saved back when the session ends.
+    profile: Option<ProfileLease>,
+    /// The folder of the workspace the session is attached to: the agent may upload from it.
+    workspace: Option<std::path::PathBuf>,
 }
 
 enum Event {
@@ -162,6 +167,36 @@ impl Supervisor {
             clock: watch::Sender::new(SessionClock::default()),
             past_tasks: Vec::new(),
             handoff: Handoff::new(limits.human_wait),
+            profile: None,
+            workspace: None,
+        }
+    }
+
+    /// Lets the agent upload files from the session's workspace folder.
+    pub(crate) fn with_workspace(mut self, workspace: Option<std::path::PathBuf>) -> Supervisor {
+        self.workspace = workspace;
+        self
+    }
+
+    /// Saves the browser's state into `profile` when the session ends.
+    pub(crate) fn with_profile(mut self, profile: Option<ProfileLease>) -> Supervisor {
+        self.profile = profile;
+        self
+    }
+
+    /// Stops the browser, saving the profile first when the session has one. A failed save
+    /// is reported in the session's feed (and kept on the profile by the lease).
+    async fn stop_browser(&mut self) {
+        let Some(lease) = &self.profile else {
+            self.browser.stop().await;
+            return;
+        };
+        if let Err(reason) = lease.save_and_stop(&self.browser).await {
+            let text = format!("The browser profile {} was not saved: {reason}", lease.id());
+            let message = assistant_message(self.record.id, &text);
+            if let Err(e) = self.store.append_message(&message).await {
+                tracing::error!(session = %self.record.id, error = %e, "cannot report a failed profile save");
+            }
         }
     }
 
@@ -316,7 +351,7 @@ impl Supervisor {
                 self.clock
                     .send_modify(|c| c.ended = Some("The server is shutting down".into()));
                 self.abort_task();
-                self.browser.stop().await;
+                self.stop_browser().await;
                 self.registry.remove(self.record.id);
                 self.permit.take();
                 Flow::End
@@ -422,6 +457,7 @@ impl Supervisor {
             sensitive_data: spec.sensitive_data.clone(),
             human,
             require_approval: spec.require_approval.clone(),
+            upload_dirs: self.workspace.iter().cloned().collect(),
         };
         let runner = self.runner.clone();
         let join = tokio::spawn(async move { runner.run(ctx).await });
@@ -535,7 +571,7 @@ impl Supervisor {
         self.abort_task();
         let ended = summary.clone().unwrap_or_else(|| reason.to_string());
         self.clock.send_modify(|c| c.ended = Some(ended));
-        self.browser.stop().await;
+        self.stop_browser().await;
         self.record.status = status;
         self.record.end_reason = Some(reason.to_string());
         if summary.is_some() {
@@ -591,7 +627,7 @@ async fn wait_task(task: &mut Option<RunningTask>) -> Result<TaskOutcome, JoinEr
 }
 
 /// Resolves once the browser process is gone.
-async fn browser_gone(exited: &mut watch::Receiver<Option<Exit>>) -> Exit {
+pub(crate) async fn browser_gone(exited: &mut watch::Receiver<Option<Exit>>) -> Exit {
     match exited.wait_for(Option::is_some).await {
         Ok(exit) => exit.clone().unwrap_or_else(|| Exit {
             crashed: true,

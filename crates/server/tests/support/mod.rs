@@ -435,3 +435,140 @@ pub fn use_model(config: &mut Config, llm: &ScriptedLlm) {
         ..Default::default()
     });
 }
+
+/// A bare CDP client over one WebSocket, as Playwright or Puppeteer would open through
+/// `cdpUrl`: numbered calls, events skipped.
+pub struct RawCdp {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+}
+
+impl RawCdp {
+    /// Connects to a CDP WebSocket URL.
+    pub async fn connect(url: &str) -> Result<RawCdp, String> {
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(RawCdp { socket, next_id: 1 })
+    }
+
+    /// Sends a command (on a flattened session if given) and returns its whole answer
+    /// (`result` or `error`); `None` if the connection ended first.
+    pub async fn call(
+        &mut self,
+        method: &str,
+        params: Value,
+        session: Option<&str>,
+    ) -> Option<Value> {
+        use futures_util::{SinkExt, StreamExt};
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut message = json!({"id": id, "method": method, "params": params});
+        if let Some(session) = session {
+            message["sessionId"] = json!(session);
+        }
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                message.to_string().into(),
+            ))
+            .await
+            .ok()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let next = tokio::time::timeout(left, self.socket.next())
+                .await
+                .ok()??;
+            match next.ok()? {
+                tokio_tungstenite::tungstenite::Message::Text(text) => {
+                    let value: Value = serde_json::from_str(text.as_str()).ok()?;
+                    if value["id"] == json!(id) {
+                        return Some(value);
+                    }
+                }
+                tokio_tungstenite::tungstenite::Message::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether the server closes the connection within a few seconds (events skipped).
+    pub async fn closed_by_server(&mut self) -> bool {
+        use futures_util::StreamExt;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.socket.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) => return true,
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    /// Opens `url` in a new tab, waits for it to load, and returns the tab's session id.
+    pub async fn open(&mut self, url: &str) -> String {
+        let created = self
+            .call("Target.createTarget", json!({"url": url}), None)
+            .await
+            .expect("createTarget");
+        let target = created["result"]["targetId"]
+            .as_str()
+            .expect("targetId")
+            .to_string();
+        let attached = self
+            .call(
+                "Target.attachToTarget",
+                json!({"targetId": target, "flatten": true}),
+                None,
+            )
+            .await
+            .expect("attachToTarget");
+        let session = attached["result"]["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_string();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            // The tab shows its initial blank document first: wait for this URL's.
+            let state = self
+                .eval(&session, "[location.href, document.readyState]")
+                .await;
+            if state == json!([url, "complete"]) {
+                return session;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{url} did not load");
+    }
+
+    /// Evaluates an expression (awaiting promises) in a tab and returns its value.
+    pub async fn eval(&mut self, session: &str, expression: &str) -> Value {
+        let answer = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+                Some(session),
+            )
+            .await
+            .expect("Runtime.evaluate answered");
+        answer["result"]["result"]["value"].clone()
+    }
+}
+
+/// `GET {cdp_url}/json/version` and its `webSocketDebuggerUrl`.
+pub async fn cdp_socket_url(cdp_url: &str) -> String {
+    let version: Value = reqwest::get(format!("{cdp_url}/json/version"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    version["webSocketDebuggerUrl"]
+        .as_str()
+        .expect("webSocketDebuggerUrl")
+        .to_string()
+}

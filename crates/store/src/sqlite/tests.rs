@@ -261,3 +261,100 @@ async fn file_store_persists_across_reopen_in_wal_mode() {
     assert_eq!(page.messages.len(), 1);
     assert!(dir.path().join("tandem.db").exists());
 }
+
+#[tokio::test]
+async fn browsers_round_trip_and_filter_by_status_and_metadata() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let mut a = BrowserRecord::new(Uuid::now_v7(), crate::now());
+    a.metadata.insert("team".into(), "red".into());
+    a.metadata.insert("x\"y".into(), "1".into());
+    a.profile_id = Some(Uuid::now_v7());
+    a.screen_width = Some(1024);
+    store.save_browser(&a).await.unwrap();
+    let mut b = BrowserRecord::new(Uuid::now_v7(), crate::now());
+    b.metadata.insert("team".into(), "blue".into());
+    store.save_browser(&b).await.unwrap();
+    assert_eq!(store.browser(a.id).await.unwrap(), Some(a.clone()));
+
+    b.status = BrowserStatus::Stopped;
+    b.finished_at = Some(crate::now());
+    b.end_reason = Some("stopped".into());
+    store.save_browser(&b).await.unwrap();
+    assert_eq!(store.browser(b.id).await.unwrap(), Some(b.clone()));
+
+    let list = |status, metadata: Vec<(&str, Option<&str>)>| BrowserQuery {
+        status,
+        metadata: metadata
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+            .collect(),
+        offset: 0,
+        limit: 10,
+    };
+    let ids = |(records, total): (Vec<BrowserRecord>, u64)| {
+        (records.iter().map(|r| r.id).collect::<Vec<_>>(), total)
+    };
+    let all = ids(store.list_browsers(&list(None, vec![])).await.unwrap());
+    assert_eq!(all, (vec![b.id, a.id], 2), "newest first");
+    let active = store
+        .list_browsers(&list(Some(BrowserStatus::Active), vec![]))
+        .await
+        .unwrap();
+    assert_eq!(ids(active), (vec![a.id], 1));
+    let red = store
+        .list_browsers(&list(None, vec![("team", Some("red"))]))
+        .await
+        .unwrap();
+    assert_eq!(ids(red), (vec![a.id], 1));
+    let quoted = store
+        .list_browsers(&list(None, vec![("x\"y", None)]))
+        .await
+        .unwrap();
+    assert_eq!(ids(quoted), (vec![a.id], 1));
+    let none = store
+        .list_browsers(&list(None, vec![("team", Some("green"))]))
+        .await
+        .unwrap();
+    assert_eq!(ids(none), (vec![], 0));
+    let active = store
+        .browsers_with_status(BrowserStatus::Active)
+        .await
+        .unwrap();
+    assert_eq!(active.len(), 1);
+}
+
+#[tokio::test]
+async fn profiles_and_workspaces_round_trip_list_and_delete() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    let mut shop = ProfileRecord::new(Uuid::now_v7(), Some("Shop Login".into()), None);
+    store.save_profile(&shop).await.unwrap();
+    let other = ProfileRecord::new(Uuid::now_v7(), None, Some("user-1".into()));
+    store.save_profile(&other).await.unwrap();
+    shop.cookie_domains = Some(vec!["127.0.0.1".into()]);
+    shop.last_used_at = Some(crate::now());
+    shop.last_save_error = Some("disk full".into());
+    store.save_profile(&shop).await.unwrap();
+    assert_eq!(store.profile(shop.id).await.unwrap(), Some(shop.clone()));
+    let (found, total) = store.list_profiles(Some("login"), 0, 10).await.unwrap();
+    assert_eq!((found.len(), total), (1, 1));
+    assert_eq!(found[0].id, shop.id);
+    let (found, total) = store.list_profiles(None, 1, 10).await.unwrap();
+    assert_eq!((found.len(), total), (1, 2));
+    assert_eq!(
+        found[0].id, shop.id,
+        "newest first, so the second is the oldest"
+    );
+    assert!(store.delete_profile(shop.id).await.unwrap());
+    assert!(!store.delete_profile(shop.id).await.unwrap());
+    assert_eq!(store.profile(shop.id).await.unwrap(), None);
+
+    let mut ws = WorkspaceRecord::new(Uuid::now_v7(), None);
+    store.save_workspace(&ws).await.unwrap();
+    ws.name = Some("Reports".into());
+    store.save_workspace(&ws).await.unwrap();
+    assert_eq!(store.workspace(ws.id).await.unwrap(), Some(ws.clone()));
+    let (found, total) = store.list_workspaces(0, 10).await.unwrap();
+    assert_eq!((found.len(), total), (1, 1));
+    assert!(store.delete_workspace(ws.id).await.unwrap());
+    assert_eq!(store.workspace(ws.id).await.unwrap(), None);
+}

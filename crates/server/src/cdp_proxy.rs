@@ -1,0 +1,416 @@
+//! `cdpUrl`: Chrome DevTools Protocol access to a live browser, for Playwright, Puppeteer and
+//! any CDP client.
+//!
+//! `cdpUrl` is `{base}/cdp/{token}`, an HTTP base shaped like Chromium's own debugging
+//! endpoint:
+//! - `GET {cdpUrl}/json/version` answers like Chromium's, with `webSocketDebuggerUrl`
+//!   rewritten to `ws(s)://{host}/cdp/{token}/devtools/browser` (Playwright's
+//!   `connect_over_cdp(cdpUrl)` reads it; Puppeteer takes it as `browserWSEndpoint`);
+//! - `GET {cdpUrl}/json/list` (and `/json`) lists the tabs with page-level socket URLs;
+//! - `{cdpUrl}/devtools/browser` and `{cdpUrl}/devtools/page/{target}` are WebSockets relayed
+//!   to the browser's own debugging sockets.
+//!
+//! The token ([`Mode::Cdp`], bound to one browser and its end) is the whole credential: no
+//! API key, as with the cloud's CDP URLs. Each client gets its own upstream connection, so
+//! several clients, the agent and the live view share the browser without seeing each other's
+//! sessions. A client's `Browser.close` is answered with success and ends only that client's
+//! connection, never the browser: Playwright's and Puppeteer's `browser.close()` must not end
+//! the session. `Browser.crash` is refused, and `Browser.setDownloadBehavior` for the default
+//! context is acknowledged without effect: that context's downloads stay Tandem's (listed at
+//! `/browsers/{id}/downloads`, copied into the session's workspace).
+
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use browser::Browser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite;
+use uuid::Uuid;
+
+use crate::api::AppState;
+use crate::token::{Mode, TokenError};
+
+/// Largest CDP message relayed (full-page screenshots are big).
+const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+/// Frames queued towards one client before the relay waits for it.
+const CLIENT_QUEUE: usize = 256;
+
+/// The routes of the proxy.
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for path in ["/cdp/{token}/json/version", "/cdp/{token}/json/version/"] {
+        router = router.route(path, get(version));
+    }
+    for path in [
+        "/cdp/{token}/json",
+        "/cdp/{token}/json/",
+        "/cdp/{token}/json/list",
+        "/cdp/{token}/json/list/",
+    ] {
+        router = router.route(path, get(list));
+    }
+    router
+        .route("/cdp/{token}/devtools/browser", get(browser_socket))
+        .route(
+            "/cdp/{token}/devtools/browser/{id}",
+            get(browser_socket_with_id),
+        )
+        .route("/cdp/{token}/devtools/page/{target}", get(page_socket))
+}
+
+/// Why a CDP request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CdpAccessError {
+    /// Malformed, forged or expired.
+    #[error("Invalid CDP token: {0}")]
+    Token(TokenError),
+    /// A genuine token of another kind (a live-view or file link).
+    #[error("This token is not a CDP token")]
+    NotCdp,
+    /// The browser has stopped (or never existed).
+    #[error("Browser not found or stopped")]
+    Gone,
+    /// A target id that cannot be one.
+    #[error("No such target")]
+    BadTarget,
+}
+
+impl IntoResponse for CdpAccessError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            CdpAccessError::Token(_) => StatusCode::UNAUTHORIZED,
+            CdpAccessError::NotCdp => StatusCode::FORBIDDEN,
+            CdpAccessError::Gone | CdpAccessError::BadTarget => StatusCode::NOT_FOUND,
+        };
+        (status, axum::Json(json!({ "detail": self.to_string() }))).into_response()
+    }
+}
+
+/// The live browser a token opens.
+fn authorize(app: &AppState, token: &str) -> Result<(Uuid, Browser), CdpAccessError> {
+    let claims = app
+        .links
+        .signer()
+        .verify(token, chrono::Utc::now())
+        .map_err(CdpAccessError::Token)?;
+    if claims.mode != Mode::Cdp {
+        return Err(CdpAccessError::NotCdp);
+    }
+    let browser = app
+        .sessions
+        .browser(claims.session_id)
+        .filter(Browser::is_running)
+        .ok_or(CdpAccessError::Gone)?;
+    Ok((claims.session_id, browser))
+}
+
+/// `ws(s)://{host}/cdp/{token}`: the scheme from the public base, the host the client used.
+fn socket_base(app: &AppState, headers: &HeaderMap, token: &str) -> String {
+    let base = app.links.base();
+    let (scheme, base_host) = match base.split_once("://") {
+        Some(("https", rest)) => ("wss", rest),
+        Some((_, rest)) => ("ws", rest),
+        None => ("ws", base),
+    };
+    let base_host = base_host.split('/').next().unwrap_or(base_host);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', ' ']))
+        .unwrap_or(base_host);
+    format!("{scheme}://{host}/cdp/{token}")
+}
+
+/// `GET {cdpUrl}/json/version`.
+async fn version(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, CdpAccessError> {
+    let (_, browser) = authorize(&app, &token)?;
+    let info = browser
+        .cdp()
+        .call(cdp::protocol::browser::GetVersion {})
+        .await
+        .map_err(|_| CdpAccessError::Gone)?;
+    Ok(axum::Json(json!({
+        "Browser": info.product,
+        "Protocol-Version": info.protocol_version,
+        "User-Agent": info.user_agent,
+        "V8-Version": info.js_version,
+        "WebKit-Version": info.revision,
+        "webSocketDebuggerUrl": format!("{}/devtools/browser", socket_base(&app, &headers, &token)),
+    }))
+    .into_response())
+}
+
+/// `GET {cdpUrl}/json/list`: the tabs, each with its relayed page socket.
+async fn list(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, CdpAccessError> {
+    let (_, browser) = authorize(&app, &token)?;
+    let base = socket_base(&app, &headers, &token);
+    let tabs: Vec<Value> = browser
+        .tabs()
+        .into_iter()
+        .map(|tab| {
+            json!({
+                "description": "",
+                "devtoolsFrontendUrl": "",
+                "id": tab.id,
+                "title": tab.title,
+                "type": "page",
+                "url": tab.url,
+                "webSocketDebuggerUrl": format!("{base}/devtools/page/{}", tab.id),
+            })
+        })
+        .collect();
+    Ok(axum::Json(tabs).into_response())
+}
+
+/// `{cdpUrl}/devtools/browser`: a browser-level CDP connection of the client's own.
+async fn browser_socket(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, CdpAccessError> {
+    let (id, browser) = authorize(&app, &token)?;
+    let upstream = browser.ws_url().to_string();
+    Ok(accept(upgrade, id, upstream))
+}
+
+/// `{cdpUrl}/devtools/browser/{id}`: the same, for clients that keep Chromium's path shape.
+async fn browser_socket_with_id(
+    State(app): State<AppState>,
+    Path((token, _)): Path<(String, String)>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, CdpAccessError> {
+    browser_socket(State(app), Path(token), upgrade).await
+}
+
+/// `{cdpUrl}/devtools/page/{target}`: a page-level connection to one tab.
+async fn page_socket(
+    State(app): State<AppState>,
+    Path((token, target)): Path<(String, String)>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, CdpAccessError> {
+    let (id, browser) = authorize(&app, &token)?;
+    if target.is_empty() || target.len() > 64 || !target.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(CdpAccessError::BadTarget);
+    }
+    let upstream = page_url(browser.ws_url(), &target).ok_or(CdpAccessError::Gone)?;
+    Ok(accept(upgrade, id, upstream))
+}
+
+/// Chromium's page socket address, next to its browser socket address.
+fn page_url(browser_ws: &str, target: &str) -> Option<String> {
+    let (origin, _) = browser_ws.split_once("/devtools/")?;
+    Some(format!("{origin}/devtools/page/{target}"))
+}
+
+fn accept(upgrade: WebSocketUpgrade, id: Uuid, upstream: String) -> Response {
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| relay(socket, id, upstream))
+}
+
+/// What to do with one message from the client.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// Send it on to Chromium.
+    Forward,
+    /// Answer it ourselves with this text, then close the client's connection.
+    AnswerAndClose(String),
+    /// Answer it ourselves with this text and go on.
+    Answer(String),
+}
+
+/// `Browser.close` ends only the client's connection; `Browser.crash` is refused;
+/// `Browser.setDownloadBehavior` for the default context is acknowledged but not forwarded,
+/// since Tandem keeps that context's downloads (a client's setting would send them to a folder
+/// on the client's machine that Chromium cannot reach, and hide them from Tandem).
+fn inspect(text: &str) -> Verdict {
+    // Cheap test first: most messages are none of these.
+    if !text.contains("\"Browser.") {
+        return Verdict::Forward;
+    }
+    let Ok(message) = serde_json::from_str::<Value>(text) else {
+        return Verdict::Forward;
+    };
+    let method = message.get("method").and_then(Value::as_str);
+    let mut answer = json!({ "id": message.get("id").cloned().unwrap_or(Value::Null) });
+    if let Some(session) = message.get("sessionId") {
+        answer["sessionId"] = session.clone();
+    }
+    match method {
+        Some("Browser.close") => {
+            answer["result"] = json!({});
+            Verdict::AnswerAndClose(answer.to_string())
+        }
+        Some("Browser.crash") => {
+            answer["error"] = json!({
+                "code": -32000,
+                "message": "Tandem does not let a CDP client crash a shared browser",
+            });
+            Verdict::Answer(answer.to_string())
+        }
+        Some("Browser.setDownloadBehavior") if message["params"]["browserContextId"].is_null() => {
+            answer["result"] = json!({});
+            Verdict::Answer(answer.to_string())
+        }
+        _ => Verdict::Forward,
+    }
+}
+
+/// Relays one client to a new upstream connection of its own until either side closes.
+async fn relay(client: WebSocket, id: Uuid, upstream_url: String) {
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES));
+    let upstream =
+        match tokio_tungstenite::connect_async_with_config(&upstream_url, Some(config), true).await
+        {
+            Ok((upstream, _)) => upstream,
+            Err(e) => {
+                tracing::warn!(browser = %id, error = %e, "CDP proxy cannot reach the browser");
+                let mut client = client;
+                let _ = client
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 1011,
+                        reason: Utf8Bytes::from_static("the browser is not reachable"),
+                    })))
+                    .await;
+                return;
+            }
+        };
+    tracing::debug!(browser = %id, "CDP client connected");
+    let (mut upstream_tx, mut upstream_rx) = upstream.split();
+    let (mut client_tx, mut client_rx) = client.split();
+    let (to_client, mut to_client_rx) = mpsc::channel::<Message>(CLIENT_QUEUE);
+
+    // One writer owns the client's socket: relayed frames and our own answers share it.
+    let writer = async move {
+        while let Some(message) = to_client_rx.recv().await {
+            let closing = matches!(message, Message::Close(_));
+            if client_tx.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = client_tx.close().await;
+    };
+    let from_browser = {
+        let to_client = to_client.clone();
+        async move {
+            while let Some(Ok(message)) = upstream_rx.next().await {
+                let relayed = match message {
+                    tungstenite::Message::Text(text) => Message::Text(text.as_str().into()),
+                    tungstenite::Message::Binary(bytes) => Message::Binary(bytes),
+                    tungstenite::Message::Close(_) => break,
+                    _ => continue,
+                };
+                if to_client.send(relayed).await.is_err() {
+                    break;
+                }
+            }
+            let _ = to_client.send(Message::Close(None)).await;
+        }
+    };
+    let from_client = async move {
+        while let Some(Ok(message)) = client_rx.next().await {
+            let relayed = match message {
+                Message::Text(text) => match inspect(text.as_str()) {
+                    Verdict::Forward => tungstenite::Message::Text(text.as_str().into()),
+                    Verdict::Answer(answer) => {
+                        let _ = to_client.send(Message::Text(answer.into())).await;
+                        continue;
+                    }
+                    Verdict::AnswerAndClose(answer) => {
+                        tracing::debug!(browser = %id, "CDP client's Browser.close ends its connection only");
+                        let _ = to_client.send(Message::Text(answer.into())).await;
+                        let _ = to_client.send(Message::Close(None)).await;
+                        break;
+                    }
+                },
+                Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if upstream_tx.send(relayed).await.is_err() {
+                break;
+            }
+        }
+        let _ = upstream_tx.close().await;
+    };
+    let writing = tokio::spawn(writer);
+    tokio::select! {
+        () = from_browser => {}
+        () = from_client => {}
+    }
+    // Whichever side ended, the writer drains what is queued (a `Browser.close` answer) and
+    // closes the client; the upstream socket is dropped here, which closes it.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writing).await;
+    tracing::debug!(browser = %id, "CDP client disconnected");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_close_is_answered_locally_and_crash_refused() {
+        assert_eq!(
+            inspect(r#"{"id":1,"method":"Target.getTargets"}"#),
+            Verdict::Forward
+        );
+        let Verdict::AnswerAndClose(answer) =
+            inspect(r#"{"id":7,"method":"Browser.close","sessionId":"S"}"#)
+        else {
+            panic!("Browser.close must be intercepted")
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&answer).unwrap(),
+            json!({"id": 7, "sessionId": "S", "result": {}})
+        );
+        let Verdict::Answer(answer) = inspect(r#"{"id":8,"method":"Browser.crash"}"#) else {
+            panic!("Browser.crash must be refused")
+        };
+        assert!(answer.contains("\"error\""));
+        let Verdict::Answer(answer) = inspect(
+            r#"{"id":9,"method":"Browser.setDownloadBehavior","params":{"behavior":"deny"}}"#,
+        ) else {
+            panic!("the default context's downloads stay Tandem's")
+        };
+        assert!(answer.contains("\"result\""));
+        assert_eq!(
+            inspect(
+                r#"{"id":10,"method":"Browser.setDownloadBehavior","params":{"behavior":"deny","browserContextId":"C"}}"#
+            ),
+            Verdict::Forward
+        );
+        assert_eq!(
+            inspect(
+                r#"{"id":9,"method":"Runtime.evaluate","params":{"expression":"'Browser.close'"}}"#
+            ),
+            Verdict::Forward
+        );
+    }
+
+    #[test]
+    fn page_sockets_sit_next_to_the_browser_socket() {
+        assert_eq!(
+            page_url("ws://127.0.0.1:4242/devtools/browser/abc", "T1").as_deref(),
+            Some("ws://127.0.0.1:4242/devtools/page/T1")
+        );
+        assert_eq!(page_url("nonsense", "T1"), None);
+    }
+}

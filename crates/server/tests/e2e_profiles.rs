@@ -1,0 +1,240 @@
+//! End-to-end tests of `/api/v3/profiles` and of profiles in use: a session logs in to a
+//! local site, ends (stop, timeout), and the next session or browser with the profile is still
+//! logged in, with its local storage.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{RawCdp, TestServer, cdp_socket_url};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+fn check_profile(p: &Value) {
+    uuid::Uuid::parse_str(p["id"].as_str().expect("id")).unwrap();
+    for key in ["createdAt", "updatedAt"] {
+        assert!(p[key].as_str().unwrap().ends_with('Z'), "{key}: {p}");
+    }
+    assert!(p["lastUsedAt"].is_null() || p["lastUsedAt"].as_str().unwrap().ends_with('Z'));
+    assert!(p["cookieDomains"].is_null() || p["cookieDomains"].is_array());
+}
+
+async fn profile(server: &TestServer, pid: &str) -> Value {
+    let reply = server
+        .call("GET", &format!("/api/v3/profiles/{pid}"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    check_profile(&reply.json);
+    reply.json
+}
+
+/// Opens the login page through `cdp_url`, optionally logs in, and returns what it says.
+async fn login_page(cdp_url: &str, url: &str, log_in: bool) -> Value {
+    let mut client = RawCdp::connect(&cdp_socket_url(cdp_url).await)
+        .await
+        .unwrap();
+    let tab = client.open(url).await;
+    if log_in {
+        client
+            .eval(&tab, "document.getElementById('login').click()")
+            .await;
+    }
+    let status = client
+        .eval(&tab, "document.getElementById('status').textContent")
+        .await;
+    client.call("Browser.close", json!({}), None).await;
+    status
+}
+
+const LOGGED_IN: &str = "Logged in as alice; theme dark";
+
+#[tokio::test]
+async fn profiles_are_created_listed_renamed_and_deleted() {
+    let server = TestServer::start(|c| c.pool_size = 0);
+    let created = server
+        .call(
+            "POST",
+            "/api/v3/profiles",
+            Some(r#"{"name":"Shop login","userId":"u-1"}"#),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    check_profile(&created.json);
+    assert_eq!(created.json["name"], "Shop login");
+    assert_eq!(created.json["userId"], "u-1");
+    assert_eq!(created.json["cookieDomains"], Value::Null);
+    let empty = server.call("POST", "/api/v3/profiles", None).await;
+    assert_eq!(empty.status, 201, "a bodyless create is fine");
+
+    let page = server
+        .call("GET", "/api/v3/profiles?query=shop", None)
+        .await;
+    assert_eq!(page.json["totalItems"], 1);
+    assert_eq!(page.json["items"][0]["id"], created.json["id"]);
+    // Python sends pageNumber/pageSize, TS page/page_size.
+    for query in ["pageNumber=2&pageSize=1", "page=2&page_size=1"] {
+        let page = server
+            .call("GET", &format!("/api/v3/profiles?{query}"), None)
+            .await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.json["totalItems"], 2);
+        assert_eq!(page.json["pageNumber"], 2);
+        assert_eq!(page.json["pageSize"], 1);
+        assert_eq!(
+            page.json["items"][0]["id"], created.json["id"],
+            "newest first"
+        );
+    }
+
+    let pid = id(&created.json);
+    let renamed = server
+        .call(
+            "PATCH",
+            &format!("/api/v3/profiles/{pid}"),
+            Some(r#"{"name":"Renamed"}"#),
+        )
+        .await;
+    assert_eq!(renamed.status, 200);
+    assert_eq!(renamed.json["name"], "Renamed");
+    assert_eq!(renamed.json["userId"], "u-1", "untouched fields stay");
+
+    let long = json!({ "name": "x".repeat(101) }).to_string();
+    let reply = server.call("POST", "/api/v3/profiles", Some(&long)).await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(reply.json["detail"][0]["loc"], json!(["body", "name"]));
+    let reply = server.call("GET", "/api/v3/profiles/nope", None).await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        reply.json["detail"][0]["loc"],
+        json!(["path", "profile_id"])
+    );
+
+    let deleted = server
+        .call("DELETE", &format!("/api/v3/profiles/{pid}"), None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(deleted.text, "");
+    for (method, body) in [("GET", None), ("PATCH", Some("{}")), ("DELETE", None)] {
+        let reply = server
+            .call(method, &format!("/api/v3/profiles/{pid}"), body)
+            .await;
+        assert_eq!(reply.status, 404, "{method}");
+        assert_eq!(reply.json["detail"], "Profile not found");
+    }
+    let reply = server
+        .call(
+            "POST",
+            "/api/v3/sessions",
+            Some(&json!({"profileId": pid}).to_string()),
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.json["detail"], "Profile not found");
+    let sessions = server.call("GET", "/api/v3/sessions", None).await;
+    assert_eq!(sessions.json["total"], 0, "nothing was created");
+}
+
+#[tokio::test]
+async fn a_profile_keeps_a_login_across_sessions_and_browsers() {
+    let server = TestServer::start(|c| c.pool_size = 1);
+    let pages = testkit::FixtureServer::start().await;
+    let login = pages.url("/login.html");
+    let created = server
+        .call("POST", "/api/v3/profiles", Some(r#"{"name":"shop"}"#))
+        .await;
+    let pid = id(&created.json);
+
+    let first = server.create(json!({"profileId": pid})).await;
+    assert_eq!(first["profileId"], pid.as_str());
+    let cdp = first["cdpUrl"].as_str().unwrap();
+    assert_eq!(
+        login_page(cdp, &login, false).await,
+        "Logged out; theme none"
+    );
+    assert_eq!(login_page(cdp, &login, true).await, LOGGED_IN);
+    let stopped = server
+        .call(
+            "POST",
+            &format!("/api/v3/sessions/{}/stop", id(&first)),
+            None,
+        )
+        .await;
+    assert_eq!(stopped.json["status"], "stopped");
+    let saved = profile(&server, &pid).await;
+    assert_eq!(saved["cookieDomains"], json!(["127.0.0.1"]));
+    assert!(saved["lastUsedAt"].is_string());
+    assert_eq!(saved["lastSaveError"], Value::Null);
+
+    let second = server.create(json!({"profileId": pid})).await;
+    let cdp = second["cdpUrl"].as_str().unwrap();
+    assert_eq!(login_page(cdp, &login, false).await, LOGGED_IN);
+    server
+        .call(
+            "POST",
+            &format!("/api/v3/sessions/{}/stop", id(&second)),
+            None,
+        )
+        .await;
+
+    // A standalone browser with the profile, stopped through /browsers, saves it too.
+    let browser = server
+        .call(
+            "POST",
+            "/api/v3/browsers",
+            Some(&json!({"profileId": pid}).to_string()),
+        )
+        .await;
+    assert_eq!(browser.status, 201, "{}", browser.text);
+    let cdp = browser.json["cdpUrl"].as_str().unwrap();
+    assert_eq!(login_page(cdp, &login, false).await, LOGGED_IN);
+    let stopped = server
+        .call(
+            "PATCH",
+            &format!("/api/v3/browsers/{}", id(&browser.json)),
+            Some(r#"{"action":"stop"}"#),
+        )
+        .await;
+    assert_eq!(stopped.json["status"], "stopped");
+    assert_eq!(stopped.json["profileError"], Value::Null);
+
+    // Another profile is a different jar.
+    let other = server.call("POST", "/api/v3/profiles", None).await;
+    let third = server.create(json!({"profileId": id(&other.json)})).await;
+    let cdp = third["cdpUrl"].as_str().unwrap();
+    assert_eq!(
+        login_page(cdp, &login, false).await,
+        "Logged out; theme none"
+    );
+}
+
+#[tokio::test]
+async fn a_session_that_times_out_saves_its_profile() {
+    let server = TestServer::start(|c| {
+        c.pool_size = 0;
+        c.idle_timeout = Duration::from_secs(3);
+    });
+    let pages = testkit::FixtureServer::start().await;
+    let login = pages.url("/login.html");
+    let created = server.call("POST", "/api/v3/profiles", None).await;
+    let pid = id(&created.json);
+    let first = server.create(json!({"profileId": pid})).await;
+    assert_eq!(
+        login_page(first["cdpUrl"].as_str().unwrap(), &login, true).await,
+        LOGGED_IN
+    );
+    server
+        .wait_status(&id(&first), &["timed_out"], Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        profile(&server, &pid).await["cookieDomains"],
+        json!(["127.0.0.1"])
+    );
+    let second = server.create(json!({"profileId": pid})).await;
+    assert_eq!(
+        login_page(second["cdpUrl"].as_str().unwrap(), &login, false).await,
+        LOGGED_IN
+    );
+}
