@@ -40,22 +40,7 @@ impl Recorder {
 
 /// The text of the last user message of a request: the state the agent showed the model.
 fn state(request: &RecordedRequest) -> String {
-    let messages = request.body["messages"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let Some(user) = messages.iter().rev().find(|m| m["role"] == "user") else {
-        return String::new();
-    };
-    match &user["content"] {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
+    request.user_text()
 }
 
 /// The `[index]` of the first element line containing `needle`.

@@ -166,6 +166,27 @@ impl RecordedRequest {
                 .any(|(n, v)| n.contains(needle) || v.contains(needle))
     }
 
+    /// The text of the last user message of an OpenAI-style request: the state the agent
+    /// showed the model this step (a scripted reply reads it like a model would).
+    pub fn user_text(&self) -> String {
+        let messages = self.body["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let Some(user) = messages.iter().rev().find(|m| m["role"] == "user") else {
+            return String::new();
+        };
+        match &user["content"] {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        }
+    }
+
     /// The names of the tools offered, in any of the three protocols.
     pub fn tool_names(&self) -> Vec<String> {
         let tools = self.body["tools"].as_array().cloned().unwrap_or_default();

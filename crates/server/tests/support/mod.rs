@@ -11,7 +11,7 @@ use agent::TaskRunner;
 use serde_json::{Value, json};
 use server::{Config, Server, Sessions};
 use testkit::Reply as ModelReply;
-use testkit::{RecordedRequest, ScriptedLlm};
+use testkit::ScriptedLlm;
 use uuid::Uuid;
 
 /// A running server on its own thread and runtime. Dropping it shuts the server down (every
@@ -376,7 +376,7 @@ pub fn message_ids(page: &Value) -> Vec<String> {
 pub async fn task_model() -> ScriptedLlm {
     let llm = ScriptedLlm::openai([]).await;
     llm.otherwise(ModelReply::from_fn(|request| {
-        let state = last_user_text(request);
+        let state = request.user_text();
         let task = state
             .split_once("<task>\n")
             .and_then(|(_, rest)| rest.split_once("\n</task>"))
@@ -404,26 +404,6 @@ pub async fn task_model() -> ScriptedLlm {
         )
     }));
     llm
-}
-
-/// The text of a request's last user message: the state the agent sent.
-fn last_user_text(request: &RecordedRequest) -> String {
-    let messages = request.body["messages"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let Some(user) = messages.iter().rev().find(|m| m["role"] == "user") else {
-        return String::new();
-    };
-    match &user["content"] {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
 }
 
 /// Points the server's agent at `llm`, as a user's `[llm]` table would.
