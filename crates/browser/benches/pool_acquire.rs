@@ -82,7 +82,15 @@ async fn main() -> Result<(), BrowserError> {
     if let Some(executable) = std::env::var_os("TANDEM_BENCH_CHROMIUM") {
         launch.executable = executable.into();
     }
-    println!("Chromium: {}", launch.executable.display());
+    // Extra Chromium flags to compare, space-separated, e.g. TANDEM_BENCH_ARGS=--incognito.
+    if let Ok(args) = std::env::var("TANDEM_BENCH_ARGS") {
+        launch.extra_args = args.split_whitespace().map(String::from).collect();
+    }
+    println!(
+        "Chromium: {} {}",
+        launch.executable.display(),
+        launch.extra_args.join(" ")
+    );
 
     let mut cold = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {

@@ -7,13 +7,15 @@
 //! fastest viewer consumes, which is how the frame rate adapts to viewers and load.
 //!
 //! A settled page sends no screencast frames at all in headless Chromium, so every start is
-//! primed with one screenshot: a viewer sees the page at once.
+//! primed with one screenshot: a viewer sees the page at once. A screenshot asked for while
+//! the tab swaps renderers (a navigation to another site) may never be answered, so the
+//! priming waits briefly and, failing that, is retried from the stream's task until a frame
+//! arrives.
 //!
-//! Headless screencast frames never have more pixels than the viewport has CSS pixels, even
-//! under a device-scale override (Chromium captures a one-pixel-per-CSS-pixel surface), so a
-//! HiDPI viewer gets CSS-pixel frames, scaled up by the viewer. Device-pixel screenshots of a
-//! settled page were tried and dropped: `captureScreenshot` with a scaled clip disturbed input
-//! replayed at the same time.
+//! Headless screencast frames never have more pixels than the browser renders: under an
+//! `Emulation` device-scale override they stay one pixel per CSS pixel, but a browser
+//! launched with a device scale factor (`LaunchOptions::device_scale_factor`) screencasts
+//! device pixels.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +87,8 @@ impl Screencast {
     ///
     /// `taken` is the highest frame sequence number some viewer has sent on; frames are
     /// acknowledged to Chromium once it catches up (see the module comment). The first frame
-    /// is a screenshot, published before this returns.
+    /// is a screenshot, published before this returns when the tab answers within two
+    /// seconds, else as soon as it does.
     pub async fn start(
         session: &Session,
         settings: ScreencastSettings,
@@ -94,19 +97,17 @@ impl Screencast {
     ) -> Result<Screencast, BrowserError> {
         let quality = i64::from(settings.quality.clamp(1, 100));
         let next_seq = sink.borrow().as_ref().map_or(1, |f| f.seq + 1);
-        let metrics = session.call(page::GetLayoutMetrics::default()).await?;
-        let geometry = FrameGeometry {
-            css_width: metrics.css_visual_viewport.client_width,
-            css_height: metrics.css_visual_viewport.client_height,
-            offset_top: 0.0,
+        let primed = match picture(session, quality).await {
+            Some((jpeg, geometry)) => {
+                sink.send_replace(Some(Arc::new(Frame {
+                    seq: next_seq,
+                    jpeg,
+                    geometry,
+                })));
+                true
+            }
+            None => false,
         };
-        if let Some(jpeg) = picture(session, quality).await? {
-            sink.send_replace(Some(Arc::new(Frame {
-                seq: next_seq,
-                jpeg,
-                geometry,
-            })));
-        }
         // Subscribe before starting, so that no frame is missed.
         let mut events = session.events();
         session
@@ -123,7 +124,26 @@ impl Screencast {
         let task = tokio::spawn(async move {
             let mut taken = taken;
             let mut seq = next_seq;
-            while let Some(frame) = events.next_of::<page::ScreencastFrame>().await {
+            let mut primes_left = if primed { 0 } else { PRIME_TRIES };
+            loop {
+                let next = if primes_left > 0 {
+                    tokio::select! {
+                        next = events.next_of::<page::ScreencastFrame>() => next,
+                        () = tokio::time::sleep(PRIME_RETRY) => {
+                            primes_left -= 1;
+                            if let Some((jpeg, geometry)) = picture(&acks, quality).await {
+                                seq += 1;
+                                sink.send_replace(Some(Arc::new(Frame { seq, jpeg, geometry })));
+                                primes_left = 0;
+                            }
+                            continue;
+                        }
+                    }
+                } else {
+                    events.next_of::<page::ScreencastFrame>().await
+                };
+                let Some(frame) = next else { break };
+                primes_left = 0;
                 let Ok(frame) = frame else { continue };
                 let decoded = STANDARD.decode(frame.data.as_bytes()).ok().map(Bytes::from);
                 if let Some(jpeg) = decoded {
@@ -162,17 +182,46 @@ impl Screencast {
     }
 }
 
-/// One JPEG of the viewport, for the first frame.
-async fn picture(session: &Session, quality: i64) -> Result<Option<Bytes>, BrowserError> {
+/// How long a priming screenshot (and the viewport size read with it) may take.
+const PRIME_WAIT: Duration = Duration::from_secs(2);
+/// How often a priming screenshot that failed is retried, until a frame arrives.
+const PRIME_RETRY: Duration = Duration::from_millis(300);
+/// How many times it is retried.
+const PRIME_TRIES: u32 = 10;
+
+/// One JPEG of the viewport and its geometry, for the first frame; `None` when the tab does
+/// not answer in time (it may be swapping renderers) or the capture fails.
+async fn picture(session: &Session, quality: i64) -> Option<(Bytes, FrameGeometry)> {
+    let metrics = session
+        .call_with_timeout(page::GetLayoutMetrics::default(), PRIME_WAIT)
+        .await
+        .ok()?;
+    let geometry = FrameGeometry {
+        css_width: metrics.css_visual_viewport.client_width,
+        css_height: metrics.css_visual_viewport.client_height,
+        offset_top: 0.0,
+    };
     let shot = session
-        .call(page::CaptureScreenshot {
-            format: Some(page::ScreenshotFormat::Jpeg),
-            quality: Some(quality),
-            optimize_for_speed: Some(true),
-            ..Default::default()
-        })
-        .await?;
-    Ok(STANDARD.decode(shot.data.as_bytes()).ok().map(Bytes::from))
+        .call_with_timeout(
+            page::CaptureScreenshot {
+                format: Some(page::ScreenshotFormat::Jpeg),
+                quality: Some(quality),
+                optimize_for_speed: Some(true),
+                ..Default::default()
+            },
+            PRIME_WAIT,
+        )
+        .await;
+    match shot {
+        Ok(shot) => STANDARD
+            .decode(shot.data.as_bytes())
+            .ok()
+            .map(|jpeg| (Bytes::from(jpeg), geometry)),
+        Err(e) => {
+            tracing::debug!(error = %e, "no priming screenshot yet");
+            None
+        }
+    }
 }
 
 impl Drop for Screencast {

@@ -46,7 +46,15 @@ async function dispatch(server, task, extra = {}) {
 async function openViewer(session) {
   const page = await chromium.newPage({ viewport: { width: 1280, height: 860 } });
   await page.goto(session.liveUrl);
-  await waitForPicture(page);
+  try {
+    await waitForPicture(page);
+  } catch (e) {
+    const seen = await page.evaluate(() => {
+      const s = window.tandemLive;
+      return { frames: s.frames, lastFrame: s.lastFrame, tabs: s.tabs, active: s.active, connected: s.connected, agent: s.agent };
+    });
+    throw new Error(`${e.message}; the viewer saw ${JSON.stringify(seen)}`);
+  }
   return page;
 }
 

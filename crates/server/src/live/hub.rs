@@ -249,6 +249,7 @@ impl Hub {
             titles: HashMap::new(),
             uploads: dir.path().join("uploads"),
             uploads_made: 0,
+            retry_follow: None,
             _dir: dir,
         };
         tokio::spawn(async move {
@@ -398,6 +399,8 @@ struct Actor {
     titles: HashMap<String, (String, String)>,
     uploads: PathBuf,
     uploads_made: u64,
+    /// When to try again to put the active tab on screen, after a failed attempt.
+    retry_follow: Option<tokio::time::Instant>,
     _dir: tempfile::TempDir,
 }
 
@@ -423,6 +426,10 @@ impl Actor {
         titles.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                () = sleep_until_some(self.retry_follow), if self.retry_follow.is_some() => {
+                    self.retry_follow = None;
+                    self.follow().await;
+                },
                 _ = titles.tick() => {
                     if let Err(e) = self.browser.refresh_tabs().await {
                         tracing::debug!(error = %e, "could not refresh the tab list");
@@ -697,7 +704,10 @@ impl Actor {
                 self.scale = scale;
                 self.size = size;
             }
-            Err(e) => tracing::debug!(tab = %wanted.id, error = %e, "cannot show tab"),
+            Err(e) => {
+                tracing::warn!(tab = %wanted.id, error = %e, "cannot show tab; trying again");
+                self.retry_follow = Some(tokio::time::Instant::now() + FOLLOW_RETRY);
+            }
         }
         self.publish_tabs();
         self.publish_location(None).await;
@@ -834,6 +844,17 @@ impl Actor {
         {
             self.publish(agent, |s, m| s.agent = Some(m));
         }
+    }
+}
+
+/// How long after a failed attempt to show a tab the hub tries again.
+const FOLLOW_RETRY: Duration = Duration::from_millis(500);
+
+/// Sleeps until `at`; forever without one (the `select!` guard keeps that branch off).
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
