@@ -7,7 +7,8 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  startTandem, startFixtures, launchChromium, waitForPicture, goTo, remotePoint,
+  startTandem, startFixtures, launchChromium, waitForPicture, waitForFrame, pictureCentre, goTo,
+  remotePoint,
 } from '../support.mjs';
 
 let tandem;
@@ -54,7 +55,10 @@ function sign(claims) {
 }
 
 test('the first frame comes at once and the page is embeddable', async () => {
-  await waitForPicture(viewer);
+  // A fresh session shows about:blank: a still, white page, drawn over the whole picture.
+  await waitForFrame(viewer);
+  const [r, g, b] = await pictureCentre(viewer);
+  assert.ok(r > 245 && g > 245 && b > 245, `the picture is the blank page: ${[r, g, b]}`);
   const res = await fetch(session.liveUrl);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-frame-options'), null);
