@@ -111,26 +111,121 @@ export function launchChromium() {
   });
 }
 
-/** Waits until the viewer has drawn a frame that is not a single flat colour. */
-export async function waitForPicture(page, { timeout = 15000 } = {}) {
-  await page.waitForFunction(() => {
-    const s = window.tandemLive;
-    if (!s || s.frames < 1) return false;
-    const c = document.getElementById('screen');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let min = 255;
-    let max = 0;
-    for (let i = 0; i < d.length; i += 4 * 97) {
-      const v = d[i] + d[i + 1] + d[i + 2];
+/**
+ * Runs in the viewer page: the drawn picture, sampled every 4th pixel inside the rectangle
+ * the frame is drawn in (the letterbox bars around it are left out: they are transparent and
+ * would make any white frame look varied). Null before the first frame.
+ */
+function pictureNow() {
+  const s = window.tandemLive;
+  if (!s || s.frames < 1 || !s.lastFrame) return null;
+  const c = document.getElementById('screen');
+  const scale = Math.min(c.width / s.lastFrame.w, c.height / s.lastFrame.h);
+  const w = Math.floor(s.lastFrame.w * scale);
+  const h = Math.floor(s.lastFrame.h * scale);
+  if (w < 16 || h < 16) return null;
+  // Two pixels in from the edges, which the scaling may blend with the bars.
+  const x0 = Math.ceil((c.width - w) / 2) + 2;
+  const y0 = Math.ceil((c.height - h) / 2) + 2;
+  const d = c.getContext('2d').getImageData(x0, y0, w - 4, h - 4);
+  const samples = [];
+  let opaque = true;
+  let min = 765;
+  let max = 0;
+  for (let y = 0; y < d.height; y += 4) {
+    for (let x = 0; x < d.width; x += 4) {
+      const i = (y * d.width + x) * 4;
+      if (d.data[i + 3] !== 255) opaque = false;
+      const v = d.data[i] + d.data[i + 1] + d.data[i + 2];
+      samples.push(v);
       if (v < min) min = v;
       if (v > max) max = v;
     }
-    return max - min > 30;
-  }, null, { timeout, polling: 100 });
+  }
+  return { opaque, min, max, samples, width: d.width };
 }
 
-/** Navigates the session's browser through the live view's own address bar. */
+/** Runs in the viewer page: whether the picture is drawn and, with `varied`, shows more than
+ * one flat colour; with `changed`, that it came after the viewer learnt of the navigation
+ * goTo started and differs from the picture markPicture kept (the previous page). */
+function pictureReady(varied, changed) {
+  const now = (PICTURE_NOW)();
+  if (!now || !now.opaque) return false;
+  if (varied && now.max - now.min <= 30) return false;
+  if (!changed) return true;
+  const nav = window.__tandemTestNav;
+  if (!nav || nav.frames === null || window.tandemLive.frames <= nav.frames) return false;
+  const before = window.__tandemTestPicture;
+  if (!before) return true;
+  if (before.width !== now.width || before.samples.length !== now.samples.length) return true;
+  let differing = 0;
+  for (let i = 0; i < now.samples.length; i += 1) {
+    if (Math.abs(now.samples[i] - before.samples[i]) > 90) differing += 1;
+  }
+  return differing >= 20;
+}
+
+function inPage(fn, ...args) {
+  const source = fn.toString().replace('PICTURE_NOW', pictureNow.toString());
+  return `(${source})(${args.map((a) => JSON.stringify(a)).join(', ')})`;
+}
+
+/** Keeps the viewer's current picture, for waitForPicture's `changed`. */
+export async function markPicture(page) {
+  await page.evaluate(inPage(function mark() { window.__tandemTestPicture = (PICTURE_NOW)(); }));
+}
+
+/**
+ * Waits until the viewer has drawn a frame that shows something (not one flat colour) in its
+ * picture area; with `changed`, one that differs from the picture markPicture kept (a page
+ * that a navigation brought, not the previous page's last frame).
+ */
+export async function waitForPicture(page, { timeout = 15000, changed = false } = {}) {
+  await page.waitForFunction(inPage(pictureReady, true, changed), null, { timeout, polling: 100 });
+}
+
+/** Waits until the viewer has drawn a frame over its whole picture area, whatever it shows
+ * (a blank page is a flat white picture). */
+export async function waitForFrame(page, { timeout = 15000 } = {}) {
+  await page.waitForFunction(inPage(pictureReady, false, false), null, { timeout, polling: 100 });
+}
+
+/** The colour (r, g, b) at the centre of the viewer's picture. */
+export async function pictureCentre(page) {
+  return page.evaluate(() => {
+    const c = document.getElementById('screen');
+    const d = c.getContext('2d').getImageData(Math.floor(c.width / 2), Math.floor(c.height / 2), 1, 1).data;
+    return [d[0], d[1], d[2]];
+  });
+}
+
+/** Navigates the session's browser through the live view's own address bar, and waits until
+ * the viewer shows the new page (not the last frame of the previous one). */
 export async function goTo(page, url) {
+  const current = await page.evaluate(() => {
+    const s = window.tandemLive;
+    const tab = s && s.tabs.find((t) => t.id === s.active);
+    return tab ? tab.url : null;
+  });
+  const changed = current !== url;
+  if (changed) {
+    await markPicture(page);
+    // How many frames the viewer had drawn when it learnt the tab's new address: the new
+    // page is in the frames after those.
+    await page.evaluate((u) => {
+      const s = window.tandemLive;
+      const nav = { url: u, frames: null };
+      window.__tandemTestNav = nav;
+      const observer = new MutationObserver(() => {
+        const tab = s.tabs.find((t) => t.id === s.active);
+        if (nav.frames === null && tab && tab.url === u) {
+          nav.frames = s.frames;
+          observer.disconnect();
+        }
+      });
+      observer.observe(document.getElementById('tablist'), { childList: true, subtree: true });
+    }, url);
+  }
   await page.fill('#address', url);
   await page.press('#address', 'Enter');
   await page.waitForFunction((u) => {
@@ -138,6 +233,7 @@ export async function goTo(page, url) {
     const tab = s.tabs.find((t) => t.id === s.active);
     return tab && tab.url === u;
   }, url, { timeout: 15000 });
+  await waitForPicture(page, { changed });
 }
 
 /** The viewer-page point (CSS px) showing a remote viewport point (CSS px). */

@@ -1,4 +1,5 @@
-// Pure helpers of the live viewer: letterboxing, pointer mapping, modifiers, shortcuts.
+// Pure helpers of the live viewer: letterboxing, pointer mapping, modifiers, shortcuts,
+// what the server's close codes mean.
 // No DOM access here, so that node --test can check them (tests/live/test/geometry.test.mjs).
 
 /** Where an image of imgW×imgH is drawn inside a box of boxW×boxH, scaled to fit and centred
@@ -43,16 +44,61 @@ export function modifiers(e, mac = false) {
   return m;
 }
 
+/** Whether a key press types a character of the human's keyboard layout rather than being a
+ * shortcut: a single printable `key` with no Ctrl, Alt or Meta; or with AltGr, which Windows
+ * reports as Ctrl+Alt (getModifierState('AltGraph') tells them apart: "@" is AltGr+Q on a
+ * German layout, "ą" AltGr+A on a Polish one); or, on a Mac, with Option but neither Cmd nor
+ * Ctrl (Option+L is "@" on a German Mac). */
+export function typesCharacter(e, mac = false) {
+  const key = e.key || '';
+  if ([...key].length !== 1 || /[\u0000-\u001f\u007f]/.test(key)) return false;
+  if (!e.ctrlKey && !e.altKey && !e.metaKey) return true;
+  if (typeof e.getModifierState === 'function' && e.getModifierState('AltGraph')) return true;
+  return mac && e.altKey && !e.ctrlKey && !e.metaKey;
+}
+
+/** The modifier bits a key event goes out with: a typed character keeps Shift only, so the
+ * page gets "@" typed, not a Ctrl+Alt shortcut that types nothing. */
+export function keyModifiers(e, mac = false) {
+  const m = modifiers(e, mac);
+  return typesCharacter(e, mac) ? m & 8 : m;
+}
+
 /** What a key press means to the viewer itself rather than the page: "paste" (let the local
- * paste event deliver the clipboard), "copy" (press it remotely, then fetch the selection),
- * or null (just forward the key). */
+ * paste event deliver the clipboard), "copy" or "cut" (fetch the selection before the key
+ * goes out, since a cut empties it), or null (just forward the key). */
 export function shortcut(e, mac = false) {
+  if (typesCharacter(e, mac)) return null;
   const ctrl = e.ctrlKey || (mac && e.metaKey);
   if (!ctrl || e.altKey) return null;
   const k = (e.key || '').toLowerCase();
   if (k === 'v' || e.code === 'KeyV') return 'paste';
-  if (k === 'c' || e.code === 'KeyC' || k === 'x' || e.code === 'KeyX') return 'copy';
+  if (k === 'c' || e.code === 'KeyC') return 'copy';
+  if (k === 'x' || e.code === 'KeyX') return 'cut';
   return null;
+}
+
+/** What the close code of the viewer's socket means: "ended" (the session is over),
+ * "expired" (this link no longer opens it), or "retry" (anything else: reconnect). The codes
+ * are crates/server/src/live/viewer.rs's. */
+export function closeMeaning(code) {
+  if (code === 4000) return 'ended';
+  if (code === 4001) return 'expired';
+  return 'retry';
+}
+
+/** The sentences the viewer shows once it cannot show the session: a headline and a detail.
+ * `reason` is the server's (for an ended session), shown as a sentence of its own. */
+export function endedText(kind, reason) {
+  if (kind === 'expired') {
+    return { headline: 'This link has expired.', detail: 'Ask for a new link to the session.' };
+  }
+  let detail = (reason || '').trim();
+  if (detail) {
+    detail = detail[0].toUpperCase() + detail.slice(1);
+    if (!/[.!?]$/.test(detail)) detail += '.';
+  }
+  return { headline: 'This session has ended.', detail };
 }
 
 /** Reconnect delay after `attempt` failures: 0.5 s doubling to 10 s, with ±20 % jitter. */

@@ -1,6 +1,8 @@
 // Tandem live viewer: draws the session browser's JPEG frames and forwards the human's input.
 // Protocol: crates/server/src/live/protocol.rs. No build step, no dependencies.
-import { fit, toFraction, fromRemote, modifiers, shortcut, backoff } from './geometry.js';
+import {
+  fit, toFraction, fromRemote, modifiers, keyModifiers, shortcut, backoff, closeMeaning, endedText,
+} from './geometry.js';
 
 const params = new URLSearchParams(location.search);
 const token = params.get('token') || '';
@@ -24,13 +26,18 @@ const state = {
   // Called after each frame is drawn, with the canvas; for measurements (benches/live_view.mjs).
   onframe: null,
   reconnects: 0,
-  // Drops the connection as a network failure would; the viewer reconnects with backoff.
-  reconnect() { if (socket) socket.close(); },
+  // Drops the connection as a network failure would; the viewer reconnects with backoff, or
+  // after `after` ms when given (an outage of that length).
+  reconnect(after) {
+    holdReconnect = typeof after === 'number' ? after : null;
+    if (socket) socket.close();
+  },
 };
 window.tandemLive = state;
 
 let socket = null;
 let attempt = 0;
+let holdReconnect = null;
 let bitmap = null; // the frame on screen
 let decoding = false;
 let nextBlob = null; // newest frame waiting for the decoder: older ones are dropped
@@ -124,17 +131,49 @@ function connect() {
   };
   socket.onclose = (event) => {
     state.connected = false;
-    if (state.ended || event.code === 4000) return;
-    const delay = backoff(attempt++);
+    if (state.ended) return;
+    const meaning = closeMeaning(event.code);
+    if (meaning !== 'retry') {
+      showEnded(meaning === 'expired' ? 'expired' : 'session', null);
+      return;
+    }
+    const delay = holdReconnect !== null ? holdReconnect : backoff(attempt++);
+    holdReconnect = null;
     state.reconnects += 1;
-    showNotice('reconnect', 'Connection lost; reconnecting\u2026');
+    showNotice('reconnect', event.code === 1011
+      ? 'The live view could not start; retrying\u2026'
+      : 'Connection lost; reconnecting\u2026');
     setTimeout(connect, delay);
   };
+}
+
+/** The session cannot be shown any more: say why, once, and stop. */
+function showEnded(kind, reason) {
+  const text = endedText(kind, reason);
+  state.ended = kind === 'expired' ? text.headline : (reason || text.headline);
+  $('endedtext').textContent = text.headline;
+  $('endedwhy').textContent = text.detail;
+  $('ended').hidden = false;
+  $('agent').hidden = true;
+  clearOverlays();
+  hideNotice('reconnect');
+  hideNotice('clock');
+}
+
+/** Drops every overlay of the page's state (dialog, file chooser, select list): on `hello`
+ * the server sends its current state next, which draws again those still open. */
+function clearOverlays() {
+  state.dialog = null;
+  $('dialog').hidden = true;
+  state.chooser = null;
+  $('chooser').hidden = true;
+  closeSelect();
 }
 
 function handle(m) {
   switch (m.t) {
     case 'hello':
+      clearOverlays();
       state.mode = m.mode;
       root.dataset.mode = m.mode;
       $('badge').textContent = m.mode === 'view' ? 'view only' : '';
@@ -157,14 +196,7 @@ function handle(m) {
       clock = { idle: m.idleDeadline, ends: m.endsAt };
       checkClock();
       break;
-    case 'ended':
-      state.ended = m.reason || 'The session has ended.';
-      $('endedtext').textContent = `This session has ended. ${m.reason || ''}`.trim();
-      $('ended').hidden = false;
-      $('agent').hidden = true;
-      hideNotice('reconnect');
-      hideNotice('clock');
-      break;
+    case 'ended': showEnded('session', m.reason); break;
     case 'agent': renderAgent(m.running, m.human); break;
     case 'error': showNotice('error', m.detail, 4000); break;
     default: break;
@@ -211,10 +243,10 @@ $('agentback').onclick = () => { send({ t: 'resume' }); focusKeys(); };
 
 let noticeKind = null;
 let noticeTimer = null;
-function showNotice(kind, text, ttl) {
+function showNotice(kind, text, ttl, stay = false) {
   noticeKind = kind;
   $('noticetext').textContent = text;
-  $('stay').hidden = kind !== 'clock' || !control();
+  $('stay').hidden = !stay || !control();
   $('notice').hidden = false;
   clearTimeout(noticeTimer);
   if (ttl) noticeTimer = setTimeout(() => hideNotice(kind), ttl);
@@ -229,8 +261,10 @@ function checkClock() {
   if (!deadlines.length) { hideNotice('clock'); return; }
   const left = Math.min(...deadlines) - now;
   if (left <= 60000 && left > 0) {
-    const why = clock.idle !== null && Math.min(...deadlines) === clock.idle ? ' for inactivity' : '';
-    showNotice('clock', `This session will time out${why} in ${Math.ceil(left / 1000)} s.`);
+    // "Stay" only helps against the inactivity timeout; the maximum duration is final.
+    const idle = clock.idle !== null && Math.min(...deadlines) === clock.idle;
+    const why = idle ? ' for inactivity' : '';
+    showNotice('clock', `This session will time out${why} in ${Math.ceil(left / 1000)} s.`, 0, idle);
   } else {
     hideNotice('clock');
   }
@@ -276,10 +310,22 @@ $('go').onsubmit = (e) => {
   focusKeys();
 };
 
+// Downloads are announced, never pushed in front of the page: the bar's button (or, without
+// the bar, a small chip in a corner) shows them; the list opens on a click.
+const dlSeen = new Set();
 function renderDownloads(items) {
   state.downloads = items;
+  const panelOpen = !$('downloads').hidden;
+  if (panelOpen) for (const d of items) dlSeen.add(d.id);
+  const fresh = items.filter((d) => !dlSeen.has(d.id));
   $('dlbutton').hidden = items.length === 0;
+  $('dlbutton').classList.toggle('fresh', fresh.length > 0);
   $('dlcount').textContent = items.length ? String(items.length) : '';
+  $('dlchip').hidden = fresh.length === 0 || root.dataset.ui !== 'false';
+  if (fresh.length) {
+    const last = fresh[fresh.length - 1];
+    $('dlopen').textContent = `\u2193 ${last.name || 'Download'}${fresh.length > 1 ? ` +${fresh.length - 1}` : ''}`;
+  }
   $('dllist').replaceChildren(...items.map((d) => {
     const li = document.createElement('li');
     if (d.status === 'completed' && control()) {
@@ -293,9 +339,19 @@ function renderDownloads(items) {
     }
     return li;
   }));
-  if (items.length) $('downloads').hidden = false;
 }
-$('dlbutton').onclick = () => { $('downloads').hidden = !$('downloads').hidden; };
+function showDownloads(open) {
+  $('downloads').hidden = !open;
+  renderDownloads(state.downloads);
+}
+function dismissDownloads() {
+  for (const d of state.downloads) dlSeen.add(d.id);
+  renderDownloads(state.downloads);
+}
+$('dlbutton').onclick = () => showDownloads($('downloads').hidden);
+$('dlopen').onclick = () => showDownloads(true);
+$('dldismiss').onclick = dismissDownloads;
+$('dlclose').onclick = () => showDownloads(false);
 
 // ---- dialogs, file choosers, selects -------------------------------------------------------
 
@@ -377,6 +433,8 @@ function closeSelect() { $('select').hidden = true; }
 // ---- clipboard -----------------------------------------------------------------------------
 
 async function copyOut(text) {
+  // An empty selection copies nothing: the human's clipboard keeps what it had.
+  if (!text) return;
   try {
     await navigator.clipboard.writeText(text);
   } catch {
@@ -400,6 +458,7 @@ function point(e, clamp) {
 
 let dragging = false;
 let pendingMove = null;
+let inside = false; // the pointer is over the picture (the remote page has it hovering)
 function mouse(kind, e, p) {
   send({
     t: 'mouse', kind, x: p.x, y: p.y, button: e.button, buttons: e.buttons,
@@ -416,6 +475,7 @@ canvas.addEventListener('mousedown', (e) => {
   // A move still waiting for its animation frame goes first: events keep their order.
   flushMove();
   dragging = true;
+  inside = true;
   mouse('down', e, p);
 });
 window.addEventListener('mouseup', (e) => {
@@ -429,7 +489,8 @@ window.addEventListener('mousemove', (e) => {
   if (!control()) return;
   if (!dragging && e.target !== canvas) return;
   const p = point(e, dragging);
-  if (!p) return;
+  if (!p) { leave(); return; }
+  inside = true;
   // Coalesce moves to one per animation frame; clicks are never delayed.
   const first = pendingMove === null;
   pendingMove = { e, p };
@@ -441,6 +502,15 @@ function flushMove() {
   pendingMove = null;
   mouse('move', e, p);
 }
+// The pointer left the picture (off the canvas, or onto the letterbox bars): the remote
+// pointer leaves too, so hover menus and tooltips close as they would.
+function leave() {
+  if (!inside || dragging || !control()) return;
+  inside = false;
+  pendingMove = null;
+  send({ t: 'mouse', kind: 'leave', x: 0, y: 0, button: 0, buttons: 0, clicks: 0, mods: 0 });
+}
+canvas.addEventListener('mouseleave', leave);
 canvas.addEventListener('wheel', (e) => {
   e.preventDefault();
   if (!control()) return;
@@ -464,14 +534,16 @@ keys.addEventListener('keydown', (e) => {
   if (special === 'paste') return; // the paste event below delivers the clipboard
   e.preventDefault();
   if (e.key === 'Escape') closeSelect();
-  send({ t: 'key', down: true, key: e.key, code: e.code, mods: modifiers(e, mac), repeat: e.repeat });
-  if (special === 'copy') send({ t: 'copy' });
+  // Input is replayed in order: the selection is read before the key goes out, which a cut
+  // would empty first.
+  if (special === 'copy' || special === 'cut') send({ t: 'copy' });
+  send({ t: 'key', down: true, key: e.key, code: e.code, mods: keyModifiers(e, mac), repeat: e.repeat });
 });
 keys.addEventListener('keyup', (e) => {
   if (!control() || e.isComposing || composing || e.keyCode === 229) return;
   if (shortcut(e, mac) === 'paste') return;
   e.preventDefault();
-  send({ t: 'key', down: false, key: e.key, code: e.code, mods: modifiers(e, mac), repeat: false });
+  send({ t: 'key', down: false, key: e.key, code: e.code, mods: keyModifiers(e, mac), repeat: false });
 });
 keys.addEventListener('paste', (e) => {
   e.preventDefault();
@@ -492,5 +564,10 @@ keys.addEventListener('input', (e) => {
   keys.value = '';
 });
 
-connect();
+if (root.dataset.ended) {
+  // The server rendered the page of an ended session (or an expired link): nothing to join.
+  showEnded(root.dataset.ended, root.dataset.reason || null);
+} else {
+  connect();
+}
 layout();

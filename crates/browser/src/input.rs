@@ -178,18 +178,45 @@ pub enum InputError {
 
 const ALL_MODIFIERS: i32 = modifiers::ALT | modifiers::CTRL | modifiers::META | modifiers::SHIFT;
 
+/// Whether a key pressed with Ctrl+Alt typed a character of the viewer's layout rather than
+/// being a shortcut: on Windows, AltGr reports Ctrl+Alt, so AltGr+Q on a German layout arrives
+/// as Ctrl+Alt with `key` "@". A real Ctrl+Alt shortcut reports the key's own letter, which
+/// the US table knows for that `code`; a different single character can only come from the
+/// layout.
+fn is_alt_graph_character(key: &str, definition: Option<KeyDefinition>, mods: i32) -> bool {
+    let alt_graph = modifiers::CTRL | modifiers::ALT;
+    if mods & alt_graph != alt_graph || mods & modifiers::META != 0 {
+        return false;
+    }
+    let mut chars = key.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    if c.is_control() {
+        return false;
+    }
+    match definition {
+        Some(d) => !(d.key.eq_ignore_ascii_case(key) || d.shifted.is_some_and(|s| s == key)),
+        None => true,
+    }
+}
+
 /// The `Input.dispatchKeyEvent` that replays `input`.
 ///
-/// A key that produces a character (no Ctrl/Alt/Meta held) is a `keyDown` with `text`, so the
-/// page gets `keydown`, `keypress` and `input`; other keys are `rawKeyDown`. The virtual key
-/// code always comes from the table, keyed by `code`.
+/// A key that produces a character (no Ctrl/Alt/Meta held, or AltGr as Windows reports it) is
+/// a `keyDown` with `text`, so the page gets `keydown`, `keypress` and `input`; other keys are
+/// `rawKeyDown`. The virtual key code always comes from the table, keyed by `code`.
 pub fn key_event(input: &KeyInput) -> Result<DispatchKeyEvent, InputError> {
     if input.key.len() > MAX_KEY_LEN || input.code.len() > MAX_KEY_LEN {
         return Err(InputError::Invalid("key or code too long"));
     }
-    let mods = input.modifiers & ALL_MODIFIERS;
-    let shift = mods & modifiers::SHIFT != 0;
+    let mut mods = input.modifiers & ALL_MODIFIERS;
     let definition = key_definition(&input.code);
+    // The page must see "@" typed, not Ctrl+Alt+"@" (which pages treat as a shortcut).
+    if is_alt_graph_character(&input.key, definition, mods) {
+        mods &= !(modifiers::CTRL | modifiers::ALT);
+    }
+    let shift = mods & modifiers::SHIFT != 0;
     let key = if input.key.is_empty() {
         match definition {
             Some(d) if shift => d.shifted.unwrap_or(d.key).to_string(),
@@ -270,6 +297,8 @@ pub enum PointerAction {
     Move,
     /// The wheel turns.
     Wheel,
+    /// The pointer left the picture: hover menus and tooltips under it must close.
+    Leave,
 }
 
 /// A mouse event in CSS pixels of the tab's viewport.
@@ -318,15 +347,22 @@ pub fn mouse_event(input: &PointerInput) -> Result<DispatchMouseEvent, InputErro
     let r#type = match input.action {
         PointerAction::Press => MouseEventType::MousePressed,
         PointerAction::Release => MouseEventType::MouseReleased,
-        PointerAction::Move => MouseEventType::MouseMoved,
+        PointerAction::Move | PointerAction::Leave => MouseEventType::MouseMoved,
         PointerAction::Wheel => MouseEventType::MouseWheel,
     };
     let clicks = matches!(input.action, PointerAction::Press | PointerAction::Release);
     let wheel = input.action == PointerAction::Wheel;
+    // CDP has no "mouse left" event; a move to a point outside the viewport makes Chromium
+    // clear its hover state and fire mouseout/mouseleave, as a real pointer leaving would.
+    let (x, y) = if input.action == PointerAction::Leave {
+        (-1.0, -1.0)
+    } else {
+        (input.x, input.y)
+    };
     Ok(DispatchMouseEvent {
         r#type,
-        x: input.x,
-        y: input.y,
+        x,
+        y,
         modifiers: Some(input.modifiers & ALL_MODIFIERS),
         button: Some(if clicks { button } else { MouseButton::None }),
         buttons: Some(input.buttons & 0x1f),
@@ -430,6 +466,64 @@ mod tests {
         let up = key_event(&key(false, "a", "KeyA", 0)).unwrap();
         assert_eq!(up.r#type, KeyEventType::KeyUp);
         assert_eq!(up.text, None);
+    }
+
+    #[test]
+    fn alt_graph_characters_are_typed_and_ctrl_alt_shortcuts_are_not() {
+        let ctrl_alt = modifiers::CTRL | modifiers::ALT;
+        // Windows reports AltGr as Ctrl+Alt: "@" on a German layout (AltGr+Q), "ą" on a
+        // Polish one (AltGr+A), "{" (AltGr+7).
+        for (typed, code) in [("@", "KeyQ"), ("ą", "KeyA"), ("{", "Digit7"), ("€", "KeyE")] {
+            let e = key_event(&key(true, typed, code, ctrl_alt)).unwrap();
+            assert_eq!(e.r#type, KeyEventType::KeyDown, "{typed}");
+            assert_eq!(e.text.as_deref(), Some(typed));
+            assert_eq!(
+                e.modifiers,
+                Some(0),
+                "{typed}: the page sees a typed character"
+            );
+        }
+        let shifted = key_event(&key(true, "Ą", "KeyA", ctrl_alt | modifiers::SHIFT));
+        assert_eq!(shifted.unwrap().modifiers, Some(modifiers::SHIFT));
+        // A real Ctrl+Alt shortcut reports the key's own letter and stays a shortcut.
+        let shortcut = key_event(&key(true, "t", "KeyT", ctrl_alt)).unwrap();
+        assert_eq!(shortcut.r#type, KeyEventType::RawKeyDown);
+        assert_eq!(shortcut.text, None);
+        assert_eq!(shortcut.modifiers, Some(ctrl_alt));
+        let shortcut = key_event(&key(true, "T", "KeyT", ctrl_alt | modifiers::SHIFT));
+        assert_eq!(shortcut.unwrap().text, None);
+        // Ctrl alone (a layout whose letters differ from US, Ctrl+Z on a German Y key) is
+        // always a shortcut; Meta is never AltGr.
+        assert_eq!(
+            key_event(&key(true, "z", "KeyY", modifiers::CTRL))
+                .unwrap()
+                .text,
+            None
+        );
+        assert_eq!(
+            key_event(&key(true, "@", "KeyQ", ctrl_alt | modifiers::META))
+                .unwrap()
+                .text,
+            None
+        );
+        // Ctrl+Alt on a key that types nothing stays a key.
+        let del = key_event(&key(true, "Delete", "Delete", ctrl_alt)).unwrap();
+        assert_eq!(del.r#type, KeyEventType::RawKeyDown);
+    }
+
+    #[test]
+    fn a_pointer_leaving_moves_outside_the_viewport() {
+        let leave = mouse_event(&PointerInput {
+            action: PointerAction::Leave,
+            x: 300.0,
+            y: 200.0,
+            buttons: 0,
+            ..press_input()
+        })
+        .unwrap();
+        assert_eq!(leave.r#type, MouseEventType::MouseMoved);
+        assert_eq!((leave.x, leave.y), (-1.0, -1.0));
+        assert_eq!(leave.button, Some(MouseButton::None));
     }
 
     #[test]

@@ -40,9 +40,14 @@ pub enum TabSignal {
         /// The `<input type=file>` to answer.
         backend_node_id: dom::BackendNodeId,
     },
-    /// The human pressed on a native `<select>`; its options, to render and pick from with
-    /// [`LiveTab::pick_option`].
-    Select(SelectPopup),
+    /// The human pressed on a native `<select>` (or a key that opens one); its options, to
+    /// render and pick from with [`LiveTab::pick_option`].
+    Select {
+        /// The options and where the element is.
+        popup: SelectPopup,
+        /// The JavaScript context (frame) that reported it, where the choice is applied.
+        context: runtime::ExecutionContextId,
+    },
     /// The document's title changed (headless Chromium does not report title changes in its
     /// target events, so the tab strip learns them here).
     Title {
@@ -65,7 +70,8 @@ pub struct SelectPopup {
     pub id: u64,
     /// The options in order.
     pub options: Vec<SelectOption>,
-    /// The element's box in CSS pixels of the viewport, to place the list under it.
+    /// The element's box in CSS pixels of the top viewport (inside an iframe, moved by the
+    /// frame's position), to place the list under it.
     pub rect: [f64; 4],
 }
 
@@ -91,7 +97,11 @@ const SCRIPT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const TITLE_BINDING: &str = "__tandemLiveTitle";
 
 /// Intercepts presses on single-choice `<select>`s (their popup is not part of the
-/// screencast) and keeps the elements so that a choice can be applied later.
+/// screencast), by mouse or by the keys that open one, and keeps the elements so that a
+/// choice can be applied later. It runs in every frame of the tab's process; each frame
+/// numbers its own selects, so a choice is applied in the frame (execution context) that
+/// reported the select, and the box it reports is moved into the top viewport through the
+/// same-origin frames around it.
 const SELECT_SCRIPT: &str = r#"(() => {
   if (window.__tandemLive) return;
   const elements = new Map();
@@ -121,34 +131,82 @@ const SELECT_SCRIPT: &str = r#"(() => {
     addEventListener('DOMContentLoaded', title);
     title();
   }
-  addEventListener('mousedown', (e) => {
-    const el = e.target instanceof Element ? e.target.closest('select') : null;
-    if (!el || el.multiple || el.size > 1 || el.disabled || e.button !== 0) return;
-    e.preventDefault();
-    el.focus();
+  // Where this frame's viewport starts in the top one: the content boxes of the frame
+  // elements around it, as far as they are same-origin.
+  const offset = () => {
+    let x = 0;
+    let y = 0;
+    try {
+      for (let w = window; w !== w.top && w.frameElement; w = w.parent) {
+        const f = w.frameElement;
+        const r = f.getBoundingClientRect();
+        const style = getComputedStyle(f);
+        x += r.left + f.clientLeft + (parseFloat(style.paddingLeft) || 0);
+        y += r.top + f.clientTop + (parseFloat(style.paddingTop) || 0);
+      }
+    } catch (e) { /* a cross-origin ancestor: the rest of the way is unknown */ }
+    return [x, y];
+  };
+  const popupSelect = (target) => {
+    const el = target instanceof Element ? target.closest('select') : null;
+    return el && !el.multiple && !(el.size > 1) && !el.disabled ? el : null;
+  };
+  const report = (el) => {
+    const binding = window.__tandemLiveSelect;
+    if (typeof binding !== 'function') return;
     let id = [...elements].find(([, v]) => v === el)?.[0];
     if (!id) { id = next++; elements.set(id, el); }
     const r = el.getBoundingClientRect();
-    const binding = window.__tandemLiveSelect;
-    if (typeof binding !== 'function') return;
+    const [ox, oy] = offset();
     binding(JSON.stringify({
       id,
-      rect: [r.x, r.y, r.width, r.height],
+      rect: [r.x + ox, r.y + oy, r.width, r.height],
       options: [...el.options].map((o) => ({
         label: o.label || o.text, selected: o.selected, disabled: o.disabled,
       })),
     }));
+  };
+  addEventListener('mousedown', (e) => {
+    const el = e.button === 0 ? popupSelect(e.target) : null;
+    if (!el) return;
+    e.preventDefault();
+    el.focus();
+    report(el);
+  }, true);
+  addEventListener('keydown', (e) => {
+    const el = popupSelect(e.target);
+    if (!el || e.ctrlKey || e.metaKey) return;
+    const opens = e.altKey
+      ? e.key === 'ArrowDown' || e.key === 'ArrowUp'
+      : e.key === ' ' || e.key === 'Enter' || e.key === 'F4';
+    if (!opens) return;
+    e.preventDefault();
+    report(el);
   }, true);
 })()"#;
 
-/// Returns the selected text of the page, including inside inputs and textareas.
+/// Returns the selected text of the page, including inside inputs and textareas, in the
+/// focused frame: `document.activeElement` of a page whose focus is in a same-origin iframe
+/// is the iframe itself, so the walk descends into it (and into open shadow roots).
 const SELECTION_SCRIPT: &str = r#"(() => {
-  const el = document.activeElement;
-  if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')
-      && typeof el.selectionStart === 'number') {
-    return el.value.substring(el.selectionStart, el.selectionEnd);
+  let doc = document;
+  for (let depth = 0; depth < 32; depth += 1) {
+    let el = doc.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    if (el && (el.tagName === 'IFRAME' || el.tagName === 'FRAME')) {
+      let inner = null;
+      try { inner = el.contentDocument; } catch (e) { inner = null; }
+      if (!inner) return '';
+      doc = inner;
+      continue;
+    }
+    if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')
+        && typeof el.selectionStart === 'number') {
+      return el.value.substring(el.selectionStart, el.selectionEnd);
+    }
+    return String(doc.getSelection() || '');
   }
-  return String(getSelection() || '');
+  return '';
 })()"#;
 
 /// A tab with the live view's session attached. Cheap to clone; the signal task stops when
@@ -301,15 +359,33 @@ impl LiveTab {
         Ok(())
     }
 
-    /// Applies the human's choice in a native `<select>` reported by [`TabSignal::Select`].
-    pub async fn pick_option(&self, select_id: u64, index: u32) -> Result<bool, BrowserError> {
-        let value = self
-            .page
-            .evaluate(&format!(
-                "window.__tandemLive ? window.__tandemLive.pick({select_id}, {index}) : false"
-            ))
+    /// Applies the human's choice in a native `<select>` reported by [`TabSignal::Select`],
+    /// in the frame that reported it (`context`); false when the select or option is gone.
+    pub async fn pick_option(
+        &self,
+        context: runtime::ExecutionContextId,
+        select_id: u64,
+        index: u32,
+    ) -> Result<bool, BrowserError> {
+        let evaluated = self
+            .session()
+            .call(runtime::Evaluate {
+                expression: format!(
+                    "window.__tandemLive ? window.__tandemLive.pick({select_id}, {index}) : false"
+                ),
+                context_id: Some(context),
+                return_by_value: Some(true),
+                ..Default::default()
+            })
             .await?;
-        Ok(value.as_bool().unwrap_or(false))
+        if let Some(details) = evaluated.exception_details {
+            return Err(BrowserError::Script(details.message().to_string()));
+        }
+        Ok(evaluated
+            .result
+            .value
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false))
     }
 
     /// Goes `delta` entries back (negative) or forward in the tab's history; false when
@@ -444,7 +520,10 @@ async fn watch_signals(mut events: cdp::EventStream, signals: mpsc::UnboundedSen
                 SELECT_BINDING => serde_json::from_str::<SelectPopup>(&b.payload)
                     .ok()
                     .filter(|s| s.options.len() <= 10_000)
-                    .map(TabSignal::Select),
+                    .map(|popup| TabSignal::Select {
+                        popup,
+                        context: b.execution_context_id,
+                    }),
                 TITLE_BINDING => serde_json::from_str::<TitleReport>(&b.payload)
                     .ok()
                     .map(|t| TabSignal::Title {

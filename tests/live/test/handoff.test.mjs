@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startTandem, startFixtures, launchChromium, startScriptedLlm, indexOf, waitForSession,
-  waitForPicture, remotePoint,
+  waitForFrame, remotePoint,
 } from '../support.mjs';
 
 let tandem;
@@ -47,7 +47,7 @@ async function openViewer(session) {
   const page = await chromium.newPage({ viewport: { width: 1280, height: 860 } });
   await page.goto(session.liveUrl);
   try {
-    await waitForPicture(page);
+    await waitForFrame(page);
   } catch (e) {
     const seen = await page.evaluate(() => {
       const s = window.tandemLive;

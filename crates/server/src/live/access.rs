@@ -2,7 +2,10 @@
 //!
 //! The token is the whole credential (the page is meant to be embedded anywhere, so there is
 //! no cookie or API key); it binds one session, a mode and an expiry. A missing, malformed,
-//! forged or expired token is a 401; a genuine token for another session is a 403.
+//! forged or expired token is a 401; a genuine token for another session is a 403. A genuine
+//! token of this session that only expired is told apart ([`AccessError::Expired`]): its
+//! holder was let in before, so the page may tell them the session ended or the link expired
+//! instead of showing an error.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -11,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::token::{Mode, Signer, TokenError};
+use crate::token::{Claims, Mode, Signer, TokenError};
 
 /// What a verified token lets its holder do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,9 @@ pub enum AccessError {
     /// The token is malformed, forged or expired.
     #[error("Invalid live-view token: {0}")]
     Token(TokenError),
+    /// A genuine live-view token of this session, past its expiry.
+    #[error("Invalid live-view token: {}", TokenError::Expired)]
+    Expired(Access),
     /// A genuine token, for another session.
     #[error("This live-view token is for another session")]
     Foreign,
@@ -55,7 +61,9 @@ pub enum AccessError {
 impl IntoResponse for AccessError {
     fn into_response(self) -> Response {
         let status = match self {
-            AccessError::Missing | AccessError::Token(_) => StatusCode::UNAUTHORIZED,
+            AccessError::Missing | AccessError::Token(_) | AccessError::Expired(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             AccessError::BadSession => StatusCode::NOT_FOUND,
             AccessError::Foreign | AccessError::NotLiveView | AccessError::ViewOnly => {
                 StatusCode::FORBIDDEN
@@ -75,7 +83,26 @@ pub fn check(
     let token = token
         .filter(|t| !t.is_empty())
         .ok_or(AccessError::Missing)?;
-    let claims = signer.verify(token, now).map_err(AccessError::Token)?;
+    let claims = match signer.verify(token, now) {
+        Ok(claims) => claims,
+        Err(TokenError::Expired) => {
+            // The same check as of a time before any expiry: signature and payload are still
+            // verified, only the expiry is not.
+            let claims = signer
+                .verify(token, DateTime::<Utc>::MIN_UTC)
+                .map_err(AccessError::Token)?;
+            return Err(match live_access(&claims, session) {
+                Ok(access) => AccessError::Expired(access),
+                Err(_) => AccessError::Token(TokenError::Expired),
+            });
+        }
+        Err(e) => return Err(AccessError::Token(e)),
+    };
+    live_access(&claims, session)
+}
+
+/// What genuine `claims` allow on the session named `session` in the path.
+fn live_access(claims: &Claims, session: &str) -> Result<Access, AccessError> {
     if !matches!(claims.mode, Mode::Control | Mode::View) {
         return Err(AccessError::NotLiveView);
     }
@@ -92,7 +119,6 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::Claims;
 
     fn token(signer: &Signer, id: Uuid, mode: Mode, exp: i64) -> String {
         signer.sign(&Claims::new(id, mode, exp))
@@ -127,12 +153,41 @@ mod tests {
             check(&signer, &sid, Some(""), now),
             Err(AccessError::Missing)
         );
-        let expired = token(&signer, id, Mode::Control, now.timestamp() - 1);
+        // An expired token of this session is told apart (its holder may hear the session
+        // ended); an expired one of another session or kind is just expired.
+        let expired = token(&signer, id, Mode::View, now.timestamp() - 1);
         assert_eq!(
             check(&signer, &sid, Some(&expired), now),
+            Err(AccessError::Expired(Access {
+                session_id: id,
+                mode: Mode::View
+            }))
+        );
+        assert_eq!(
+            AccessError::Expired(Access {
+                session_id: id,
+                mode: Mode::View
+            })
+            .into_response()
+            .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let expired_foreign = token(&signer, Uuid::now_v7(), Mode::Control, now.timestamp() - 1);
+        assert_eq!(
+            check(&signer, &sid, Some(&expired_foreign), now),
+            Err(AccessError::Token(TokenError::Expired))
+        );
+        let expired_cdp = token(&signer, id, Mode::Cdp, now.timestamp() - 1);
+        assert_eq!(
+            check(&signer, &sid, Some(&expired_cdp), now),
             Err(AccessError::Token(TokenError::Expired))
         );
         let other_key = Signer::with_key(&[4; 32]).unwrap();
+        let forged_expired = token(&other_key, id, Mode::Control, now.timestamp() - 1);
+        assert_eq!(
+            check(&signer, &sid, Some(&forged_expired), now),
+            Err(AccessError::Token(TokenError::BadSignature))
+        );
         let forged = token(&other_key, id, Mode::Control, now.timestamp() + 60);
         assert_eq!(
             check(&signer, &sid, Some(&forged), now),

@@ -28,10 +28,30 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The viewer page. No `X-Frame-Options` and no `frame-ancestors`: it is meant to be embedded
-/// anywhere. No referrer, since the URL carries the token.
-pub fn page() -> Response {
+/// What the viewer page shows when it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageState {
+    /// The live session: the page connects to it.
+    Live,
+    /// The session is over (why, when known): the page says so and connects to nothing.
+    Ended(Option<String>),
+    /// The link expired while the session goes on: the page says so.
+    LinkExpired,
+}
+
+/// The viewer page, with `status`. No `X-Frame-Options` and no `frame-ancestors`: it is
+/// meant to be embedded anywhere. No referrer, since the URL carries the token.
+pub fn page(state: &PageState, status: StatusCode) -> Response {
+    let body = match state {
+        PageState::Live => INDEX.to_string(),
+        PageState::Ended(reason) => with_root_attributes(&format!(
+            r#"data-ended="session" data-reason="{}""#,
+            escape(reason.as_deref().unwrap_or_default())
+        )),
+        PageState::LinkExpired => with_root_attributes(r#"data-ended="expired""#),
+    };
     (
+        status,
         [
             (
                 header::CONTENT_TYPE,
@@ -43,9 +63,34 @@ pub fn page() -> Response {
                 HeaderValue::from_static("no-referrer"),
             ),
         ],
-        INDEX,
+        body,
     )
         .into_response()
+}
+
+/// The page with `attributes` on its root element, which the viewer's script reads first.
+fn with_root_attributes(attributes: &str) -> String {
+    INDEX.replacen(
+        "<html lang=\"en\">",
+        &format!("<html lang=\"en\" {attributes}>"),
+        1,
+    )
+}
+
+/// `text` safe inside a double-quoted HTML attribute.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `GET /live-assets/{file}`.
@@ -64,5 +109,31 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             axum::Json(serde_json::json!({"detail": "Not Found"})),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ended_page_carries_its_state_on_the_root_element_escaped() {
+        assert!(
+            INDEX.contains("<html lang=\"en\">"),
+            "the page's root element moved"
+        );
+        let ended = with_root_attributes(&format!(
+            r#"data-ended="session" data-reason="{}""#,
+            escape(r#"Stopped "by" <the> client & co"#)
+        ));
+        assert!(ended.contains(
+            r#"<html lang="en" data-ended="session" data-reason="Stopped &quot;by&quot; &lt;the&gt; client &amp; co">"#
+        ));
+        let response = page(&PageState::LinkExpired, StatusCode::UNAUTHORIZED);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
     }
 }

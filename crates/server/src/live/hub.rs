@@ -34,6 +34,10 @@ pub const MAX_UPLOAD_BYTES: usize = 48 << 20;
 /// Most device pixels per CSS pixel counted when sizing frames for HiDPI viewers.
 const MAX_SCALE: f64 = 2.0;
 
+/// How long the viewers' picture sizes must stay put before the screencast restarts for them:
+/// a host app animating its iframe, or a window being dragged larger, restarts it once.
+const RESIZE_SETTLE: Duration = Duration::from_millis(400);
+
 /// Human input is activity, but the supervisor need not hear about every keystroke.
 const TOUCH_EVERY: Duration = Duration::from_millis(500);
 /// How often acting input (clicks, keys) is reported: the first one takes the control
@@ -85,6 +89,8 @@ pub enum HubCommand {
         h: f64,
         /// Device pixel ratio.
         dpr: f64,
+        /// Whether the viewer may control: frames are sized for those who use the browser.
+        control: bool,
     },
     /// A viewer left.
     Leave(u64),
@@ -114,6 +120,8 @@ pub enum HubCommand {
         accept: bool,
         /// Prompt text.
         text: Option<String>,
+        /// Where to report that it did not get through.
+        reply: mpsc::UnboundedSender<ServerMessage>,
     },
     /// Files for the chooser.
     Files {
@@ -243,6 +251,9 @@ impl Hub {
             tab: None,
             screencast: None,
             viewers: HashMap::new(),
+            resize_at: None,
+            select: None,
+            selects_shown: 0,
             scale: 1.0,
             size: (0, 0),
             chooser: None,
@@ -379,6 +390,37 @@ impl Hub {
     }
 }
 
+/// A viewer's picture area, in CSS pixels, and its device pixel ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ViewerPicture {
+    w: f64,
+    h: f64,
+    dpr: f64,
+    /// A control viewer; view-only ones size the frames only when no control viewer watches.
+    control: bool,
+}
+
+/// The sizes frames are made for: the control viewers' when there are any (a view-only
+/// viewer, or the host app of an embedded one, must not resize the picture, which pauses
+/// everyone's input), else everyone's.
+fn sizing_pictures(viewers: &HashMap<u64, ViewerPicture>) -> Vec<ViewerPicture> {
+    let control: Vec<ViewerPicture> = viewers.values().filter(|v| v.control).copied().collect();
+    if control.is_empty() {
+        viewers.values().copied().collect()
+    } else {
+        control
+    }
+}
+
+/// A `<select>` list on the viewers' screens: the id they answer with, and where the
+/// element lives (each frame numbers its own selects).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OpenSelect {
+    id: u64,
+    context: i64,
+    script_id: u64,
+}
+
 /// The hub's own task state.
 struct Actor {
     hub: std::sync::Weak<Hub>,
@@ -390,8 +432,14 @@ struct Actor {
     signals_tx: mpsc::UnboundedSender<TabSignal>,
     tab: Option<LiveTab>,
     screencast: Option<Screencast>,
-    /// Viewer id → (CSS width, CSS height, device pixel ratio).
-    viewers: HashMap<u64, (f64, f64, f64)>,
+    /// Viewer id → its picture.
+    viewers: HashMap<u64, ViewerPicture>,
+    /// When to resize the screencast for the viewers' pictures, once they settle.
+    resize_at: Option<tokio::time::Instant>,
+    /// The native `<select>` whose list viewers show, if any.
+    select: Option<OpenSelect>,
+    /// The last id handed to a `<select>` list.
+    selects_shown: u64,
     scale: f64,
     size: (u32, u32),
     chooser: Option<i64>,
@@ -428,6 +476,10 @@ impl Actor {
             tokio::select! {
                 () = sleep_until_some(self.retry_follow), if self.retry_follow.is_some() => {
                     self.retry_follow = None;
+                    self.follow().await;
+                },
+                () = sleep_until_some(self.resize_at), if self.resize_at.is_some() => {
+                    self.resize_at = None;
                     self.follow().await;
                 },
                 _ = titles.tick() => {
@@ -475,28 +527,40 @@ impl Actor {
     async fn end(&mut self, reason: String) {
         self.detach().await;
         if let Some(hub) = self.hub.upgrade() {
-            hub.publish(ServerMessage::Ended { reason }, |s, m| s.ended = Some(m));
+            hub.publish(
+                ServerMessage::Ended {
+                    reason: Some(reason),
+                },
+                |s, m| s.ended = Some(m),
+            );
         }
     }
 
     async fn handle(&mut self, command: HubCommand) {
         match command {
-            HubCommand::Viewport { viewer, w, h, dpr } => {
+            HubCommand::Viewport {
+                viewer,
+                w,
+                h,
+                dpr,
+                control,
+            } => {
                 let sane =
                     |v: f64, lo: f64, hi: f64| if v.is_finite() { v.clamp(lo, hi) } else { lo };
-                self.viewers.insert(
-                    viewer,
-                    (
-                        sane(w, 16.0, 8192.0),
-                        sane(h, 16.0, 8192.0),
-                        sane(dpr, 1.0, 4.0),
-                    ),
-                );
-                self.follow().await;
+                let picture = ViewerPicture {
+                    w: sane(w, 16.0, 8192.0),
+                    h: sane(h, 16.0, 8192.0),
+                    dpr: sane(dpr, 1.0, 4.0),
+                    control,
+                };
+                if self.viewers.insert(viewer, picture) == Some(picture) {
+                    return;
+                }
+                self.viewers_changed().await;
             }
             HubCommand::Leave(viewer) => {
                 self.viewers.remove(&viewer);
-                self.follow().await;
+                self.viewers_changed().await;
             }
             HubCommand::Nav { action, url, reply } => {
                 if let Err(detail) = self.nav(&action, &url).await {
@@ -531,11 +595,27 @@ impl Actor {
                     let _ = reply.send(ServerMessage::Error { detail });
                 }
             }
-            HubCommand::Dialog { accept, text } => {
-                if let Some(tab) = &self.tab
-                    && let Err(e) = tab.answer_dialog(accept, text).await
-                {
+            HubCommand::Dialog {
+                accept,
+                text,
+                reply,
+            } => {
+                let open = self
+                    .hub
+                    .upgrade()
+                    .is_some_and(|hub| hub.lock_snapshot().dialog.is_some());
+                let answered = match &self.tab {
+                    Some(tab) if open => tab
+                        .answer_dialog(accept, text)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    _ => Err("no dialog is open".to_string()),
+                };
+                if let Err(e) = answered {
                     tracing::debug!(error = %e, "dialog answer failed");
+                    let _ = reply.send(ServerMessage::Error {
+                        detail: "The dialog is no longer open.".into(),
+                    });
                 }
             }
             HubCommand::Files { files, reply } => {
@@ -544,8 +624,12 @@ impl Actor {
                 }
             }
             HubCommand::Select { id, index } => {
+                let Some(open) = self.select.filter(|s| s.id == id) else {
+                    return;
+                };
+                self.select = None;
                 if let (Some(tab), Some(index)) = (&self.tab, index)
-                    && let Err(e) = tab.pick_option(id, index).await
+                    && let Err(e) = tab.pick_option(open.context, open.script_id, index).await
                 {
                     tracing::debug!(error = %e, "select pick failed");
                 }
@@ -640,10 +724,18 @@ impl Actor {
                     s.chooser = Some(m)
                 });
             }
-            TabSignal::Select(popup) => {
+            TabSignal::Select { mut popup, context } => {
                 let viewport = self.frames_tx.borrow().as_ref().map_or([0.0, 0.0], |f| {
                     [f.geometry.css_width, f.geometry.css_height]
                 });
+                // Viewers answer with an id of the hub's: the page's own ids are per frame.
+                self.selects_shown += 1;
+                self.select = Some(OpenSelect {
+                    id: self.selects_shown,
+                    context,
+                    script_id: popup.id,
+                });
+                popup.id = self.selects_shown;
                 self.publish(ServerMessage::Select { popup, viewport }, |_, _| {});
             }
             TabSignal::Navigated { url } => self.publish_location(Some(url)).await,
@@ -656,6 +748,18 @@ impl Actor {
         }
     }
 
+    /// The viewers or their pictures changed: the first viewer gets a tab on screen at once
+    /// and the last one's leaving stops it at once; other changes only resize the picture,
+    /// which restarts the screencast, so they wait until the sizes settle.
+    async fn viewers_changed(&mut self) {
+        if self.viewers.is_empty() || self.tab.is_none() {
+            self.resize_at = None;
+            self.follow().await;
+        } else {
+            self.resize_at = Some(tokio::time::Instant::now() + RESIZE_SETTLE);
+        }
+    }
+
     /// Puts the right tab on screen: the browser's active tab while anyone watches, none
     /// otherwise; re-renders when the viewers' pixel needs change.
     async fn follow(&mut self) {
@@ -664,13 +768,13 @@ impl Actor {
         } else {
             self.browser.active_tab()
         };
-        let scale = self
-            .viewers
-            .values()
-            .map(|v| v.2)
+        let pictures = sizing_pictures(&self.viewers);
+        let scale = pictures
+            .iter()
+            .map(|v| v.dpr)
             .fold(1.0f64, f64::max)
             .min(MAX_SCALE);
-        let size = self.frame_size(scale);
+        let size = self.frame_size(&pictures, scale);
         let current = self.tab.as_ref().map(|t| t.tab_id().to_string());
         let same_tab = current == wanted.as_ref().map(|t| t.id.clone());
         if same_tab && (scale - self.scale).abs() < 0.01 && size == self.size {
@@ -713,12 +817,11 @@ impl Actor {
         self.publish_location(None).await;
     }
 
-    /// Frame size in device pixels: the largest viewer picture, capped by the settings.
-    fn frame_size(&self, scale: f64) -> (u32, u32) {
-        let (w, h) = self
-            .viewers
-            .values()
-            .fold((0.0f64, 0.0f64), |(w, h), v| (w.max(v.0), h.max(v.1)));
+    /// Frame size in device pixels: the largest of `pictures`, capped by the settings.
+    fn frame_size(&self, pictures: &[ViewerPicture], scale: f64) -> (u32, u32) {
+        let (w, h) = pictures
+            .iter()
+            .fold((0.0f64, 0.0f64), |(w, h), v| (w.max(v.w), h.max(v.h)));
         let fit = |v: f64, max: u32| ((v * scale).ceil() as u32).clamp(320, max.max(320));
         (
             fit(w, self.settings.max_width),
@@ -770,6 +873,7 @@ impl Actor {
         }
         self.scale = 1.0;
         self.size = (0, 0);
+        self.select = None;
         if self.chooser.take().is_some() {
             self.publish(ServerMessage::FileChooserClosed, |s, _| s.chooser = None);
         }
@@ -909,12 +1013,15 @@ fn file_name(name: &str, index: usize) -> String {
     cleaned
 }
 
-/// How long input waits for a tab to come on screen (a viewer that just connected, a tab
-/// being switched) before it is dropped.
-const TAB_WAIT: Duration = Duration::from_secs(3);
+/// How long input waits for a tab to come on screen before it is dropped. Attaching a tab or
+/// restarting its screencast (a viewer resized) takes a few seconds at worst (the priming
+/// screenshot alone may wait four), and a human's input must survive that: it queues and is
+/// delivered in order. Only a tab that cannot be shown at all drops it, rather than holding
+/// the queue for good.
+const TAB_WAIT: Duration = Duration::from_secs(30);
 
-/// The tab on screen, waiting a little while one is being attached.
-async fn tab_on_screen(tab: &mut watch::Receiver<Option<LiveTab>>) -> Option<LiveTab> {
+/// The tab on screen, waiting while one is being attached or its screencast restarts.
+async fn tab_on_screen<T: Clone>(tab: &mut watch::Receiver<Option<T>>) -> Option<T> {
     if let Some(current) = tab.borrow().clone() {
         return Some(current);
     }
@@ -1025,7 +1132,12 @@ async fn replay(
         } => {
             let geometry = frames.borrow().as_ref().map(|f| f.geometry);
             tracing::trace!(?action, fx, fy, ?geometry, "pointer");
-            let Some((x, y)) = geometry.and_then(|g| g.to_css(*fx, *fy)) else {
+            let mapped = match action {
+                // Leaving needs no point of the picture (it goes outside the viewport).
+                PointerAction::Leave => Some((0.0, 0.0)),
+                _ => geometry.and_then(|g| g.to_css(*fx, *fy)),
+            };
+            let Some((x, y)) = mapped else {
                 return Err(Replay::Failed("no frame to map the pointer on".into()));
             };
             tab.pointer(&PointerInput {
@@ -1044,8 +1156,11 @@ async fn replay(
         InputJob::Key(key) => tab.key(key).await?,
         InputJob::Text(text) => tab.insert_text(text).await?,
         InputJob::Copy(reply) => {
+            // Nothing selected copies nothing: the human's clipboard keeps what it had.
             let text = tab.selected_text().await?;
-            let _ = reply.send(ServerMessage::Clipboard { text });
+            if !text.is_empty() {
+                let _ = reply.send(ServerMessage::Clipboard { text });
+            }
         }
     }
     Ok(())
@@ -1071,6 +1186,45 @@ mod tests {
         assert!(address("file:///etc/passwd").is_err());
         assert!(address("chrome://settings").is_err());
         assert!(address("").is_err());
+    }
+
+    #[test]
+    fn control_viewers_size_the_frames_when_there_are_any() {
+        let picture = |w, control| ViewerPicture {
+            w,
+            h: 600.0,
+            dpr: 1.0,
+            control,
+        };
+        let mut viewers = HashMap::from([(1, picture(800.0, true)), (2, picture(1900.0, false))]);
+        let widths = |v: &HashMap<u64, ViewerPicture>| {
+            let mut w: Vec<f64> = sizing_pictures(v).iter().map(|p| p.w).collect();
+            w.sort_by(f64::total_cmp);
+            w
+        };
+        assert_eq!(widths(&viewers), [800.0]);
+        viewers.remove(&1);
+        assert_eq!(widths(&viewers), [1900.0], "view viewers alone size them");
+        viewers.insert(3, picture(1000.0, false));
+        assert_eq!(widths(&viewers), [1000.0, 1900.0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn input_waits_for_a_slow_restart_instead_of_being_dropped() {
+        let (tab, mut on_screen) = watch::channel(None::<u32>);
+        let restart = tokio::spawn(async move {
+            // Longer than the priming screenshot may take (two waits of two seconds).
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            tab.send_replace(Some(7));
+            tab
+        });
+        assert_eq!(tab_on_screen(&mut on_screen).await, Some(7));
+        let tab = restart.await.unwrap();
+        // A tab that never comes back drops the input in the end rather than holding it.
+        tab.send_replace(None);
+        let started = tokio::time::Instant::now();
+        assert_eq!(tab_on_screen(&mut on_screen).await, None);
+        assert!(started.elapsed() >= TAB_WAIT);
     }
 
     #[test]

@@ -32,6 +32,7 @@ use uuid::Uuid;
 use crate::api::AppState;
 use crate::sessions::Sessions;
 use access::{Access, AccessError};
+use assets::PageState;
 pub use hub::Hub;
 use hub::MAX_UPLOAD_BYTES;
 
@@ -53,19 +54,21 @@ impl Live {
         }
     }
 
-    /// The hub of an active session, started on first use; `None` once the session ended.
-    pub async fn hub(&self, id: Uuid) -> Option<Arc<Hub>> {
+    /// The hub of an active session, started on first use.
+    pub async fn hub(&self, id: Uuid) -> Result<Arc<Hub>, Unavailable> {
         let mut hubs = self.hubs.lock().await;
         if let Some(hub) = hubs.get(&id) {
-            return Some(hub.clone());
+            return Ok(hub.clone());
         }
-        let browser = self.sessions.browser(id)?;
-        let clock = self.sessions.clock(id)?;
+        let browser = self.sessions.browser(id).ok_or(Unavailable::Ended)?;
+        let clock = self.sessions.clock(id).ok_or(Unavailable::Ended)?;
         let dir = tempfile::Builder::new()
             .prefix("tandem-live-")
             .tempdir()
-            .map_err(|e| tracing::warn!(error = %e, "cannot create the live view's directory"))
-            .ok()?;
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot create the live view's directory");
+                Unavailable::Failed
+            })?;
         let started = Hub::start(
             id,
             browser,
@@ -79,7 +82,7 @@ impl Live {
             Ok(started) => started,
             Err(e) => {
                 tracing::warn!(session = %id, error = %e, "cannot start the live view");
-                return None;
+                return Err(Unavailable::Failed);
             }
         };
         hubs.insert(id, hub.clone());
@@ -88,13 +91,23 @@ impl Live {
             let _ = done.await;
             registry.lock().await.remove(&id);
         });
-        Some(hub)
+        Ok(hub)
     }
 
     /// The hub of a session if one runs, without starting one.
     async fn running_hub(&self, id: Uuid) -> Option<Arc<Hub>> {
         self.hubs.lock().await.get(&id).cloned()
     }
+}
+
+/// Why a session has no hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The session ended (or never existed): viewers stop for good.
+    Ended,
+    /// The hub could not start now (the browser did not answer, no temporary directory):
+    /// viewers try again.
+    Failed,
 }
 
 /// The routes of the live view.
@@ -121,51 +134,99 @@ fn authorize(app: &AppState, session: &str, query: &TokenQuery) -> Result<Access
     )
 }
 
-/// `GET /live/{id}`: the viewer page, for any genuine token of this session (an ended
-/// session's page says so itself).
+/// A genuine token of this session, current or expired (see [`AccessError::Expired`]);
+/// anything else is refused as it is.
+fn authorize_genuine(
+    app: &AppState,
+    session: &str,
+    query: &TokenQuery,
+) -> Result<(Access, bool), AccessError> {
+    match authorize(app, session, query) {
+        Ok(access) => Ok((access, false)),
+        Err(AccessError::Expired(access)) => Ok((access, true)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /live/{id}`: the viewer page, for any genuine token of this session. The page of an
+/// ended session says so (with the end reason) without connecting; an expired link gets the
+/// same page with a 401 (it lets nobody in), never raw JSON: it is what a human in an iframe
+/// sees when they reload.
 async fn page(
     State(app): State<AppState>,
     Path(session): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, AccessError> {
-    authorize(&app, &session, &query)?;
-    Ok(assets::page())
+    let (access, expired) = authorize_genuine(&app, &session, &query)?;
+    let live = app.sessions.browser(access.session_id).is_some();
+    let state = match (live, expired) {
+        (true, false) => PageState::Live,
+        (true, true) => PageState::LinkExpired,
+        (false, _) => PageState::Ended(ended_reason(&app.sessions, access.session_id).await),
+    };
+    let status = if expired {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    Ok(assets::page(&state, status))
 }
 
-/// `GET /live/{id}/ws`: the viewer's WebSocket.
+/// `GET /live/{id}/ws`: the viewer's WebSocket. A genuine but expired token is let through
+/// the upgrade only to be told, with a close code of its own, that the session ended or the
+/// link expired, so the viewer stops retrying and says why.
 async fn socket(
     State(app): State<AppState>,
     Path(session): Path<String>,
     Query(query): Query<TokenQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AccessError> {
-    let access = authorize(&app, &session, &query)?;
-    let hub = app.live.hub(access.session_id).await;
-    let ended = match &hub {
-        Some(_) => None,
-        None => Some(ended_reason(&app.sessions, access.session_id).await),
+    let (access, expired) = authorize_genuine(&app, &session, &query)?;
+    let id = access.session_id;
+    let admission = if expired && app.sessions.browser(id).is_some() {
+        Admission::LinkExpired
+    } else if expired {
+        Admission::Ended(ended_reason(&app.sessions, id).await)
+    } else {
+        match app.live.hub(id).await {
+            Ok(hub) => Admission::Watch(hub),
+            Err(Unavailable::Ended) => Admission::Ended(ended_reason(&app.sessions, id).await),
+            Err(Unavailable::Failed) => Admission::Unavailable,
+        }
     };
     // Base64 inflates uploads by a third; leave room for it and the JSON around it.
     let upgrade = upgrade.max_message_size(MAX_UPLOAD_BYTES / 3 * 4 + (1 << 20));
     Ok(upgrade.on_upgrade(move |socket| async move {
-        match (hub, ended) {
-            (Some(hub), _) => viewer::serve(socket, hub, access).await,
-            (None, reason) => {
-                viewer::refuse_ended(socket, reason.unwrap_or_default()).await;
-            }
+        match admission {
+            Admission::Watch(hub) => viewer::serve(socket, hub, access).await,
+            Admission::Ended(reason) => viewer::refuse_ended(socket, reason).await,
+            Admission::LinkExpired => viewer::refuse_expired(socket).await,
+            Admission::Unavailable => viewer::refuse_unavailable(socket).await,
         }
     }))
 }
 
-/// Why a session has no live view: its end reason, or that it does not exist.
-async fn ended_reason(sessions: &Sessions, id: Uuid) -> String {
-    match sessions.get(id).await {
-        Ok(record) => record
+/// What a viewer's socket gets once upgraded.
+enum Admission {
+    /// The live session.
+    Watch(Arc<Hub>),
+    /// The news that the session ended, and why when known.
+    Ended(Option<String>),
+    /// The news that its link expired (the session goes on).
+    LinkExpired,
+    /// A close it retries after: the hub could not start now.
+    Unavailable,
+}
+
+/// Why a session ended, as its record says; nothing for one that is not (or no longer) in
+/// the store.
+async fn ended_reason(sessions: &Sessions, id: Uuid) -> Option<String> {
+    let record = sessions.get(id).await.ok()?;
+    Some(
+        record
             .end_reason
-            .map(|r| format!("The session has ended ({r})"))
-            .unwrap_or_else(|| format!("The session has ended ({})", record.status)),
-        Err(_) => "The session does not exist".into(),
-    }
+            .unwrap_or_else(|| record.status.to_string()),
+    )
 }
 
 /// `GET /live/{id}/downloads/{download}`: a completed download, for a control token.

@@ -23,7 +23,7 @@ pub enum ViewerMessage {
     },
     /// A mouse event.
     Mouse {
-        /// `down`, `up`, `move` or `wheel`.
+        /// `down`, `up`, `move`, `wheel`, or `leave` (the pointer left the picture).
         kind: String,
         /// X as a fraction of the frame image's width.
         x: f64,
@@ -219,8 +219,8 @@ pub enum ServerMessage {
     },
     /// The session is over; the viewer stops reconnecting.
     Ended {
-        /// Why.
-        reason: String,
+        /// Why, when known ("Stopped by the client"); the viewer says "ended" itself.
+        reason: Option<String>,
     },
     /// Something the human asked for failed.
     Error {
@@ -261,9 +261,12 @@ mod tests {
     #[test]
     fn server_messages_are_tagged() {
         let text = ServerMessage::Ended {
-            reason: "stopped".into(),
+            reason: Some("stopped".into()),
         }
         .to_text();
         assert_eq!(text, r#"{"t":"ended","reason":"stopped"}"#);
+        let m: ViewerMessage =
+            serde_json::from_str(r#"{"t":"mouse","kind":"leave","x":0,"y":0}"#).unwrap();
+        assert!(matches!(m, ViewerMessage::Mouse { kind, .. } if kind == "leave"));
     }
 }

@@ -3,8 +3,14 @@
 //! Sending and receiving run apart, so a viewer on a slow link never delays its own input,
 //! and a frame is taken from the hub only when the socket is ready for it: the newest frame
 //! wins and nothing queues. A view-only viewer's input is dropped here, on the server.
+//!
+//! A still page sends nothing, and proxies (nginx, Cloudflare) close a WebSocket that is quiet
+//! for a minute or so; the server pings every [`PING_EVERY`], which also finds viewers that
+//! vanished without closing: one that answers nothing for a whole interval is dropped.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use browser::input::{KeyInput, PointerAction};
@@ -18,15 +24,19 @@ use super::protocol::{ServerMessage, ViewerMessage};
 
 /// WebSocket close code telling the viewer the session is over (do not reconnect).
 pub const CLOSE_ENDED: u16 = 4000;
+/// WebSocket close code telling the viewer its link expired while the session goes on (do
+/// not reconnect with it).
+pub const CLOSE_EXPIRED: u16 = 4001;
+/// WebSocket close code of a live view that could not start now (the viewer retries).
+const CLOSE_UNAVAILABLE: u16 = 1011;
 
-/// Serves one viewer until it leaves or the session ends.
-pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
-    let viewer = hub.viewer_id();
-    let (mut sink, mut stream) = socket.split();
-    let (direct_tx, mut direct) = mpsc::unbounded_channel::<ServerMessage>();
-    // Subscribe before reading the snapshot so that nothing falls in between.
-    let mut messages = hub.subscribe();
-    let mut frames = hub.frames();
+/// How often the server pings each viewer.
+const PING_EVERY: Duration = Duration::from_secs(20);
+
+/// What a viewer is told first, on connecting and whenever it must start over (it fell too
+/// far behind the hub's messages): `hello`, on which it drops every overlay it shows, then
+/// the current state, which draws again those still open.
+fn opening(hub: &Hub, access: &Access) -> Vec<ServerMessage> {
     let hello = ServerMessage::Hello {
         mode: if access.may_control() {
             "control"
@@ -37,7 +47,18 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
     };
     let mut opening = vec![hello];
     opening.extend(hub.snapshot());
-    for message in opening {
+    opening
+}
+
+/// Serves one viewer until it leaves, stops answering pings, or the session ends.
+pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
+    let viewer = hub.viewer_id();
+    let (mut sink, mut stream) = socket.split();
+    let (direct_tx, mut direct) = mpsc::unbounded_channel::<ServerMessage>();
+    // Subscribe before reading the snapshot so that nothing falls in between.
+    let mut messages = hub.subscribe();
+    let mut frames = hub.frames();
+    for message in opening(&hub, &access) {
         if sink
             .send(Message::Text(message.to_text().into()))
             .await
@@ -55,11 +76,26 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
         viewer,
     };
 
+    // Set by the reader on anything from the viewer (a pong included), cleared at each ping.
+    let heard = Arc::new(AtomicBool::new(true));
+    let writer_heard = heard.clone();
     let writer_hub = hub.clone();
     let mut writer = tokio::spawn(async move {
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
+                _ = ping.tick() => {
+                    if !writer_heard.swap(false, Ordering::Relaxed) {
+                        tracing::debug!(viewer, "viewer answered no ping; dropped");
+                        return;
+                    }
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return;
+                    }
+                }
                 Some(message) = direct.recv() => {
                     if sink.send(Message::Text(message.to_text().into())).await.is_err() {
                         return;
@@ -78,7 +114,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Too far behind for the log: start again from the current state.
-                        for message in writer_hub.snapshot() {
+                        for message in opening(&writer_hub, &access) {
                             if sink.send(Message::Text(message.to_text().into())).await.is_err() {
                                 return;
                             }
@@ -107,6 +143,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
             _ = &mut writer => break,
             incoming = stream.next() => {
                 let Some(Ok(message)) = incoming else { break };
+                heard.store(true, Ordering::Relaxed);
                 match message {
                     Message::Text(text) => match serde_json::from_str::<ViewerMessage>(&text) {
                         Ok(message) => dispatch(&hub, &access, viewer, message, &direct_tx).await,
@@ -121,11 +158,15 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
     writer.abort();
 }
 
-fn close_ended() -> Message {
+fn close(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame {
-        code: CLOSE_ENDED,
-        reason: Utf8Bytes::from_static("session ended"),
+        code,
+        reason: Utf8Bytes::from_static(reason),
     }))
+}
+
+fn close_ended() -> Message {
+    close(CLOSE_ENDED, "session ended")
 }
 
 /// Tells the hub a viewer left, however the connection ended.
@@ -149,7 +190,13 @@ async fn dispatch(
     direct: &mpsc::UnboundedSender<ServerMessage>,
 ) {
     if let ViewerMessage::Viewport { w, h, dpr } = message {
-        hub.command(HubCommand::Viewport { viewer, w, h, dpr });
+        hub.command(HubCommand::Viewport {
+            viewer,
+            w,
+            h,
+            dpr,
+            control: access.may_control(),
+        });
         return;
     }
     if !access.may_control() {
@@ -174,6 +221,7 @@ async fn dispatch(
                 "up" => PointerAction::Release,
                 "move" => PointerAction::Move,
                 "wheel" => PointerAction::Wheel,
+                "leave" => PointerAction::Leave,
                 _ => return,
             };
             hub.input(InputJob::Pointer {
@@ -222,7 +270,11 @@ async fn dispatch(
             url,
             reply: direct.clone(),
         }),
-        ViewerMessage::Dialog { accept, text } => hub.command(HubCommand::Dialog { accept, text }),
+        ViewerMessage::Dialog { accept, text } => hub.command(HubCommand::Dialog {
+            accept,
+            text,
+            reply: direct.clone(),
+        }),
         ViewerMessage::Files { files } => hub.command(HubCommand::Files {
             files,
             reply: direct.clone(),
@@ -243,8 +295,20 @@ async fn dispatch(
 }
 
 /// Tells a viewer of a session without a live view (ended or unknown) why, and closes.
-pub async fn refuse_ended(mut socket: WebSocket, reason: String) {
+pub async fn refuse_ended(mut socket: WebSocket, reason: Option<String>) {
     let message = ServerMessage::Ended { reason };
     let _ = socket.send(Message::Text(message.to_text().into())).await;
     let _ = socket.send(close_ended()).await;
+}
+
+/// Tells a viewer whose link expired (the session goes on) that it will not get in with it.
+pub async fn refuse_expired(mut socket: WebSocket) {
+    let _ = socket.send(close(CLOSE_EXPIRED, "link expired")).await;
+}
+
+/// Tells a viewer the live view cannot start now; it tries again later.
+pub async fn refuse_unavailable(mut socket: WebSocket) {
+    let _ = socket
+        .send(close(CLOSE_UNAVAILABLE, "live view unavailable"))
+        .await;
 }
