@@ -155,6 +155,9 @@ struct Run<'a> {
     notes: Vec<String>,
     recent: VecDeque<String>,
     schema_retried: bool,
+    /// Set during a step whose `done` must be tried again (a corrective retry, a human used
+    /// the browser first): a forced step then gets another step instead of ending the task.
+    replan: bool,
     /// This step's screenshot, for its feed message.
     shot: Option<String>,
     human: &'a HumanLink,
@@ -203,6 +206,7 @@ impl<'a> Run<'a> {
             notes: Vec::new(),
             recent: VecDeque::new(),
             schema_retried: false,
+            replan: false,
             shot: None,
             human: &ctx.human,
             require_approval: &ctx.require_approval,
@@ -261,13 +265,17 @@ impl<'a> Run<'a> {
     async fn steps_in(&mut self, browsing: &mut Browsing) -> TaskOutcome {
         let tools = tool_definitions(browsing.uploads_enabled(), self.schema_value);
         let max_steps = self.settings().max_steps.max(1);
+        let max_failures = self.settings().max_failures;
+        // Whether the last step was forced by the failure limit (not the budget).
+        let mut forced_by_failures = false;
         for step in 1..=max_steps {
             self.steps = step;
             if let Some(outcome) = self.yield_to_human(browsing, step).await {
                 return outcome;
             }
-            let forced = step == max_steps || self.failures >= self.settings().max_failures;
-            if forced && step < max_steps {
+            forced_by_failures = step < max_steps && self.failures >= max_failures;
+            let forced = step == max_steps || forced_by_failures;
+            if forced_by_failures {
                 self.notes.push(format!(
                     "{} steps in a row failed. Call done now with what you have (success=false \
                      if the task is not accomplished).",
@@ -290,7 +298,7 @@ impl<'a> Run<'a> {
                     self.history
                         .push(format!("step {step}: the model call failed: {e}"));
                     tracing::warn!(step, error = %e, "LLM call failed");
-                    if self.llm_failures >= self.settings().max_failures {
+                    if self.llm_failures >= max_failures {
                         return TaskOutcome::Failed {
                             reason: format!(
                                 "The LLM failed {} times in a row; last error: {e}",
@@ -302,16 +310,27 @@ impl<'a> Run<'a> {
                 }
             };
             self.llm_failures = 0;
+            self.replan = false;
             match self.act(browsing, &response, step, forced).await {
                 StepEnd::Finished(outcome) => return outcome,
                 StepEnd::Continue { ok: true } => self.failures = 0,
                 StepEnd::Continue { ok: false } => self.failures += 1,
             }
-            if forced {
+            // A forced step ends the task unless its done needs another go: a corrective
+            // retry of its data, or a re-plan after a human used the browser.
+            if forced && !self.replan {
                 break;
             }
         }
-        let text = format!("The task did not finish within {} steps", self.steps);
+        let text = if forced_by_failures {
+            format!(
+                "The task was ended after {} failed steps in a row (the limit is \
+                 {max_failures}): the model did not finish with done when asked to",
+                self.failures
+            )
+        } else {
+            format!("The task did not finish within {max_steps} steps")
+        };
         self.append(steps::completion(&text, self.secrets)).await;
         TaskOutcome::Done {
             output: None,
@@ -471,6 +490,28 @@ impl<'a> Run<'a> {
                 self.tool_error(call, "only done is allowed now").await;
                 continue;
             }
+            // A human took the browser since this step was planned: the plan is stale, a
+            // `done` included (the task may not be finished; with keepAlive false it would
+            // stop the session under the human's hands). Wait for the control, then re-plan.
+            if !matches!(action, Action::AskHuman { .. })
+                && self.human.control().epoch != self.plan_epoch
+            {
+                if let Some(outcome) = self.yield_to_human(browsing, step).await {
+                    return StepEnd::Finished(outcome);
+                }
+                self.tool_error(
+                    call,
+                    "skipped: a human used the browser; the page may have changed",
+                )
+                .await;
+                self.history.push(format!(
+                    "step {step}: {} skipped: a human used the browser first",
+                    call.name
+                ));
+                stop_reason = Some("a human used the browser".into());
+                self.replan = true;
+                continue;
+            }
             match action {
                 Action::Done {
                     text,
@@ -492,19 +533,6 @@ impl<'a> Run<'a> {
                     }
                 }
                 action => {
-                    if self.human.control().epoch != self.plan_epoch {
-                        // A human took the browser since this step was planned.
-                        if let Some(outcome) = self.yield_to_human(browsing, step).await {
-                            return StepEnd::Finished(outcome);
-                        }
-                        self.tool_error(
-                            call,
-                            "skipped: a human used the browser; the page may have changed",
-                        )
-                        .await;
-                        stop_reason = Some("a human used the browser".into());
-                        continue;
-                    }
                     match self.approve(browsing, &action, call, step).await {
                         Approval::Go => {}
                         Approval::Skip => {
@@ -559,9 +587,18 @@ impl<'a> Run<'a> {
         data: Option<Value>,
         step: u32,
     ) -> Option<TaskOutcome> {
-        let (output, success) = match &self.schema {
+        // With an output schema, `output` is valid data or nothing: the SDKs validate it
+        // against the schema, so anything else would make `client.run` raise instead of
+        // showing `isTaskSuccessful: false`. The reason goes to the summary and the feed.
+        let (output, success, shown) = match &self.schema {
+            // The model gave up and has no data: there is nothing to correct.
+            Some(Ok(_)) if !success && data.is_none() => (None, false, text.clone()),
             Some(Ok(schema)) => match schema.check(data.as_ref()) {
-                Ok(valid) => (Some(valid), success),
+                Ok(valid) => {
+                    let valid = self.secrets.redact_value(&valid);
+                    let shown = valid.to_string();
+                    (Some(valid), success, shown)
+                }
                 Err(errors) => {
                     let last = step >= self.settings().max_steps;
                     if !self.schema_retried && !last {
@@ -574,18 +611,24 @@ impl<'a> Run<'a> {
                             .push(format!("step {step}: done → rejected: {errors}"));
                         self.notes.push(message.clone());
                         self.tool_error(call, &message).await;
+                        self.replan = true;
                         return None;
                     }
                     tracing::info!(%errors, "structured output invalid after the retry");
-                    (data, false)
+                    let reason = format!("the data does not match the output schema: {errors}");
+                    let shown = if text.trim().is_empty() {
+                        reason
+                    } else {
+                        format!("{} ({reason})", text.trim())
+                    };
+                    (None, false, shown)
                 }
             },
-            _ => (Some(Value::String(self.secrets.redact(&text))), success),
-        };
-        let shown = match &output {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => text.clone(),
+            _ => (
+                Some(Value::String(self.secrets.redact(&text))),
+                success,
+                text.clone(),
+            ),
         };
         let mut finished = steps::tool_result(call, "Task finished", false, self.secrets);
         // Plumbing that pairs the call with a result; the completion says it all.
@@ -648,7 +691,7 @@ impl<'a> Run<'a> {
                         &format!("Waiting for the human: {question}"),
                         steps::SUMMARY_CHARS,
                     )),
-                    output: Some(Value::String(question)),
+                    output: self.text_output(&question),
                     success: false,
                     stats: self.stats(),
                 });
@@ -742,7 +785,7 @@ impl<'a> Run<'a> {
                 );
                 self.append(steps::completion(&text, self.secrets)).await;
                 return Some(TaskOutcome::Done {
-                    output: Some(Value::String(text.clone())),
+                    output: self.text_output(&text),
                     success: false,
                     summary: Some(text),
                     stats: self.stats(),
@@ -781,11 +824,20 @@ impl<'a> Run<'a> {
         self.tool_error(call, text).await;
         self.append(steps::completion(text, self.secrets)).await;
         TaskOutcome::Done {
-            output: Some(Value::String(text.to_string())),
+            output: self.text_output(text),
             success: false,
             summary: Some(one_line(text, steps::SUMMARY_CHARS)),
             stats: self.stats(),
         }
+    }
+
+    /// A plain-text end as the task's `output`: the text, or nothing when the client asked
+    /// for structured output (text there would fail the SDK's schema validation; the
+    /// summary and the feed carry it instead).
+    fn text_output(&self, text: &str) -> Option<Value> {
+        self.schema_value
+            .is_none()
+            .then(|| Value::String(self.secrets.redact(text)))
     }
 
     async fn tool_ok(&self, call: &ToolCall, text: &str) {

@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde_json::Value;
+
 /// The secrets of one task, keyed by the names the model sees.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SensitiveData {
@@ -76,6 +78,26 @@ impl SensitiveData {
             }
         }
         out
+    }
+
+    /// `value` with [`SensitiveData::redact`] applied to every string in it, keys included:
+    /// structured output is built from what the model saw and wrote, which may hold a value.
+    pub fn redact_value(&self, value: &Value) -> Value {
+        if self.is_empty() {
+            return value.clone();
+        }
+        match value {
+            Value::String(s) => Value::String(self.redact(s)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_value(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.redact(k), self.redact_value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
     }
 }
 

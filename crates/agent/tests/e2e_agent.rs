@@ -667,17 +667,108 @@ async fn structured_output_still_invalid_after_the_retry_is_unsuccessful() {
             schema: Some(product_schema()),
             ..Default::default()
         };
-        let (outcome, _) = run(&agent, &browser, "Get the product's name and price", extra).await;
+        let (outcome, feed) =
+            run(&agent, &browser, "Get the product's name and price", extra).await;
         match outcome {
             TaskOutcome::Done {
-                output, success, ..
+                output,
+                success,
+                summary,
+                ..
             } => {
                 assert!(!success);
-                assert_eq!(output, Some(json!({"name": "Brass desk lamp"})));
+                // The SDK validates `output` against the schema: invalid data there would make
+                // `client.run` raise instead of reporting isTaskSuccessful false.
+                assert_eq!(output, None);
+                let summary = summary.unwrap();
+                assert!(
+                    summary.contains("does not match the output schema"),
+                    "{summary}"
+                );
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(llm.remaining(), 0);
+        let last = feed.last().unwrap();
+        assert_eq!(last.kind, "completion");
+        let content: Value = serde_json::from_str(&last.data).unwrap();
+        let content = content["content"].as_str().unwrap();
+        assert!(
+            content.contains("does not match the output schema"),
+            "{content}"
+        );
+        assert!(content.contains("price"), "{content}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_a_schema_a_failed_or_text_end_leaves_output_null() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/product.html?id=1");
+        // A done that admits failure, without data: nothing to correct, so no retry.
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            call(
+                "done",
+                json!({"text": "The product has no price", "success": false}),
+            ),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            schema: Some(product_schema()),
+            ..Default::default()
+        };
+        let (outcome, _) = run(&agent, &browser, "Get the product's name and price", extra).await;
+        match outcome {
+            TaskOutcome::Done {
+                output,
+                success,
+                summary,
+                stats,
+            } => {
+                assert!(!success);
+                assert_eq!(output, None);
+                assert_eq!(
+                    summary.as_deref(),
+                    Some("Finished without success: The product has no price")
+                );
+                assert_eq!(stats.steps, 2, "no corrective retry");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(llm.requests().len(), 2);
+
+        // A question nobody answers ends the task with text: not as the output.
+        let llm = ScriptedLlm::openai([call("ask_human", json!({"question": "Which one?"}))]).await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (link, _asked, _control) = human(vec![HumanReply::TimedOut {
+            waited: "2s".into(),
+        }]);
+        let extra = Extra {
+            schema: Some(product_schema()),
+            human: link,
+            ..Default::default()
+        };
+        let (outcome, feed) = run(&agent, &browser, "Pick a product", extra).await;
+        match outcome {
+            TaskOutcome::Done {
+                output,
+                success,
+                summary,
+                ..
+            } => {
+                assert!(!success);
+                assert_eq!(output, None);
+                assert!(summary.unwrap().contains("No answer from the human"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            feed.iter()
+                .any(|m| m.kind == "completion" && m.data.contains("No answer from the human"))
+        );
     })
     .await;
 }
@@ -853,6 +944,104 @@ async fn failures_and_the_step_budget_force_done() {
             json!({"type": "function", "function": {"name": "done"}})
         );
         assert!(feed.iter().any(|m| m.kind == "browser_action_error"));
+    })
+    .await;
+}
+
+/// A click on an element that is not there: a failed step.
+fn missing_click() -> Reply {
+    call("browser_click", json!({"index": 987654321}))
+}
+
+/// A reply for a step forced by the failure limit: only `done` is offered and the model is
+/// told why; anything else is a 400 that fails the task loudly.
+fn forced(reply: impl Fn(&str) -> Result<Reply, String> + Send + Sync + 'static) -> Reply {
+    Reply::from_fn(move |request| {
+        if request.tool_names() != ["done"] {
+            return Reply::status(400, format!("tools offered: {:?}", request.tool_names()));
+        }
+        let s = state(request);
+        if !s.contains(" steps in a row failed. Call done now") {
+            return Reply::status(400, format!("no failure note in:\n{s}"));
+        }
+        reply(&s).unwrap_or_else(|e| Reply::status(400, e))
+    })
+}
+
+#[tokio::test]
+async fn the_failure_limit_forces_done_with_its_retry_and_its_own_message() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/product.html?id=1");
+        let settings = AgentSettings {
+            max_steps: 10,
+            ..Default::default()
+        };
+        assert_eq!(settings.max_failures, 3);
+        // Three failed steps force done on step 5, well below the budget; its data is
+        // rejected, and the corrective retry gets a step of its own.
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            missing_click(),
+            missing_click(),
+            missing_click(),
+            forced(|_| {
+                Ok(call(
+                    "done",
+                    json!({"data": {"name": "Brass desk lamp"}, "success": false}),
+                ))
+            }),
+            forced(|s| {
+                line(s, "does not match the output schema")?;
+                let (name, price) = product(s)?;
+                Ok(call(
+                    "done",
+                    json!({"data": {"name": name, "price": price}, "success": true}),
+                ))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, settings.clone());
+        let extra = Extra {
+            schema: Some(product_schema()),
+            ..Default::default()
+        };
+        let (outcome, _) = run(&agent, &browser, "Get the product", extra).await;
+        let (output, stats) = succeeded(&outcome);
+        assert_eq!(output, &json!({"name": "Brass desk lamp", "price": 24.99}));
+        assert_eq!(stats.steps, 6);
+        assert_eq!(llm.remaining(), 0);
+
+        // A model that will not call done when forced: the task ends, saying why.
+        let llm = ScriptedLlm::openai([
+            missing_click(),
+            missing_click(),
+            missing_click(),
+            forced(|_| Ok(missing_click())),
+        ])
+        .await;
+        let agent = agent_for(&llm, settings);
+        let (outcome, feed) =
+            run(&agent, &browser, "Click the magic button", Extra::default()).await;
+        match outcome {
+            TaskOutcome::Done {
+                output,
+                success,
+                summary,
+                stats,
+            } => {
+                assert!(!success);
+                assert_eq!(output, None);
+                let summary = summary.unwrap();
+                assert!(summary.contains("failed steps in a row"), "{summary}");
+                assert!(!summary.contains("did not finish within"), "{summary}");
+                assert_eq!(stats.steps, 4);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            feed.iter()
+                .any(|m| m.data.contains("only done is allowed now"))
+        );
     })
     .await;
 }
@@ -1094,6 +1283,14 @@ fn human(replies: Vec<HumanReply>) -> Human {
     (link, asked, control)
 }
 
+/// The human takes the browser, as the live view's "take control" does.
+fn take_control(control: &watch::Sender<Control>) {
+    control.send_modify(|c| {
+        c.held = true;
+        c.epoch += 1;
+    });
+}
+
 async fn page_text(browser: &Browser, selector: &str) -> String {
     let tab = browser.active_tab().expect("a tab");
     let page = browser.page(&tab.id).await.expect("page");
@@ -1262,10 +1459,7 @@ async fn a_human_taking_control_pauses_the_agent_until_handed_back() {
             // The human takes control while the model plans a click: the click must be
             // skipped, not run on a page the human may have changed.
             Reply::from_fn(move |request| {
-                takes.send_modify(|c| {
-                    c.held = true;
-                    c.epoch += 1;
-                });
+                take_control(&takes);
                 match index(&state(request), "Apply coupon") {
                     Ok(i) => call("browser_click", json!({"index": i})),
                     Err(e) => Reply::status(400, e),
@@ -1300,6 +1494,53 @@ async fn a_human_taking_control_pauses_the_agent_until_handed_back() {
                 .any(|m| m.data.contains("a human used the browser")),
             "the skipped action says why"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_done_planned_before_a_human_took_control_waits_and_is_re_planned() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/checkout.html");
+        let (link, asked, control) = human(vec![HumanReply::HandedBack]);
+        let takes = control.clone();
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            // The model decides it is done while the human takes the browser: that done
+            // must not end the task (with keepAlive false it would stop the session and
+            // the browser the human is using).
+            Reply::from_fn(move |_| {
+                take_control(&takes);
+                done("Finished before the human came")
+            }),
+            on_state(|s| {
+                line(s, "A human took control")?;
+                Ok(done("Finished after the human handed back"))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(
+            &agent,
+            &browser,
+            "Look at the checkout",
+            Extra {
+                human: link,
+                ..Extra::default()
+            },
+        )
+        .await;
+        let (output, stats) = succeeded(&outcome);
+        assert_eq!(output, &json!("Finished after the human handed back"));
+        assert_eq!(stats.steps, 3);
+        assert_eq!(asked.lock().unwrap().clone(), vec![HumanAsk::Control]);
+        assert!(
+            feed.iter()
+                .any(|m| m.kind == "browser_action_error"
+                    && m.data.contains("a human used the browser")),
+            "{feed:#?}"
+        );
+        assert_eq!(llm.remaining(), 0);
     })
     .await;
 }
