@@ -26,7 +26,8 @@ use crate::prompt::{self, StepPrompt, one_line};
 use crate::secrets::SensitiveData;
 use crate::steps;
 use crate::{
-    Feed, FeedMessage, PriorTask, TaskContext, TaskFuture, TaskOutcome, TaskRunner, TaskStats,
+    Feed, FeedMessage, PriorTask, TaskContext, TaskFuture, TaskOutcome, TaskProgress, TaskRunner,
+    TaskStats,
 };
 
 /// How the loop behaves; the defaults suit a capable tool-calling model.
@@ -161,6 +162,7 @@ struct Run<'a> {
     /// This step's screenshot, for its feed message.
     shot: Option<String>,
     human: &'a HumanLink,
+    progress: &'a watch::Sender<TaskProgress>,
     require_approval: &'a [ApprovalKind],
     /// The human-control epoch the current step was planned in: when it moves on, a human
     /// used the browser since and the plan is stale.
@@ -209,6 +211,7 @@ impl<'a> Run<'a> {
             replan: false,
             shot: None,
             human: &ctx.human,
+            progress: &ctx.progress,
             require_approval: &ctx.require_approval,
             plan_epoch: ctx.human.control().epoch,
         }
@@ -225,6 +228,18 @@ impl<'a> Run<'a> {
             output_tokens: self.usage.output_tokens,
             llm_cost_usd: cost::decimal(cost::cost_usd(&self.model, &self.usage)),
         }
+    }
+
+    /// Tells the supervisor what the task has consumed so far (and, with `summary`, what
+    /// the latest step does), so that a task dropped mid-way is still counted.
+    fn publish(&self, summary: Option<String>) {
+        let stats = self.stats();
+        self.progress.send_modify(|progress| {
+            progress.stats = stats;
+            if summary.is_some() {
+                progress.summary = summary;
+            }
+        });
     }
 
     async fn append(&self, message: FeedMessage) {
@@ -255,6 +270,7 @@ impl<'a> Run<'a> {
             Err(e) => {
                 return TaskOutcome::Failed {
                     reason: format!("The agent cannot use the browser: {e}"),
+                    stats: self.stats(),
                 };
             }
         };
@@ -270,6 +286,7 @@ impl<'a> Run<'a> {
         let mut forced_by_failures = false;
         for step in 1..=max_steps {
             self.steps = step;
+            self.publish(None);
             if let Some(outcome) = self.yield_to_human(browsing, step).await {
                 return outcome;
             }
@@ -304,6 +321,7 @@ impl<'a> Run<'a> {
                                 "The LLM failed {} times in a row; last error: {e}",
                                 self.llm_failures
                             ),
+                            stats: self.stats(),
                         };
                     }
                     continue;
@@ -418,6 +436,7 @@ impl<'a> Run<'a> {
         self.usage.output_tokens += response.usage.output_tokens;
         self.usage.cached_input_tokens += response.usage.cached_input_tokens;
         self.usage.cache_write_input_tokens += response.usage.cache_write_input_tokens;
+        self.publish(None);
         Ok(response)
     }
 
@@ -451,6 +470,7 @@ impl<'a> Run<'a> {
             summary
         };
         let mut turn = steps::assistant(&response.text, calls, &summary, self.secrets);
+        self.publish(Some(turn.summary.clone()));
         turn.screenshot = self.shot.take();
         self.append(turn).await;
         if calls.is_empty() {

@@ -126,6 +126,7 @@ async fn run(
         human: extra.human,
         require_approval: extra.require_approval,
         upload_dirs: Vec::new(),
+        progress: Default::default(),
     };
     let outcome = agent.run(ctx).await;
     (outcome, feed.messages())
@@ -842,6 +843,8 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
         .await;
         let agent = Arc::new(agent_for(&llm, AgentSettings::default()));
         let (stop, cancel) = watch::channel(false);
+        let progress = watch::Sender::new(agent::TaskProgress::default());
+        let published = progress.subscribe();
         let ctx = TaskContext {
             task: "Search for lamps".into(),
             model: "gpt-5-mini".into(),
@@ -854,6 +857,7 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
             human: HumanLink::none(),
             require_approval: Vec::new(),
             upload_dirs: Vec::new(),
+            progress,
         };
         let running = {
             let agent = agent.clone();
@@ -889,6 +893,15 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
             }
             other => panic!("{other:?}"),
         }
+        // What a supervisor that drops the task's future reads instead of the outcome: the
+        // step in progress and the tokens of the call that was answered.
+        let progress = published.borrow().clone();
+        assert_eq!(progress.stats.steps, 2);
+        assert!(progress.stats.input_tokens > 0, "{progress:?}");
+        assert!(
+            progress.summary.unwrap().starts_with("Navigating to"),
+            "the latest step's summary"
+        );
     })
     .await;
 }
