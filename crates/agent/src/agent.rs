@@ -265,6 +265,7 @@ impl<'a> Run<'a> {
         let mut browsing = match Browsing::attach(browser, actions).await {
             Ok(mut browsing) => {
                 browsing.follow_control(self.human.control_changes());
+                browsing.set_secrets(self.secrets.clone());
                 browsing
             }
             Err(e) => {
@@ -310,6 +311,8 @@ impl<'a> Run<'a> {
             let response = match self.call_llm(&request).await {
                 Ok(response) => response,
                 Err(e) => {
+                    // A provider's error may quote the request.
+                    let e = self.secrets.redact(&e);
                     self.llm_failures += 1;
                     self.failures += 1;
                     self.history
@@ -367,17 +370,20 @@ impl<'a> Run<'a> {
         max_steps: u32,
         forced: bool,
     ) -> ChatRequest {
-        // Whether the page shows a secret: then no screenshot is taken this step (an image
-        // cannot be redacted like text), neither for the model nor for the feed.
-        let mut shows_secret = false;
+        // Whether the page may show a secret: then no screenshot is taken this step (an
+        // image cannot be redacted like text), neither for the model nor for the feed. A
+        // page that could not be read may show one.
+        let mut shows_secret = !self.secrets.is_empty();
         let state = match timeout(OBSERVE_TIMEOUT, browsing.observe()).await {
             Ok(Ok(state)) => {
                 let raw = state.to_text();
                 let redacted = self.secrets.redact(&raw);
-                shows_secret = redacted != raw;
+                shows_secret = state.secrets_redacted || redacted != raw;
                 redacted
             }
-            Ok(Err(e)) => format!("(the page could not be read: {e})\n"),
+            Ok(Err(e)) => self
+                .secrets
+                .redact(&format!("(the page could not be read: {e})\n")),
             Err(_) => "(reading the page timed out; it may still be loading)\n".into(),
         };
         let notes = std::mem::take(&mut self.notes);
@@ -620,6 +626,8 @@ impl<'a> Run<'a> {
                     (Some(valid), success, shown)
                 }
                 Err(errors) => {
+                    // Validation errors quote the data, which may hold a value.
+                    let errors = self.secrets.redact(&errors);
                     let last = step >= self.settings().max_steps;
                     if !self.schema_retried && !last {
                         self.schema_retried = true;

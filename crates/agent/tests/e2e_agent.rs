@@ -832,6 +832,200 @@ async fn a_secret_is_typed_but_never_shown_to_the_model_or_the_feed() {
     .await;
 }
 
+/// Every string in a JSON value, keys included.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `secret` as a submitted form puts it in a URL.
+fn form_encoded(secret: &str) -> String {
+    secret
+        .bytes()
+        .map(|b| match b {
+            b' ' => "+".to_string(),
+            b if b.is_ascii_alphanumeric() || b"*-._".contains(&b) => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A part of `secret` (12 characters of it as typed, with its whitespace collapsed, or as a
+/// form encodes it) found in `text`, if any.
+fn leaked(text: &str, secret: &str) -> Option<String> {
+    let collapsed = secret.split_whitespace().collect::<Vec<_>>().join(" ");
+    for form in [secret.to_string(), collapsed, form_encoded(secret)] {
+        let chars: Vec<char> = form.chars().collect();
+        for window in chars.windows(12.min(chars.len())) {
+            let part: String = window.iter().collect();
+            if text.contains(&part) {
+                return Some(part);
+            }
+        }
+    }
+    None
+}
+
+/// Panics if any part of `secret` is in the model's requests, the feed or `output`.
+fn assert_hidden(secret: &str, llm: &ScriptedLlm, feed: &[FeedMessage], output: &Value) {
+    let mut seen = Vec::new();
+    for request in llm.requests() {
+        strings(&request.body, &mut seen);
+    }
+    for message in feed {
+        seen.push(message.summary.clone());
+        seen.push(message.data.clone());
+        if let Ok(data) = serde_json::from_str::<Value>(&message.data) {
+            strings(&data, &mut seen);
+        }
+    }
+    strings(output, &mut seen);
+    for text in &seen {
+        if let Some(part) = leaked(text, secret) {
+            panic!("{part:?} of the secret {secret:?} is in:\n{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn secrets_stay_hidden_however_the_page_shows_them() {
+    // Longer than any limit of the state text; with quotes and runs of spaces; with
+    // characters a URL encodes.
+    let long: String = (0..150)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7) % 36] as char)
+        .collect();
+    let cases = [
+        long.clone(),
+        "my \"quoted\"  pass  phrase".to_string(),
+        "p@ss/w?rd&x=1#frag ü".to_string(),
+    ];
+    with_browser(move |browser, pages| async move {
+        let url = pages.url("/agent/token.html");
+        for secret in cases {
+            let llm = ScriptedLlm::openai([
+                call("browser_navigate", json!({"url": url})),
+                // Into the form's field, and into one whose maxlength keeps only a prefix.
+                on_state(|s| {
+                    Ok(Reply::tool_calls([
+                        (
+                            "browser_type",
+                            json!({"index": index(s, "API token")?, "text": "<secret>token</secret>"}),
+                        ),
+                        (
+                            "browser_type",
+                            json!({"index": index(s, "Short code")?, "text": "<secret>token</secret>"}),
+                        ),
+                    ]))
+                }),
+                on_state(|s| {
+                    for field in ["API token", "Short code"] {
+                        let shown = s
+                            .lines()
+                            .find(|l| l.starts_with('[') && l.contains(field))
+                            .ok_or(format!("no {field} field"))?;
+                        if !shown.contains("value=•••") {
+                            return Err(format!("the field is not masked: {shown}"));
+                        }
+                    }
+                    line(s, "You typed: <secret>token</secret>")?;
+                    Ok(call("browser_click", json!({"index": index(s, "Save token")?})))
+                }),
+                on_state(|s| {
+                    line(s, "url: ")?
+                        .contains("token=<secret>token</secret>")
+                        .then_some(())
+                        .ok_or("the URL is not redacted")?;
+                    line(s, "title: Saved <secret>token</secret>")?;
+                    line(s, "* ")?
+                        .contains("Saved <secret>token</secret>")
+                        .then_some(())
+                        .ok_or("the tab is not redacted")?;
+                    index(s, "Token '<secret>token</secret>'")?;
+                    // A model that somehow wrote the value into its data: it is redacted.
+                    Ok(call(
+                        "done",
+                        json!({"text": line(s, "Saved token:")?.trim(), "success": true,
+                               "data": {"note": line(s, "Saved token:")?.trim()}}),
+                    ))
+                }),
+            ])
+            .await;
+            let agent = agent_for(&llm, AgentSettings::default());
+            let extra = Extra {
+                secrets: SensitiveData::new([("token".to_string(), secret.clone())]),
+                ..Default::default()
+            };
+            let (outcome, feed) = run(&agent, &browser, "Save the API token", extra).await;
+            let (output, _) = succeeded(&outcome);
+            assert_eq!(output, &json!("Saved token: <secret>token</secret>"));
+            assert_hidden(&secret, &llm, &feed, output);
+            // The real value went in, and the page shows it.
+            let tab = browser.active_tab().unwrap();
+            let page = browser.page(&tab.id).await.unwrap();
+            let echo = page
+                .evaluate("document.getElementById('echo').textContent")
+                .await
+                .unwrap();
+            let collapsed = secret.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                echo.as_str().unwrap().contains(&collapsed) || echo.as_str().unwrap().contains(&secret),
+                "{echo}"
+            );
+            // No screenshot while the page showed it (a field holding it, the echo).
+            let turns: Vec<_> = feed
+                .iter()
+                .filter(|m| m.role == "assistant" && m.kind == "browser_action")
+                .collect();
+            assert_eq!(turns.len(), 4);
+            assert!(turns[0].screenshot.is_some() && turns[1].screenshot.is_some());
+            assert!(turns[2].screenshot.is_none() && turns[3].screenshot.is_none());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn structured_output_is_redacted_inside() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/login.html");
+        // The value reached the model's data (a model that guessed it): it is redacted in
+        // every string, keys included.
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            call(
+                "done",
+                json!({"success": true, "data": {"notes": [format!("pw {SECRET}")], "by": {SECRET: true}}}),
+            ),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            schema: Some(json!({"type": "object"})),
+            secrets: SensitiveData::new([("password".to_string(), SECRET.to_string())]),
+            ..Default::default()
+        };
+        let (outcome, feed) = run(&agent, &browser, "Note the password", extra).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(
+            output,
+            &json!({"notes": ["pw <secret>password</secret>"], "by": {"<secret>password</secret>": true}})
+        );
+        for message in &feed {
+            assert!(!message.data.contains(SECRET), "{message:?}");
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_stop_interrupts_a_waiting_task_within_a_second() {
     with_browser(|browser, pages| async move {
