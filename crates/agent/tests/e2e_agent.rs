@@ -774,6 +774,72 @@ async fn with_a_schema_a_failed_or_text_end_leaves_output_null() {
     .await;
 }
 
+#[tokio::test]
+async fn a_nested_pydantic_model_works_as_the_output_schema() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/product.html?id=1");
+        // model_json_schema() of `class Offer(BaseModel): product: Product` with
+        // `class Product(BaseModel): name: str; price: Price` and `class Price(BaseModel):
+        // amount: float; currency: str`.
+        let schema = json!({
+            "$defs": {
+                "Price": {"properties": {"amount": {"title": "Amount", "type": "number"},
+                                         "currency": {"title": "Currency", "type": "string"}},
+                          "required": ["amount", "currency"], "title": "Price", "type": "object"},
+                "Product": {"properties": {"name": {"title": "Name", "type": "string"},
+                                           "price": {"$ref": "#/$defs/Price"}},
+                            "required": ["name", "price"], "title": "Product", "type": "object"}
+            },
+            "properties": {"product": {"$ref": "#/$defs/Product"}},
+            "required": ["product"],
+            "title": "Offer",
+            "type": "object"
+        });
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            Reply::from_fn(|request| {
+                // The model reads done's parameters as one schema: every reference in it
+                // must resolve there, or a provider refuses the tools (or the model guesses).
+                let done = request.body["tools"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|t| t["function"]["name"] == "done");
+                let Some(parameters) = done.map(|t| t["function"]["parameters"].clone()) else {
+                    return Reply::status(400, "no done tool");
+                };
+                let validator = match jsonschema::validator_for(&parameters) {
+                    Ok(v) => v,
+                    Err(e) => return Reply::status(400, format!("done's parameters: {e}")),
+                };
+                let (name, price) = match product(&state(request)) {
+                    Ok(found) => found,
+                    Err(e) => return Reply::status(400, e),
+                };
+                let arguments = json!({"success": true, "data": {"product": {"name": name,
+                    "price": {"amount": price, "currency": "USD"}}}});
+                if !validator.is_valid(&arguments) {
+                    return Reply::status(400, "the arguments do not match done's parameters");
+                }
+                call("done", arguments)
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            schema: Some(schema),
+            ..Default::default()
+        };
+        let (outcome, _) = run(&agent, &browser, "Get the offer", extra).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(
+            output,
+            &json!({"product": {"name": "Brass desk lamp", "price": {"amount": 24.99, "currency": "USD"}}})
+        );
+    })
+    .await;
+}
+
 const SECRET: &str = "Tr0ub4dor&3-horse";
 
 #[tokio::test]
