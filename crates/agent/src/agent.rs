@@ -183,6 +183,9 @@ enum Approval {
 enum StepEnd {
     /// Go on with the next step; `ok` when at least one action worked.
     Continue { ok: bool },
+    /// Go on after a nudge: the model answered without a tool call where it was free to
+    /// (the server takes no stricter `tool_choice`). Neither a success nor a failure.
+    Nudged,
     /// The task is over.
     Finished(TaskOutcome),
 }
@@ -336,6 +339,7 @@ impl<'a> Run<'a> {
                 StepEnd::Finished(outcome) => return outcome,
                 StepEnd::Continue { ok: true } => self.failures = 0,
                 StepEnd::Continue { ok: false } => self.failures += 1,
+                StepEnd::Nudged => {}
             }
             // A forced step ends the task unless its done needs another go: a corrective
             // retry of its data, or a re-plan after a human used the browser.
@@ -487,6 +491,11 @@ impl<'a> Run<'a> {
                  the task is finished."
                     .into(),
             );
+            if response.relaxed_tool_choice {
+                // A forced step gets another go, as the model was not made to call done.
+                self.replan = true;
+                return StepEnd::Nudged;
+            }
             return StepEnd::Continue { ok: false };
         }
         let mut ok = false;

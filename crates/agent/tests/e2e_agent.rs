@@ -343,6 +343,64 @@ async fn a_follow_up_starts_in_the_tab_the_human_used_last() {
 }
 
 #[tokio::test]
+async fn a_server_that_refuses_required_tool_choice_gets_auto() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/search.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            // Free to answer without a tool, the model talks first: a nudge, not a failure.
+            Reply::text("The search page is open; next I will type the query."),
+            on_state(|s| {
+                line(s, "You answered without a tool call")?;
+                let field = index(s, "Search products")?;
+                Ok(call(
+                    "browser_type",
+                    json!({"index": field, "text": "lamp", "submit": true}),
+                ))
+            }),
+            Reply::from_fn(|request| {
+                // Not forced to finish: the text answer did not count as a failure.
+                if !request.tool_names().contains(&"browser_click".to_string()) {
+                    return Reply::status(400, format!("tools: {:?}", request.tool_names()));
+                }
+                match line(&state(request), "desk lamp costs") {
+                    Ok(found) => done(found.trim()),
+                    Err(e) => Reply::status(400, e),
+                }
+            }),
+        ])
+        .await;
+        llm.refuse_tool_choice(json!("required"));
+        let settings = AgentSettings {
+            max_failures: 1,
+            ..Default::default()
+        };
+        let agent = agent_for(&llm, settings);
+        let (outcome, _) = run(&agent, &browser, "Search for lamp", Extra::default()).await;
+        let (output, stats) = succeeded(&outcome);
+        assert_eq!(output, &json!("Brass desk lamp costs $24.99"));
+        assert_eq!(stats.steps, 4);
+        // The first call is refused and retried with "auto", which is kept from then on.
+        let choices: Vec<Value> = llm
+            .requests()
+            .iter()
+            .map(|r| r.body["tool_choice"].clone())
+            .collect();
+        assert_eq!(
+            choices,
+            [
+                json!("required"),
+                json!("auto"),
+                json!("auto"),
+                json!("auto"),
+                json!("auto")
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_target_blank_link_switches_to_the_new_tab() {
     with_browser(|browser, pages| async move {
         let url = pages.url("/agent/blank.html");
