@@ -264,7 +264,11 @@ impl<'a> Run<'a> {
             };
         }
         let mut actions = self.settings().actions.clone();
-        actions.upload_dirs.extend(self.upload_dirs.iter().cloned());
+        // The session's own directories (its workspace) first: a relative path the model
+        // gives is looked up there before the server's upload directories.
+        let mut upload_dirs = self.upload_dirs.to_vec();
+        upload_dirs.append(&mut actions.upload_dirs);
+        actions.upload_dirs = upload_dirs;
         let mut browsing = match Browsing::attach(browser, actions).await {
             Ok(mut browsing) => {
                 browsing.follow_control(self.human.control_changes());
@@ -392,6 +396,7 @@ impl<'a> Run<'a> {
         };
         let notes = std::mem::take(&mut self.notes);
         let read_state = self.read_state.take().map(|r| self.secrets.redact(&r));
+        let uploads = browsing.uploadable();
         let text = StepPrompt {
             task: self.task,
             previous: self.previous,
@@ -400,6 +405,7 @@ impl<'a> Run<'a> {
             history: &self.history,
             read_state: read_state.as_deref(),
             state: &state,
+            uploads: uploads.as_deref(),
             notes: &notes,
             step,
             max_steps,

@@ -103,6 +103,8 @@ struct Extra {
     previous: Vec<PriorTask>,
     human: HumanLink,
     require_approval: Vec<ApprovalKind>,
+    /// The session's own upload directories (its workspace).
+    upload_dirs: Vec<std::path::PathBuf>,
 }
 
 /// Runs one task and returns its outcome and feed.
@@ -125,7 +127,7 @@ async fn run(
         sensitive_data: extra.secrets,
         human: extra.human,
         require_approval: extra.require_approval,
-        upload_dirs: Vec::new(),
+        upload_dirs: extra.upload_dirs,
         progress: Default::default(),
     };
     let outcome = agent.run(ctx).await;
@@ -1476,27 +1478,50 @@ async fn keys_history_scrolling_and_tabs_work() {
 
 #[tokio::test]
 async fn uploads_take_allow_listed_files_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let allowed = dir.path().join("report.txt");
-    std::fs::write(&allowed, "quarterly numbers").unwrap();
-    let allowed = allowed.to_string_lossy().into_owned();
+    // The session's workspace, with a link that points out of it, and the server's own
+    // upload directory.
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("report.txt"), "quarterly numbers").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", workspace.path().join("passwd")).unwrap();
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("notes.txt"), "n").unwrap();
+    let (workspace_dir, served_dir) = (workspace.path().to_path_buf(), served.path().to_path_buf());
     with_browser(|browser, pages| async move {
         let url = pages.url("/agent/upload.html");
         let llm = ScriptedLlm::openai([
             call("browser_navigate", json!({"url": url})),
             on_state(|s| {
+                // The model is told what it may upload, workspace first; not the link.
+                let listed = s
+                    .split_once("<uploadable_files>\n")
+                    .and_then(|(_, rest)| rest.split_once("</uploadable_files>"))
+                    .map(|(files, _)| files.lines().skip(1).collect::<Vec<_>>())
+                    .ok_or("no uploadable files")?;
+                if listed != ["report.txt", "notes.txt"] {
+                    return Err(format!("listed: {listed:?}"));
+                }
                 let input = index(s, "Attachment")?;
                 Ok(call(
                     "browser_upload_file",
                     json!({"index": input, "path": "/etc/passwd"}),
                 ))
             }),
-            on_state(move |s| {
+            on_state(|s| {
                 line(s, "not allowed")?;
                 let input = index(s, "Attachment")?;
                 Ok(call(
                     "browser_upload_file",
-                    json!({"index": input, "path": allowed}),
+                    json!({"index": input, "path": "passwd"}),
+                ))
+            }),
+            on_state(|s| {
+                line(s, "passwd is not in an allowed upload directory")?;
+                // A relative name, as listed: found in the workspace, not the server's
+                // working directory.
+                let input = index(s, "Attachment")?;
+                Ok(call(
+                    "browser_upload_file",
+                    json!({"index": input, "path": "report.txt"}),
                 ))
             }),
             on_state(|s| Ok(done(line(s, "Attached:")?.trim()))),
@@ -1504,33 +1529,43 @@ async fn uploads_take_allow_listed_files_only() {
         .await;
         let settings = AgentSettings {
             actions: agent::actions::ActionOptions {
-                upload_dirs: vec![std::env::temp_dir()],
+                upload_dirs: vec![served_dir],
             },
             ..Default::default()
         };
         let agent = agent_for(&llm, settings);
-        let (outcome, feed) = run(&agent, &browser, "Attach the report", Extra::default()).await;
+        let extra = Extra {
+            upload_dirs: vec![workspace_dir],
+            ..Default::default()
+        };
+        let (outcome, feed) = run(&agent, &browser, "Attach the report", extra).await;
         let (output, _) = succeeded(&outcome);
         assert_eq!(output, &json!("Attached: report.txt (17 bytes)"));
-        let refused = feed
+        let refused: Vec<_> = feed
             .iter()
-            .find(|m| m.kind == "browser_action_error")
-            .unwrap();
+            .filter(|m| m.kind == "browser_action_error")
+            .collect();
+        assert_eq!(refused.len(), 2, "{feed:#?}");
         assert!(
-            refused
+            refused[0]
                 .data
                 .contains("/etc/passwd is not in an allowed upload directory"),
             "{}",
-            refused.data
+            refused[0].data
         );
+        let first = &llm.requests()[0];
         assert!(
-            llm.requests()[0]
+            first
                 .tool_names()
                 .contains(&"browser_upload_file".to_string())
         );
+        assert!(
+            !first.user_text().contains("<uploadable_files>"),
+            "listed only when the page has a file input"
+        );
     })
     .await;
-    drop(dir);
+    drop((workspace, served));
 }
 
 #[tokio::test]

@@ -364,6 +364,27 @@ impl Browsing {
         !self.options.upload_dirs.is_empty()
     }
 
+    /// What the model may upload, as a short text for its state, when the latest
+    /// observation has a file input and uploads are enabled; `None` otherwise.
+    pub fn uploadable(&self) -> Option<String> {
+        if !self.uploads_enabled() {
+            return None;
+        }
+        let state = self.state.as_ref()?;
+        if !state.elements.iter().any(|e| e.role == "file") {
+            return None;
+        }
+        let (names, more) = uploadable_files(&self.options.upload_dirs);
+        if names.is_empty() {
+            return Some("(no files to upload)".into());
+        }
+        let mut text = names.join("\n");
+        if more > 0 {
+            text.push_str(&format!("\n(and {more} more)"));
+        }
+        Some(text)
+    }
+
     /// Observes the agent's tab; later actions resolve indices against this observation.
     pub async fn observe(&mut self) -> Result<&PageState, PerceptionError> {
         // A tab closed behind our back (by the page or the human): follow the active one.
@@ -1328,28 +1349,96 @@ fn normalize_url(url: &str) -> Result<String, ActionError> {
     }
 }
 
-/// The canonical path of `path` if it lies inside one of `dirs` and is a file.
+/// The canonical path of `path` if it is a file inside one of `dirs`. A relative path is
+/// looked up in each directory in turn (never in the server's working directory); the
+/// canonical form (symlinks and `..` resolved) must still lie inside the directory, so a
+/// link pointing out of it is refused.
 fn allowed_upload(dirs: &[PathBuf], path: &Path) -> Result<PathBuf, ActionError> {
     if dirs.is_empty() {
         return Err(ActionError::NotAllowed(
             "file uploads are disabled on this server".into(),
         ));
     }
-    let refused = || {
+    let inside = |file: &Path, dir: &Path| {
+        let file = std::fs::canonicalize(file).ok()?;
+        let dir = std::fs::canonicalize(dir).ok()?;
+        (file.starts_with(&dir) && file.is_file()).then_some(file)
+    };
+    let found = if path.is_absolute() {
+        dirs.iter().find_map(|dir| inside(path, dir))
+    } else {
+        dirs.iter().find_map(|dir| inside(&dir.join(path), dir))
+    };
+    found.ok_or_else(|| {
         ActionError::NotAllowed(format!(
-            "{} is not in an allowed upload directory",
+            "{} is not in an allowed upload directory; use one of the uploadable files",
             path.display()
         ))
-    };
-    let file = std::fs::canonicalize(path).map_err(|_| refused())?;
-    let inside = dirs
-        .iter()
-        .filter_map(|d| std::fs::canonicalize(d).ok())
-        .any(|dir| file.starts_with(dir));
-    if !inside || !file.is_file() {
-        return Err(refused());
+    })
+}
+
+/// Most files listed to the model as uploadable.
+const UPLOADABLE_LISTED: usize = 30;
+/// Most directory entries read to find them: a large upload directory must not stall a step.
+const UPLOADABLE_SCANNED: usize = 2_000;
+/// How deep below an upload directory files are listed.
+const UPLOADABLE_DEPTH: usize = 3;
+
+/// The files of `dirs` as the model may name them (relative to their directory, the first
+/// directory's first), at most [`UPLOADABLE_LISTED`], and how many more there are among those
+/// scanned. Hidden entries and links that leave their directory are left out.
+fn uploadable_files(dirs: &[PathBuf]) -> (Vec<String>, usize) {
+    let mut names: Vec<String> = Vec::new();
+    let mut more = 0;
+    let mut scanned = 0;
+    for dir in dirs {
+        let Ok(root) = std::fs::canonicalize(dir) else {
+            continue;
+        };
+        let mut pending = vec![(root.clone(), 0)];
+        while let Some((at, depth)) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&at) else {
+                continue;
+            };
+            let mut entries: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .collect();
+            entries.sort();
+            for entry in entries {
+                scanned += 1;
+                if scanned > UPLOADABLE_SCANNED {
+                    return (names, more);
+                }
+                let Ok(real) = std::fs::canonicalize(&entry) else {
+                    continue;
+                };
+                if !real.starts_with(&root) {
+                    continue;
+                }
+                if real.is_dir() {
+                    if depth + 1 < UPLOADABLE_DEPTH && real == entry {
+                        pending.push((entry, depth + 1));
+                    }
+                    continue;
+                }
+                let Ok(name) = entry.strip_prefix(&root) else {
+                    continue;
+                };
+                let name = name.to_string_lossy().into_owned();
+                if names.contains(&name) {
+                    continue;
+                }
+                if names.len() < UPLOADABLE_LISTED {
+                    names.push(name);
+                } else {
+                    more += 1;
+                }
+            }
+        }
     }
-    Ok(file)
+    (names, more)
 }
 
 async fn resolve(
@@ -1433,6 +1522,29 @@ mod tests {
         let escape = dir.join("../../etc/passwd");
         assert!(allowed_upload(std::slice::from_ref(&dir), &escape).is_err());
         assert!(allowed_upload(&[], &file).is_err());
+        // A link inside the directory that points out of it.
+        let link = dir.join("passwd");
+        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+        assert!(allowed_upload(std::slice::from_ref(&dir), &link).is_err());
+        assert!(allowed_upload(std::slice::from_ref(&dir), Path::new("passwd")).is_err());
+        // Relative paths are looked up in each directory, the first first, never in the
+        // working directory.
+        let other = dir.join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("a.txt"), "y").unwrap();
+        std::fs::write(other.join("b.txt"), "z").unwrap();
+        std::fs::write(dir.join(".hidden"), "h").unwrap();
+        let dirs = [other.clone(), dir.clone()];
+        assert_eq!(
+            allowed_upload(&dirs, Path::new("a.txt")).unwrap(),
+            std::fs::canonicalize(other.join("a.txt")).unwrap()
+        );
+        assert!(allowed_upload(&dirs, Path::new("Cargo.toml")).is_err());
+        // What the model is told it may upload: no hidden files, no escaping links, each
+        // name once (the first directory wins).
+        let (names, more) = uploadable_files(&dirs);
+        assert_eq!(names, ["a.txt", "b.txt", "other/a.txt", "other/b.txt"]);
+        assert_eq!(more, 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -116,9 +116,10 @@ pub fn tool_definitions(upload: bool, output_schema: Option<&Value>) -> Vec<Tool
     if upload {
         tools.push(tool(
             "browser_upload_file",
-            "Put a local file into a file input. Only files in the allowed upload \
-             directories can be used.",
-            json!({"index": index("file input"), "path": {"type": "string"}}),
+            "Put a local file into a file input. Only the files listed in \
+             <uploadable_files> can be used.",
+            json!({"index": index("file input"),
+                   "path": {"type": "string", "description": "a path from <uploadable_files>"}}),
             &["index", "path"],
         ));
     }
