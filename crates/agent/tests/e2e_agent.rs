@@ -313,16 +313,27 @@ async fn a_follow_up_starts_in_the_tab_the_human_used_last() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(picked, "the human's click opened the product");
+        // Then they open yet another tab, and go back to the product: the tab they used
+        // last is neither the newest nor the agent's.
+        let newest = browser.new_tab(&pages.url("/agent/search.html")).await.unwrap();
         browser.activate_tab(&human_tab.id).await.unwrap();
         assert_ne!(human_tab.id, agent_tab);
+        assert_ne!(human_tab.id, newest.id);
+        assert_eq!(browser.tabs().last().map(|t| t.id.clone()), Some(newest.id.clone()));
 
-        llm.push([on_state(|s| {
-            line(s, "Open the shop and count its products")?;
-            line(s, "result: The shop lists 3 products")?;
-            let title = line(s, "title: ")?.trim_start_matches("title: ").trim();
-            let price = line(s, "Price: $")?.trim();
-            Ok(done(&format!("You picked {title} ({price})")))
-        })]);
+        llm.push([
+            on_state(|s| {
+                line(s, "Open the shop and count its products")?;
+                line(s, "result: The shop lists 3 products")?;
+                Ok(call("browser_click", json!({"index": index(s, "Add to cart")?})))
+            }),
+            on_state(|s| {
+                let title = line(s, "title: ")?.trim_start_matches("title: ").trim();
+                let price = line(s, "Price: $")?.trim();
+                line(s, "In your cart: ")?;
+                Ok(done(&format!("You picked {title} ({price})")))
+            }),
+        ]);
         let previous = vec![PriorTask {
             task: first_task.into(),
             output: Some("The shop lists 3 products".into()),
@@ -332,9 +343,16 @@ async fn a_follow_up_starts_in_the_tab_the_human_used_last() {
             previous,
             ..Default::default()
         };
-        let (outcome, _) = run(&agent, &browser, "Which product did I pick?", extra).await;
+        let (outcome, _) = run(&agent, &browser, "Add the product I picked to the cart", extra).await;
         let (output, _) = succeeded(&outcome);
         assert_eq!(output, &json!("You picked Walnut side table (Price: $129.50)"));
+        // The agent worked in the human's tab, not the newest one nor its own.
+        let cart = human
+            .evaluate("document.getElementById('cart').textContent")
+            .await
+            .unwrap();
+        assert_eq!(cart, json!("In your cart: Walnut side table"));
+        assert_eq!(browser.active_tab().map(|t| t.id), Some(human_tab.id.clone()));
         // The agent's view of the tabs marked the human's tab as its own.
         let request = llm.requests().pop().unwrap();
         let tabs = state(&request);
