@@ -78,6 +78,9 @@ struct RunningTask {
     progress: watch::Receiver<TaskProgress>,
     /// The session's totals before the task, which its own figures add to.
     base: Totals,
+    /// The step summary last put on the record, so that only a new one replaces what the
+    /// handoff wrote meanwhile.
+    summary: Option<String>,
 }
 
 /// A session's token and cost totals.
@@ -496,6 +499,7 @@ impl Supervisor {
             cancel,
             progress,
             base,
+            summary: None,
         });
     }
 
@@ -517,11 +521,17 @@ impl Supervisor {
         };
         let progress = task.progress.borrow_and_update().clone();
         let base = task.base.clone();
+        // A new step's summary; while a human is asked, the summary says what the agent
+        // waits for.
+        let summary = (progress.summary != task.summary)
+            .then(|| {
+                task.summary.clone_from(&progress.summary);
+                progress.summary
+            })
+            .flatten()
+            .filter(|_| self.record.human_input.is_none());
         self.count_usage(&base, &progress.stats);
-        // While a human is asked, the summary says what the agent waits for.
-        if self.record.human_input.is_none()
-            && let Some(summary) = progress.summary
-        {
+        if let Some(summary) = summary {
             self.record.last_step_summary = Some(summary);
         }
         self.record.updated_at = store::now();
