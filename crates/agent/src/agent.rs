@@ -26,7 +26,8 @@ use crate::prompt::{self, StepPrompt, one_line};
 use crate::secrets::SensitiveData;
 use crate::steps;
 use crate::{
-    Feed, FeedMessage, PriorTask, TaskContext, TaskFuture, TaskOutcome, TaskRunner, TaskStats,
+    Feed, FeedMessage, PriorTask, TaskContext, TaskFuture, TaskOutcome, TaskProgress, TaskRunner,
+    TaskStats,
 };
 
 /// How the loop behaves; the defaults suit a capable tool-calling model.
@@ -155,9 +156,13 @@ struct Run<'a> {
     notes: Vec<String>,
     recent: VecDeque<String>,
     schema_retried: bool,
+    /// Set during a step whose `done` must be tried again (a corrective retry, a human used
+    /// the browser first): a forced step then gets another step instead of ending the task.
+    replan: bool,
     /// This step's screenshot, for its feed message.
     shot: Option<String>,
     human: &'a HumanLink,
+    progress: &'a watch::Sender<TaskProgress>,
     require_approval: &'a [ApprovalKind],
     /// The human-control epoch the current step was planned in: when it moves on, a human
     /// used the browser since and the plan is stale.
@@ -178,6 +183,9 @@ enum Approval {
 enum StepEnd {
     /// Go on with the next step; `ok` when at least one action worked.
     Continue { ok: bool },
+    /// Go on after a nudge: the model answered without a tool call where it was free to
+    /// (the server takes no stricter `tool_choice`). Neither a success nor a failure.
+    Nudged,
     /// The task is over.
     Finished(TaskOutcome),
 }
@@ -203,8 +211,10 @@ impl<'a> Run<'a> {
             notes: Vec::new(),
             recent: VecDeque::new(),
             schema_retried: false,
+            replan: false,
             shot: None,
             human: &ctx.human,
+            progress: &ctx.progress,
             require_approval: &ctx.require_approval,
             plan_epoch: ctx.human.control().epoch,
         }
@@ -221,6 +231,18 @@ impl<'a> Run<'a> {
             output_tokens: self.usage.output_tokens,
             llm_cost_usd: cost::decimal(cost::cost_usd(&self.model, &self.usage)),
         }
+    }
+
+    /// Tells the supervisor what the task has consumed so far (and, with `summary`, what
+    /// the latest step does), so that a task dropped mid-way is still counted.
+    fn publish(&self, summary: Option<String>) {
+        let stats = self.stats();
+        self.progress.send_modify(|progress| {
+            progress.stats = stats;
+            if summary.is_some() {
+                progress.summary = summary;
+            }
+        });
     }
 
     async fn append(&self, message: FeedMessage) {
@@ -242,15 +264,21 @@ impl<'a> Run<'a> {
             };
         }
         let mut actions = self.settings().actions.clone();
-        actions.upload_dirs.extend(self.upload_dirs.iter().cloned());
+        // The session's own directories (its workspace) first: a relative path the model
+        // gives is looked up there before the server's upload directories.
+        let mut upload_dirs = self.upload_dirs.to_vec();
+        upload_dirs.append(&mut actions.upload_dirs);
+        actions.upload_dirs = upload_dirs;
         let mut browsing = match Browsing::attach(browser, actions).await {
             Ok(mut browsing) => {
                 browsing.follow_control(self.human.control_changes());
+                browsing.set_secrets(self.secrets.clone());
                 browsing
             }
             Err(e) => {
                 return TaskOutcome::Failed {
                     reason: format!("The agent cannot use the browser: {e}"),
+                    stats: self.stats(),
                 };
             }
         };
@@ -261,13 +289,18 @@ impl<'a> Run<'a> {
     async fn steps_in(&mut self, browsing: &mut Browsing) -> TaskOutcome {
         let tools = tool_definitions(browsing.uploads_enabled(), self.schema_value);
         let max_steps = self.settings().max_steps.max(1);
+        let max_failures = self.settings().max_failures;
+        // Whether the last step was forced by the failure limit (not the budget).
+        let mut forced_by_failures = false;
         for step in 1..=max_steps {
             self.steps = step;
+            self.publish(None);
             if let Some(outcome) = self.yield_to_human(browsing, step).await {
                 return outcome;
             }
-            let forced = step == max_steps || self.failures >= self.settings().max_failures;
-            if forced && step < max_steps {
+            forced_by_failures = step < max_steps && self.failures >= max_failures;
+            let forced = step == max_steps || forced_by_failures;
+            if forced_by_failures {
                 self.notes.push(format!(
                     "{} steps in a row failed. Call done now with what you have (success=false \
                      if the task is not accomplished).",
@@ -285,33 +318,48 @@ impl<'a> Run<'a> {
             let response = match self.call_llm(&request).await {
                 Ok(response) => response,
                 Err(e) => {
+                    // A provider's error may quote the request.
+                    let e = self.secrets.redact(&e);
                     self.llm_failures += 1;
                     self.failures += 1;
                     self.history
                         .push(format!("step {step}: the model call failed: {e}"));
                     tracing::warn!(step, error = %e, "LLM call failed");
-                    if self.llm_failures >= self.settings().max_failures {
+                    if self.llm_failures >= max_failures {
                         return TaskOutcome::Failed {
                             reason: format!(
                                 "The LLM failed {} times in a row; last error: {e}",
                                 self.llm_failures
                             ),
+                            stats: self.stats(),
                         };
                     }
                     continue;
                 }
             };
             self.llm_failures = 0;
+            self.replan = false;
             match self.act(browsing, &response, step, forced).await {
                 StepEnd::Finished(outcome) => return outcome,
                 StepEnd::Continue { ok: true } => self.failures = 0,
                 StepEnd::Continue { ok: false } => self.failures += 1,
+                StepEnd::Nudged => {}
             }
-            if forced {
+            // A forced step ends the task unless its done needs another go: a corrective
+            // retry of its data, or a re-plan after a human used the browser.
+            if forced && !self.replan {
                 break;
             }
         }
-        let text = format!("The task did not finish within {} steps", self.steps);
+        let text = if forced_by_failures {
+            format!(
+                "The task was ended after {} failed steps in a row (the limit is \
+                 {max_failures}): the model did not finish with done when asked to",
+                self.failures
+            )
+        } else {
+            format!("The task did not finish within {max_steps} steps")
+        };
         self.append(steps::completion(&text, self.secrets)).await;
         TaskOutcome::Done {
             output: None,
@@ -330,21 +378,25 @@ impl<'a> Run<'a> {
         max_steps: u32,
         forced: bool,
     ) -> ChatRequest {
-        // Whether the page shows a secret: then no screenshot is taken this step (an image
-        // cannot be redacted like text), neither for the model nor for the feed.
-        let mut shows_secret = false;
+        // Whether the page may show a secret: then no screenshot is taken this step (an
+        // image cannot be redacted like text), neither for the model nor for the feed. A
+        // page that could not be read may show one.
+        let mut shows_secret = !self.secrets.is_empty();
         let state = match timeout(OBSERVE_TIMEOUT, browsing.observe()).await {
             Ok(Ok(state)) => {
                 let raw = state.to_text();
                 let redacted = self.secrets.redact(&raw);
-                shows_secret = redacted != raw;
+                shows_secret = state.secrets_redacted || redacted != raw;
                 redacted
             }
-            Ok(Err(e)) => format!("(the page could not be read: {e})\n"),
+            Ok(Err(e)) => self
+                .secrets
+                .redact(&format!("(the page could not be read: {e})\n")),
             Err(_) => "(reading the page timed out; it may still be loading)\n".into(),
         };
         let notes = std::mem::take(&mut self.notes);
         let read_state = self.read_state.take().map(|r| self.secrets.redact(&r));
+        let uploads = browsing.uploadable();
         let text = StepPrompt {
             task: self.task,
             previous: self.previous,
@@ -353,6 +405,7 @@ impl<'a> Run<'a> {
             history: &self.history,
             read_state: read_state.as_deref(),
             state: &state,
+            uploads: uploads.as_deref(),
             notes: &notes,
             step,
             max_steps,
@@ -399,6 +452,7 @@ impl<'a> Run<'a> {
         self.usage.output_tokens += response.usage.output_tokens;
         self.usage.cached_input_tokens += response.usage.cached_input_tokens;
         self.usage.cache_write_input_tokens += response.usage.cache_write_input_tokens;
+        self.publish(None);
         Ok(response)
     }
 
@@ -432,6 +486,7 @@ impl<'a> Run<'a> {
             summary
         };
         let mut turn = steps::assistant(&response.text, calls, &summary, self.secrets);
+        self.publish(Some(turn.summary.clone()));
         turn.screenshot = self.shot.take();
         self.append(turn).await;
         if calls.is_empty() {
@@ -442,6 +497,11 @@ impl<'a> Run<'a> {
                  the task is finished."
                     .into(),
             );
+            if response.relaxed_tool_choice {
+                // A forced step gets another go, as the model was not made to call done.
+                self.replan = true;
+                return StepEnd::Nudged;
+            }
             return StepEnd::Continue { ok: false };
         }
         let mut ok = false;
@@ -471,6 +531,28 @@ impl<'a> Run<'a> {
                 self.tool_error(call, "only done is allowed now").await;
                 continue;
             }
+            // A human took the browser since this step was planned: the plan is stale, a
+            // `done` included (the task may not be finished; with keepAlive false it would
+            // stop the session under the human's hands). Wait for the control, then re-plan.
+            if !matches!(action, Action::AskHuman { .. })
+                && self.human.control().epoch != self.plan_epoch
+            {
+                if let Some(outcome) = self.yield_to_human(browsing, step).await {
+                    return StepEnd::Finished(outcome);
+                }
+                self.tool_error(
+                    call,
+                    "skipped: a human used the browser; the page may have changed",
+                )
+                .await;
+                self.history.push(format!(
+                    "step {step}: {} skipped: a human used the browser first",
+                    call.name
+                ));
+                stop_reason = Some("a human used the browser".into());
+                self.replan = true;
+                continue;
+            }
             match action {
                 Action::Done {
                     text,
@@ -492,19 +574,6 @@ impl<'a> Run<'a> {
                     }
                 }
                 action => {
-                    if self.human.control().epoch != self.plan_epoch {
-                        // A human took the browser since this step was planned.
-                        if let Some(outcome) = self.yield_to_human(browsing, step).await {
-                            return StepEnd::Finished(outcome);
-                        }
-                        self.tool_error(
-                            call,
-                            "skipped: a human used the browser; the page may have changed",
-                        )
-                        .await;
-                        stop_reason = Some("a human used the browser".into());
-                        continue;
-                    }
                     match self.approve(browsing, &action, call, step).await {
                         Approval::Go => {}
                         Approval::Skip => {
@@ -559,10 +628,21 @@ impl<'a> Run<'a> {
         data: Option<Value>,
         step: u32,
     ) -> Option<TaskOutcome> {
-        let (output, success) = match &self.schema {
+        // With an output schema, `output` is valid data or nothing: the SDKs validate it
+        // against the schema, so anything else would make `client.run` raise instead of
+        // showing `isTaskSuccessful: false`. The reason goes to the summary and the feed.
+        let (output, success, shown) = match &self.schema {
+            // The model gave up and has no data: there is nothing to correct.
+            Some(Ok(_)) if !success && data.is_none() => (None, false, text.clone()),
             Some(Ok(schema)) => match schema.check(data.as_ref()) {
-                Ok(valid) => (Some(valid), success),
+                Ok(valid) => {
+                    let valid = self.secrets.redact_value(&valid);
+                    let shown = valid.to_string();
+                    (Some(valid), success, shown)
+                }
                 Err(errors) => {
+                    // Validation errors quote the data, which may hold a value.
+                    let errors = self.secrets.redact(&errors);
                     let last = step >= self.settings().max_steps;
                     if !self.schema_retried && !last {
                         self.schema_retried = true;
@@ -574,18 +654,24 @@ impl<'a> Run<'a> {
                             .push(format!("step {step}: done → rejected: {errors}"));
                         self.notes.push(message.clone());
                         self.tool_error(call, &message).await;
+                        self.replan = true;
                         return None;
                     }
                     tracing::info!(%errors, "structured output invalid after the retry");
-                    (data, false)
+                    let reason = format!("the data does not match the output schema: {errors}");
+                    let shown = if text.trim().is_empty() {
+                        reason
+                    } else {
+                        format!("{} ({reason})", text.trim())
+                    };
+                    (None, false, shown)
                 }
             },
-            _ => (Some(Value::String(self.secrets.redact(&text))), success),
-        };
-        let shown = match &output {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => text.clone(),
+            _ => (
+                Some(Value::String(self.secrets.redact(&text))),
+                success,
+                text.clone(),
+            ),
         };
         let mut finished = steps::tool_result(call, "Task finished", false, self.secrets);
         // Plumbing that pairs the call with a result; the completion says it all.
@@ -648,7 +734,7 @@ impl<'a> Run<'a> {
                         &format!("Waiting for the human: {question}"),
                         steps::SUMMARY_CHARS,
                     )),
-                    output: Some(Value::String(question)),
+                    output: self.text_output(&question),
                     success: false,
                     stats: self.stats(),
                 });
@@ -742,7 +828,7 @@ impl<'a> Run<'a> {
                 );
                 self.append(steps::completion(&text, self.secrets)).await;
                 return Some(TaskOutcome::Done {
-                    output: Some(Value::String(text.clone())),
+                    output: self.text_output(&text),
                     success: false,
                     summary: Some(text),
                     stats: self.stats(),
@@ -781,11 +867,20 @@ impl<'a> Run<'a> {
         self.tool_error(call, text).await;
         self.append(steps::completion(text, self.secrets)).await;
         TaskOutcome::Done {
-            output: Some(Value::String(text.to_string())),
+            output: self.text_output(text),
             success: false,
             summary: Some(one_line(text, steps::SUMMARY_CHARS)),
             stats: self.stats(),
         }
+    }
+
+    /// A plain-text end as the task's `output`: the text, or nothing when the client asked
+    /// for structured output (text there would fail the SDK's schema validation; the
+    /// summary and the feed carry it instead).
+    fn text_output(&self, text: &str) -> Option<Value> {
+        self.schema_value
+            .is_none()
+            .then(|| Value::String(self.secrets.redact(text)))
     }
 
     async fn tool_ok(&self, call: &ToolCall, text: &str) {

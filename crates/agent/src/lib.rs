@@ -71,6 +71,19 @@ pub struct TaskContext {
     /// Directories of this session (its workspace) whose files `browser_upload_file` may
     /// use, besides the server's configured upload directories.
     pub upload_dirs: Vec<std::path::PathBuf>,
+    /// Where the runner publishes what the task has consumed so far, step by step: the
+    /// supervisor may drop the task's future at any time (a stop, the maximum duration, a
+    /// crash), and what ran must still be counted and shown.
+    pub progress: watch::Sender<TaskProgress>,
+}
+
+/// A running task's figures so far, as its runner last published them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TaskProgress {
+    /// Steps, tokens and cost up to now.
+    pub stats: TaskStats,
+    /// One line about the latest step, for `lastStepSummary` while the task runs.
+    pub summary: Option<String>,
 }
 
 /// An earlier task of the same session, as a follow-up sees it.
@@ -115,6 +128,8 @@ pub enum TaskOutcome {
     Failed {
         /// Why, in words a user can act on.
         reason: String,
+        /// What the task consumed before it failed.
+        stats: TaskStats,
     },
 }
 
@@ -184,6 +199,7 @@ impl TaskRunner for NoAgent {
         Box::pin(async {
             TaskOutcome::Failed {
                 reason: NO_AGENT_REASON.to_string(),
+                stats: TaskStats::default(),
             }
         })
     }

@@ -83,7 +83,48 @@ mod tests {
 
     #[test]
     fn remote_refs_are_not_fetched() {
-        let schema = json!({"$ref": "http://127.0.0.1:9/schema.json"});
-        assert!(OutputSchema::compile(&schema).is_err());
+        use std::io::{Read, Write};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+        // A server that would hand out a valid schema: if the reference were fetched, the
+        // schema would compile and the server would have seen a connection.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let server = {
+            let (connections, stop) = (connections.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((mut socket, _)) => {
+                            connections.fetch_add(1, Ordering::Relaxed);
+                            let _ = socket.set_nonblocking(false);
+                            let _ = socket.read(&mut [0; 4096]);
+                            let body = r#"{"type": "string"}"#;
+                            let _ = write!(
+                                socket,
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                        }
+                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                    }
+                }
+            })
+        };
+        let schema = json!({"$ref": format!("http://127.0.0.1:{port}/schema.json")});
+        let compiled = OutputSchema::compile(&schema);
+        stop.store(true, Ordering::Relaxed);
+        server.join().unwrap();
+        assert!(compiled.is_err(), "the remote reference was resolved");
+        assert_eq!(
+            connections.load(Ordering::Relaxed),
+            0,
+            "the schema was fetched"
+        );
     }
 }

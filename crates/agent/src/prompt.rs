@@ -40,6 +40,8 @@ pub(crate) struct StepPrompt<'a> {
     pub history: &'a [String],
     pub read_state: Option<&'a str>,
     pub state: &'a str,
+    /// The files `browser_upload_file` may use, one per line, when the page has a file input.
+    pub uploads: Option<&'a str>,
     pub notes: &'a [String],
     pub step: u32,
     pub max_steps: u32,
@@ -99,6 +101,12 @@ impl StepPrompt<'_> {
             let _ = writeln!(out, "<read_state>\n{read}\n</read_state>");
         }
         let _ = writeln!(out, "<browser_state>\n{}</browser_state>", self.state);
+        if let Some(files) = self.uploads {
+            let _ = writeln!(
+                out,
+                "<uploadable_files>\nbrowser_upload_file takes these paths:\n{files}\n</uploadable_files>"
+            );
+        }
         for note in self.notes {
             let _ = writeln!(out, "<note>{note}</note>");
         }
@@ -142,6 +150,7 @@ mod tests {
             history: &history,
             read_state: None,
             state: "url: http://x/\n",
+            uploads: Some("report.pdf"),
             notes: &["Do not repeat".to_string()],
             step: 2,
             max_steps: 50,
@@ -151,6 +160,7 @@ mod tests {
         assert!(prompt.contains("1. find a lamp\n   result: Desk lamp"));
         assert!(prompt.contains("<secret>password</secret>"));
         assert!(prompt.contains("<browser_state>\nurl: http://x/\n</browser_state>"));
+        assert!(prompt.contains("<uploadable_files>\nbrowser_upload_file takes these paths:\nreport.pdf\n</uploadable_files>"));
         assert!(prompt.ends_with("Step 2 of 50."));
         assert_eq!(one_line("a\n  b", 10), "a b");
         assert_eq!(cut("abcdef", 4), "abc…");

@@ -4,18 +4,23 @@
 //! value is put in at the moment of typing ([`SensitiveData::substitute`]) and nowhere else.
 //! Everything that leaves the agent (the state text, tool results, feed messages, logs) goes
 //! through [`SensitiveData::redact`], which turns any value that shows up (typed into a
-//! visible field, echoed by the page) back into its placeholder.
+//! visible field, echoed by the page) back into its placeholder: as typed, with its
+//! whitespace collapsed (as page text reads it), and percent-encoded (as URLs and titles
+//! of a submitted form carry it). Text that perception cuts short is redacted before it is
+//! cut ([`SensitiveData::redact_cut`]), so no cut-off part of a value slips through.
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use serde_json::Value;
 
 /// The secrets of one task, keyed by the names the model sees.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SensitiveData {
     /// key → value.
     values: BTreeMap<String, String>,
-    /// (value, placeholder), longest value first so a value containing another is redacted
-    /// whole.
+    /// (form of a value, placeholder), longest first so a value containing another is
+    /// redacted whole.
     redactions: Vec<(String, String)>,
 }
 
@@ -38,10 +43,55 @@ impl SensitiveData {
             values.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         let mut redactions: Vec<(String, String)> = values
             .iter()
-            .map(|(k, v)| (v.clone(), placeholder(k)))
+            .flat_map(|(k, v)| forms(v).into_iter().map(|form| (form, placeholder(k))))
             .collect();
-        redactions.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+        redactions.sort_by_key(|(form, _)| std::cmp::Reverse(form.len()));
         SensitiveData { values, redactions }
+    }
+
+    /// The longest form of a value, in characters: how much text beyond its own limit a
+    /// producer must keep so that a value starting within the limit is seen whole.
+    pub fn longest(&self) -> usize {
+        self.redactions
+            .iter()
+            .map(|(form, _)| form.chars().count())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// `text` redacted, then cut to `max` characters with `…`, and whether a value (or part
+    /// of one) was found. A `text` that already ends in `…` was cut by its producer (kept
+    /// [`SensitiveData::longest`] characters beyond `max`): a value cut there is only a
+    /// prefix, which is removed too.
+    pub fn redact_cut(&self, text: &str, max: usize) -> (String, bool) {
+        let mut out = self.redact(text);
+        let mut found = out != text;
+        if let Some(body) = out.strip_suffix('…') {
+            let mut body = body.to_string();
+            for (form, _) in &self.redactions {
+                // The longest prefix of this form that the text ends with.
+                let ends: Option<usize> = form
+                    .char_indices()
+                    .map(|(at, _)| at)
+                    .filter(|&at| at > 0)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .find(|&at| body.ends_with(&form[..at]));
+                if let Some(at) = ends {
+                    body.truncate(body.len() - at);
+                    found = true;
+                }
+            }
+            body.push('…');
+            out = body;
+        }
+        if out.chars().count() > max {
+            let mut cut: String = out.chars().take(max.saturating_sub(1)).collect();
+            cut.push('…');
+            out = cut;
+        }
+        (out, found)
     }
 
     /// Whether there are no secrets.
@@ -77,6 +127,69 @@ impl SensitiveData {
         }
         out
     }
+
+    /// `value` with [`SensitiveData::redact`] applied to every string in it, keys included:
+    /// structured output is built from what the model saw and wrote, which may hold a value.
+    pub fn redact_value(&self, value: &Value) -> Value {
+        if self.is_empty() {
+            return value.clone();
+        }
+        match value {
+            Value::String(s) => Value::String(self.redact(s)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_value(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.redact(k), self.redact_value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+/// The forms a value shows up in: as typed; with whitespace collapsed (page text, element
+/// names); percent-encoded as `encodeURIComponent` writes it, as a submitted form writes it
+/// (spaces as `+`), and as URL parsers leave a query or path (only spaces, quotes, `<>#`
+/// and the like encoded).
+fn forms(value: &str) -> Vec<String> {
+    let collapsed = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    let component = |c: char| c.is_ascii_alphanumeric() || "-_.!~*'()".contains(c);
+    let form = |c: char| c.is_ascii_alphanumeric() || "*-._".contains(c);
+    let query = |c: char| c > ' ' && c != '\x7f' && !"\"#<>'".contains(c);
+    let path = |c: char| c > ' ' && c != '\x7f' && !"\"#<>?`{}".contains(c);
+    let mut forms = vec![
+        value.to_string(),
+        collapsed,
+        percent_encode(value, component, false),
+        percent_encode(value, form, true),
+        percent_encode(value, query, false),
+        percent_encode(value, path, false),
+    ];
+    forms.retain(|f| !f.is_empty());
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// `value` with every character `keep` refuses percent-encoded (as UTF-8, upper-case hex),
+/// and spaces as `+` when `plus`.
+fn percent_encode(value: &str, keep: impl Fn(char) -> bool, plus: bool) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for c in value.chars() {
+        if c.is_ascii() && keep(c) {
+            out.push(c);
+        } else if c == ' ' && plus {
+            out.push('+');
+        } else {
+            let mut bytes = [0; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -112,5 +225,63 @@ mod tests {
         );
         assert_eq!(format!("{s:?}"), "{\"password\", \"pin\"}");
         assert!(!s.keys().any(|k| k == "blank"));
+    }
+
+    #[test]
+    fn redacts_collapsed_and_percent_encoded_forms() {
+        let s = SensitiveData::new([("pw".to_string(), "say \"open  sesame\"/ü".to_string())]);
+        for shown in [
+            "say \"open  sesame\"/ü",
+            "say \"open sesame\"/ü",
+            "q=say%20%22open%20%20sesame%22%2F%C3%BC",
+            "q=say+%22open++sesame%22%2F%C3%BC",
+            "http://x/?q=say%20%22open%20%20sesame%22/%C3%BC",
+        ] {
+            let redacted = s.redact(shown);
+            assert!(
+                redacted.contains("<secret>pw</secret>"),
+                "{shown} -> {redacted}"
+            );
+            assert!(!redacted.contains("sesame"), "{shown} -> {redacted}");
+        }
+    }
+
+    #[test]
+    fn cut_text_loses_no_part_of_a_value() {
+        let long = "x".repeat(20) + &"k".repeat(130);
+        let s = SensitiveData::new([("token".to_string(), long.clone())]);
+        // A producer that kept `longest` characters past its limit of 100.
+        let shown: String = format!("token: {long}")
+            .chars()
+            .take(100 + s.longest())
+            .collect();
+        assert_eq!(
+            s.redact_cut(&shown, 100),
+            ("token: <secret>token</secret>".to_string(), true)
+        );
+        // Twice: the second is cut by the producer, and only its prefix is left.
+        let twice = format!("{long} {long}");
+        let cut: String = twice
+            .chars()
+            .take(100 + s.longest() - 1)
+            .collect::<String>()
+            + "…";
+        let (out, found) = s.redact_cut(&cut, 100);
+        assert!(found);
+        assert_eq!(out, "<secret>token</secret> …");
+        assert!(!out.contains("xxxx"), "{out}");
+        // Without secrets, a plain cut.
+        let none = SensitiveData::default();
+        assert_eq!(none.redact_cut("abcdef", 4), ("abc…".to_string(), false));
+    }
+
+    #[test]
+    fn json_values_are_redacted_everywhere() {
+        let s = secrets();
+        let data = serde_json::json!({"a": ["x hunter2 y", {"hunter2": 1}], "n": 5});
+        assert_eq!(
+            s.redact_value(&data),
+            serde_json::json!({"a": ["x <secret>password</secret> y", {"<secret>password</secret>": 1}], "n": 5})
+        );
     }
 }

@@ -103,6 +103,8 @@ struct Extra {
     previous: Vec<PriorTask>,
     human: HumanLink,
     require_approval: Vec<ApprovalKind>,
+    /// The session's own upload directories (its workspace).
+    upload_dirs: Vec<std::path::PathBuf>,
 }
 
 /// Runs one task and returns its outcome and feed.
@@ -125,7 +127,8 @@ async fn run(
         sensitive_data: extra.secrets,
         human: extra.human,
         require_approval: extra.require_approval,
-        upload_dirs: Vec::new(),
+        upload_dirs: extra.upload_dirs,
+        progress: Default::default(),
     };
     let outcome = agent.run(ctx).await;
     (outcome, feed.messages())
@@ -310,16 +313,27 @@ async fn a_follow_up_starts_in_the_tab_the_human_used_last() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(picked, "the human's click opened the product");
+        // Then they open yet another tab, and go back to the product: the tab they used
+        // last is neither the newest nor the agent's.
+        let newest = browser.new_tab(&pages.url("/agent/search.html")).await.unwrap();
         browser.activate_tab(&human_tab.id).await.unwrap();
         assert_ne!(human_tab.id, agent_tab);
+        assert_ne!(human_tab.id, newest.id);
+        assert_eq!(browser.tabs().last().map(|t| t.id.clone()), Some(newest.id.clone()));
 
-        llm.push([on_state(|s| {
-            line(s, "Open the shop and count its products")?;
-            line(s, "result: The shop lists 3 products")?;
-            let title = line(s, "title: ")?.trim_start_matches("title: ").trim();
-            let price = line(s, "Price: $")?.trim();
-            Ok(done(&format!("You picked {title} ({price})")))
-        })]);
+        llm.push([
+            on_state(|s| {
+                line(s, "Open the shop and count its products")?;
+                line(s, "result: The shop lists 3 products")?;
+                Ok(call("browser_click", json!({"index": index(s, "Add to cart")?})))
+            }),
+            on_state(|s| {
+                let title = line(s, "title: ")?.trim_start_matches("title: ").trim();
+                let price = line(s, "Price: $")?.trim();
+                line(s, "In your cart: ")?;
+                Ok(done(&format!("You picked {title} ({price})")))
+            }),
+        ]);
         let previous = vec![PriorTask {
             task: first_task.into(),
             output: Some("The shop lists 3 products".into()),
@@ -329,14 +343,79 @@ async fn a_follow_up_starts_in_the_tab_the_human_used_last() {
             previous,
             ..Default::default()
         };
-        let (outcome, _) = run(&agent, &browser, "Which product did I pick?", extra).await;
+        let (outcome, _) = run(&agent, &browser, "Add the product I picked to the cart", extra).await;
         let (output, _) = succeeded(&outcome);
         assert_eq!(output, &json!("You picked Walnut side table (Price: $129.50)"));
+        // The agent worked in the human's tab, not the newest one nor its own.
+        let cart = human
+            .evaluate("document.getElementById('cart').textContent")
+            .await
+            .unwrap();
+        assert_eq!(cart, json!("In your cart: Walnut side table"));
+        assert_eq!(browser.active_tab().map(|t| t.id), Some(human_tab.id.clone()));
         // The agent's view of the tabs marked the human's tab as its own.
         let request = llm.requests().pop().unwrap();
         let tabs = state(&request);
         let current = line(&tabs, "* ").unwrap();
         assert!(current.contains("Walnut side table"), "{tabs}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_that_refuses_required_tool_choice_gets_auto() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/search.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            // Free to answer without a tool, the model talks first: a nudge, not a failure.
+            Reply::text("The search page is open; next I will type the query."),
+            on_state(|s| {
+                line(s, "You answered without a tool call")?;
+                let field = index(s, "Search products")?;
+                Ok(call(
+                    "browser_type",
+                    json!({"index": field, "text": "lamp", "submit": true}),
+                ))
+            }),
+            Reply::from_fn(|request| {
+                // Not forced to finish: the text answer did not count as a failure.
+                if !request.tool_names().contains(&"browser_click".to_string()) {
+                    return Reply::status(400, format!("tools: {:?}", request.tool_names()));
+                }
+                match line(&state(request), "desk lamp costs") {
+                    Ok(found) => done(found.trim()),
+                    Err(e) => Reply::status(400, e),
+                }
+            }),
+        ])
+        .await;
+        llm.refuse_tool_choice(json!("required"));
+        let settings = AgentSettings {
+            max_failures: 1,
+            ..Default::default()
+        };
+        let agent = agent_for(&llm, settings);
+        let (outcome, _) = run(&agent, &browser, "Search for lamp", Extra::default()).await;
+        let (output, stats) = succeeded(&outcome);
+        assert_eq!(output, &json!("Brass desk lamp costs $24.99"));
+        assert_eq!(stats.steps, 4);
+        // The first call is refused and retried with "auto", which is kept from then on.
+        let choices: Vec<Value> = llm
+            .requests()
+            .iter()
+            .map(|r| r.body["tool_choice"].clone())
+            .collect();
+        assert_eq!(
+            choices,
+            [
+                json!("required"),
+                json!("auto"),
+                json!("auto"),
+                json!("auto"),
+                json!("auto")
+            ]
+        );
     })
     .await;
 }
@@ -667,17 +746,174 @@ async fn structured_output_still_invalid_after_the_retry_is_unsuccessful() {
             schema: Some(product_schema()),
             ..Default::default()
         };
-        let (outcome, _) = run(&agent, &browser, "Get the product's name and price", extra).await;
+        let (outcome, feed) =
+            run(&agent, &browser, "Get the product's name and price", extra).await;
         match outcome {
             TaskOutcome::Done {
-                output, success, ..
+                output,
+                success,
+                summary,
+                ..
             } => {
                 assert!(!success);
-                assert_eq!(output, Some(json!({"name": "Brass desk lamp"})));
+                // The SDK validates `output` against the schema: invalid data there would make
+                // `client.run` raise instead of reporting isTaskSuccessful false.
+                assert_eq!(output, None);
+                let summary = summary.unwrap();
+                assert!(
+                    summary.contains("does not match the output schema"),
+                    "{summary}"
+                );
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(llm.remaining(), 0);
+        let last = feed.last().unwrap();
+        assert_eq!(last.kind, "completion");
+        let content: Value = serde_json::from_str(&last.data).unwrap();
+        let content = content["content"].as_str().unwrap();
+        assert!(
+            content.contains("does not match the output schema"),
+            "{content}"
+        );
+        assert!(content.contains("price"), "{content}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_a_schema_a_failed_or_text_end_leaves_output_null() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/product.html?id=1");
+        // A done that admits failure, without data: nothing to correct, so no retry.
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            call(
+                "done",
+                json!({"text": "The product has no price", "success": false}),
+            ),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            schema: Some(product_schema()),
+            ..Default::default()
+        };
+        let (outcome, _) = run(&agent, &browser, "Get the product's name and price", extra).await;
+        match outcome {
+            TaskOutcome::Done {
+                output,
+                success,
+                summary,
+                stats,
+            } => {
+                assert!(!success);
+                assert_eq!(output, None);
+                assert_eq!(
+                    summary.as_deref(),
+                    Some("Finished without success: The product has no price")
+                );
+                assert_eq!(stats.steps, 2, "no corrective retry");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(llm.requests().len(), 2);
+
+        // A question nobody answers ends the task with text: not as the output.
+        let llm = ScriptedLlm::openai([call("ask_human", json!({"question": "Which one?"}))]).await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (link, _asked, _control) = human(vec![HumanReply::TimedOut {
+            waited: "2s".into(),
+        }]);
+        let extra = Extra {
+            schema: Some(product_schema()),
+            human: link,
+            ..Default::default()
+        };
+        let (outcome, feed) = run(&agent, &browser, "Pick a product", extra).await;
+        match outcome {
+            TaskOutcome::Done {
+                output,
+                success,
+                summary,
+                ..
+            } => {
+                assert!(!success);
+                assert_eq!(output, None);
+                assert!(summary.unwrap().contains("No answer from the human"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            feed.iter()
+                .any(|m| m.kind == "completion" && m.data.contains("No answer from the human"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_nested_pydantic_model_works_as_the_output_schema() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/product.html?id=1");
+        // model_json_schema() of `class Offer(BaseModel): product: Product` with
+        // `class Product(BaseModel): name: str; price: Price` and `class Price(BaseModel):
+        // amount: float; currency: str`.
+        let schema = json!({
+            "$defs": {
+                "Price": {"properties": {"amount": {"title": "Amount", "type": "number"},
+                                         "currency": {"title": "Currency", "type": "string"}},
+                          "required": ["amount", "currency"], "title": "Price", "type": "object"},
+                "Product": {"properties": {"name": {"title": "Name", "type": "string"},
+                                           "price": {"$ref": "#/$defs/Price"}},
+                            "required": ["name", "price"], "title": "Product", "type": "object"}
+            },
+            "properties": {"product": {"$ref": "#/$defs/Product"}},
+            "required": ["product"],
+            "title": "Offer",
+            "type": "object"
+        });
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            Reply::from_fn(|request| {
+                // The model reads done's parameters as one schema: every reference in it
+                // must resolve there, or a provider refuses the tools (or the model guesses).
+                let done = request.body["tools"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|t| t["function"]["name"] == "done");
+                let Some(parameters) = done.map(|t| t["function"]["parameters"].clone()) else {
+                    return Reply::status(400, "no done tool");
+                };
+                let validator = match jsonschema::validator_for(&parameters) {
+                    Ok(v) => v,
+                    Err(e) => return Reply::status(400, format!("done's parameters: {e}")),
+                };
+                let (name, price) = match product(&state(request)) {
+                    Ok(found) => found,
+                    Err(e) => return Reply::status(400, e),
+                };
+                let arguments = json!({"success": true, "data": {"product": {"name": name,
+                    "price": {"amount": price, "currency": "USD"}}}});
+                if !validator.is_valid(&arguments) {
+                    return Reply::status(400, "the arguments do not match done's parameters");
+                }
+                call("done", arguments)
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            schema: Some(schema),
+            ..Default::default()
+        };
+        let (outcome, _) = run(&agent, &browser, "Get the offer", extra).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(
+            output,
+            &json!({"product": {"name": "Brass desk lamp", "price": {"amount": 24.99, "currency": "USD"}}})
+        );
     })
     .await;
 }
@@ -740,6 +976,200 @@ async fn a_secret_is_typed_but_never_shown_to_the_model_or_the_feed() {
     .await;
 }
 
+/// Every string in a JSON value, keys included.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `secret` as a submitted form puts it in a URL.
+fn form_encoded(secret: &str) -> String {
+    secret
+        .bytes()
+        .map(|b| match b {
+            b' ' => "+".to_string(),
+            b if b.is_ascii_alphanumeric() || b"*-._".contains(&b) => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A part of `secret` (12 characters of it as typed, with its whitespace collapsed, or as a
+/// form encodes it) found in `text`, if any.
+fn leaked(text: &str, secret: &str) -> Option<String> {
+    let collapsed = secret.split_whitespace().collect::<Vec<_>>().join(" ");
+    for form in [secret.to_string(), collapsed, form_encoded(secret)] {
+        let chars: Vec<char> = form.chars().collect();
+        for window in chars.windows(12.min(chars.len())) {
+            let part: String = window.iter().collect();
+            if text.contains(&part) {
+                return Some(part);
+            }
+        }
+    }
+    None
+}
+
+/// Panics if any part of `secret` is in the model's requests, the feed or `output`.
+fn assert_hidden(secret: &str, llm: &ScriptedLlm, feed: &[FeedMessage], output: &Value) {
+    let mut seen = Vec::new();
+    for request in llm.requests() {
+        strings(&request.body, &mut seen);
+    }
+    for message in feed {
+        seen.push(message.summary.clone());
+        seen.push(message.data.clone());
+        if let Ok(data) = serde_json::from_str::<Value>(&message.data) {
+            strings(&data, &mut seen);
+        }
+    }
+    strings(output, &mut seen);
+    for text in &seen {
+        if let Some(part) = leaked(text, secret) {
+            panic!("{part:?} of the secret {secret:?} is in:\n{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn secrets_stay_hidden_however_the_page_shows_them() {
+    // Longer than any limit of the state text; with quotes and runs of spaces; with
+    // characters a URL encodes.
+    let long: String = (0..150)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7) % 36] as char)
+        .collect();
+    let cases = [
+        long.clone(),
+        "my \"quoted\"  pass  phrase".to_string(),
+        "p@ss/w?rd&x=1#frag ü".to_string(),
+    ];
+    with_browser(move |browser, pages| async move {
+        let url = pages.url("/agent/token.html");
+        for secret in cases {
+            let llm = ScriptedLlm::openai([
+                call("browser_navigate", json!({"url": url})),
+                // Into the form's field, and into one whose maxlength keeps only a prefix.
+                on_state(|s| {
+                    Ok(Reply::tool_calls([
+                        (
+                            "browser_type",
+                            json!({"index": index(s, "API token")?, "text": "<secret>token</secret>"}),
+                        ),
+                        (
+                            "browser_type",
+                            json!({"index": index(s, "Short code")?, "text": "<secret>token</secret>"}),
+                        ),
+                    ]))
+                }),
+                on_state(|s| {
+                    for field in ["API token", "Short code"] {
+                        let shown = s
+                            .lines()
+                            .find(|l| l.starts_with('[') && l.contains(field))
+                            .ok_or(format!("no {field} field"))?;
+                        if !shown.contains("value=•••") {
+                            return Err(format!("the field is not masked: {shown}"));
+                        }
+                    }
+                    line(s, "You typed: <secret>token</secret>")?;
+                    Ok(call("browser_click", json!({"index": index(s, "Save token")?})))
+                }),
+                on_state(|s| {
+                    line(s, "url: ")?
+                        .contains("token=<secret>token</secret>")
+                        .then_some(())
+                        .ok_or("the URL is not redacted")?;
+                    line(s, "title: Saved <secret>token</secret>")?;
+                    line(s, "* ")?
+                        .contains("Saved <secret>token</secret>")
+                        .then_some(())
+                        .ok_or("the tab is not redacted")?;
+                    index(s, "Token '<secret>token</secret>'")?;
+                    // A model that somehow wrote the value into its data: it is redacted.
+                    Ok(call(
+                        "done",
+                        json!({"text": line(s, "Saved token:")?.trim(), "success": true,
+                               "data": {"note": line(s, "Saved token:")?.trim()}}),
+                    ))
+                }),
+            ])
+            .await;
+            let agent = agent_for(&llm, AgentSettings::default());
+            let extra = Extra {
+                secrets: SensitiveData::new([("token".to_string(), secret.clone())]),
+                ..Default::default()
+            };
+            let (outcome, feed) = run(&agent, &browser, "Save the API token", extra).await;
+            let (output, _) = succeeded(&outcome);
+            assert_eq!(output, &json!("Saved token: <secret>token</secret>"));
+            assert_hidden(&secret, &llm, &feed, output);
+            // The real value went in, and the page shows it.
+            let tab = browser.active_tab().unwrap();
+            let page = browser.page(&tab.id).await.unwrap();
+            let echo = page
+                .evaluate("document.getElementById('echo').textContent")
+                .await
+                .unwrap();
+            let collapsed = secret.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                echo.as_str().unwrap().contains(&collapsed) || echo.as_str().unwrap().contains(&secret),
+                "{echo}"
+            );
+            // No screenshot while the page showed it (a field holding it, the echo).
+            let turns: Vec<_> = feed
+                .iter()
+                .filter(|m| m.role == "assistant" && m.kind == "browser_action")
+                .collect();
+            assert_eq!(turns.len(), 4);
+            assert!(turns[0].screenshot.is_some() && turns[1].screenshot.is_some());
+            assert!(turns[2].screenshot.is_none() && turns[3].screenshot.is_none());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn structured_output_is_redacted_inside() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/login.html");
+        // The value reached the model's data (a model that guessed it): it is redacted in
+        // every string, keys included.
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            call(
+                "done",
+                json!({"success": true, "data": {"notes": [format!("pw {SECRET}")], "by": {SECRET: true}}}),
+            ),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let extra = Extra {
+            schema: Some(json!({"type": "object"})),
+            secrets: SensitiveData::new([("password".to_string(), SECRET.to_string())]),
+            ..Default::default()
+        };
+        let (outcome, feed) = run(&agent, &browser, "Note the password", extra).await;
+        let (output, _) = succeeded(&outcome);
+        assert_eq!(
+            output,
+            &json!({"notes": ["pw <secret>password</secret>"], "by": {"<secret>password</secret>": true}})
+        );
+        for message in &feed {
+            assert!(!message.data.contains(SECRET), "{message:?}");
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_stop_interrupts_a_waiting_task_within_a_second() {
     with_browser(|browser, pages| async move {
@@ -751,6 +1181,8 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
         .await;
         let agent = Arc::new(agent_for(&llm, AgentSettings::default()));
         let (stop, cancel) = watch::channel(false);
+        let progress = watch::Sender::new(agent::TaskProgress::default());
+        let published = progress.subscribe();
         let ctx = TaskContext {
             task: "Search for lamps".into(),
             model: "gpt-5-mini".into(),
@@ -763,6 +1195,7 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
             human: HumanLink::none(),
             require_approval: Vec::new(),
             upload_dirs: Vec::new(),
+            progress,
         };
         let running = {
             let agent = agent.clone();
@@ -798,6 +1231,15 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
             }
             other => panic!("{other:?}"),
         }
+        // What a supervisor that drops the task's future reads instead of the outcome: the
+        // step in progress and the tokens of the call that was answered.
+        let progress = published.borrow().clone();
+        assert_eq!(progress.stats.steps, 2);
+        assert!(progress.stats.input_tokens > 0, "{progress:?}");
+        assert!(
+            progress.summary.unwrap().starts_with("Navigating to"),
+            "the latest step's summary"
+        );
     })
     .await;
 }
@@ -853,6 +1295,104 @@ async fn failures_and_the_step_budget_force_done() {
             json!({"type": "function", "function": {"name": "done"}})
         );
         assert!(feed.iter().any(|m| m.kind == "browser_action_error"));
+    })
+    .await;
+}
+
+/// A click on an element that is not there: a failed step.
+fn missing_click() -> Reply {
+    call("browser_click", json!({"index": 987654321}))
+}
+
+/// A reply for a step forced by the failure limit: only `done` is offered and the model is
+/// told why; anything else is a 400 that fails the task loudly.
+fn forced(reply: impl Fn(&str) -> Result<Reply, String> + Send + Sync + 'static) -> Reply {
+    Reply::from_fn(move |request| {
+        if request.tool_names() != ["done"] {
+            return Reply::status(400, format!("tools offered: {:?}", request.tool_names()));
+        }
+        let s = state(request);
+        if !s.contains(" steps in a row failed. Call done now") {
+            return Reply::status(400, format!("no failure note in:\n{s}"));
+        }
+        reply(&s).unwrap_or_else(|e| Reply::status(400, e))
+    })
+}
+
+#[tokio::test]
+async fn the_failure_limit_forces_done_with_its_retry_and_its_own_message() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/product.html?id=1");
+        let settings = AgentSettings {
+            max_steps: 10,
+            ..Default::default()
+        };
+        assert_eq!(settings.max_failures, 3);
+        // Three failed steps force done on step 5, well below the budget; its data is
+        // rejected, and the corrective retry gets a step of its own.
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            missing_click(),
+            missing_click(),
+            missing_click(),
+            forced(|_| {
+                Ok(call(
+                    "done",
+                    json!({"data": {"name": "Brass desk lamp"}, "success": false}),
+                ))
+            }),
+            forced(|s| {
+                line(s, "does not match the output schema")?;
+                let (name, price) = product(s)?;
+                Ok(call(
+                    "done",
+                    json!({"data": {"name": name, "price": price}, "success": true}),
+                ))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, settings.clone());
+        let extra = Extra {
+            schema: Some(product_schema()),
+            ..Default::default()
+        };
+        let (outcome, _) = run(&agent, &browser, "Get the product", extra).await;
+        let (output, stats) = succeeded(&outcome);
+        assert_eq!(output, &json!({"name": "Brass desk lamp", "price": 24.99}));
+        assert_eq!(stats.steps, 6);
+        assert_eq!(llm.remaining(), 0);
+
+        // A model that will not call done when forced: the task ends, saying why.
+        let llm = ScriptedLlm::openai([
+            missing_click(),
+            missing_click(),
+            missing_click(),
+            forced(|_| Ok(missing_click())),
+        ])
+        .await;
+        let agent = agent_for(&llm, settings);
+        let (outcome, feed) =
+            run(&agent, &browser, "Click the magic button", Extra::default()).await;
+        match outcome {
+            TaskOutcome::Done {
+                output,
+                success,
+                summary,
+                stats,
+            } => {
+                assert!(!success);
+                assert_eq!(output, None);
+                let summary = summary.unwrap();
+                assert!(summary.contains("failed steps in a row"), "{summary}");
+                assert!(!summary.contains("did not finish within"), "{summary}");
+                assert_eq!(stats.steps, 4);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            feed.iter()
+                .any(|m| m.data.contains("only done is allowed now"))
+        );
     })
     .await;
 }
@@ -956,27 +1496,50 @@ async fn keys_history_scrolling_and_tabs_work() {
 
 #[tokio::test]
 async fn uploads_take_allow_listed_files_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let allowed = dir.path().join("report.txt");
-    std::fs::write(&allowed, "quarterly numbers").unwrap();
-    let allowed = allowed.to_string_lossy().into_owned();
+    // The session's workspace, with a link that points out of it, and the server's own
+    // upload directory.
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("report.txt"), "quarterly numbers").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", workspace.path().join("passwd")).unwrap();
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("notes.txt"), "n").unwrap();
+    let (workspace_dir, served_dir) = (workspace.path().to_path_buf(), served.path().to_path_buf());
     with_browser(|browser, pages| async move {
         let url = pages.url("/agent/upload.html");
         let llm = ScriptedLlm::openai([
             call("browser_navigate", json!({"url": url})),
             on_state(|s| {
+                // The model is told what it may upload, workspace first; not the link.
+                let listed = s
+                    .split_once("<uploadable_files>\n")
+                    .and_then(|(_, rest)| rest.split_once("</uploadable_files>"))
+                    .map(|(files, _)| files.lines().skip(1).collect::<Vec<_>>())
+                    .ok_or("no uploadable files")?;
+                if listed != ["report.txt", "notes.txt"] {
+                    return Err(format!("listed: {listed:?}"));
+                }
                 let input = index(s, "Attachment")?;
                 Ok(call(
                     "browser_upload_file",
                     json!({"index": input, "path": "/etc/passwd"}),
                 ))
             }),
-            on_state(move |s| {
+            on_state(|s| {
                 line(s, "not allowed")?;
                 let input = index(s, "Attachment")?;
                 Ok(call(
                     "browser_upload_file",
-                    json!({"index": input, "path": allowed}),
+                    json!({"index": input, "path": "passwd"}),
+                ))
+            }),
+            on_state(|s| {
+                line(s, "passwd is not in an allowed upload directory")?;
+                // A relative name, as listed: found in the workspace, not the server's
+                // working directory.
+                let input = index(s, "Attachment")?;
+                Ok(call(
+                    "browser_upload_file",
+                    json!({"index": input, "path": "report.txt"}),
                 ))
             }),
             on_state(|s| Ok(done(line(s, "Attached:")?.trim()))),
@@ -984,33 +1547,43 @@ async fn uploads_take_allow_listed_files_only() {
         .await;
         let settings = AgentSettings {
             actions: agent::actions::ActionOptions {
-                upload_dirs: vec![std::env::temp_dir()],
+                upload_dirs: vec![served_dir],
             },
             ..Default::default()
         };
         let agent = agent_for(&llm, settings);
-        let (outcome, feed) = run(&agent, &browser, "Attach the report", Extra::default()).await;
+        let extra = Extra {
+            upload_dirs: vec![workspace_dir],
+            ..Default::default()
+        };
+        let (outcome, feed) = run(&agent, &browser, "Attach the report", extra).await;
         let (output, _) = succeeded(&outcome);
         assert_eq!(output, &json!("Attached: report.txt (17 bytes)"));
-        let refused = feed
+        let refused: Vec<_> = feed
             .iter()
-            .find(|m| m.kind == "browser_action_error")
-            .unwrap();
+            .filter(|m| m.kind == "browser_action_error")
+            .collect();
+        assert_eq!(refused.len(), 2, "{feed:#?}");
         assert!(
-            refused
+            refused[0]
                 .data
                 .contains("/etc/passwd is not in an allowed upload directory"),
             "{}",
-            refused.data
+            refused[0].data
         );
+        let first = &llm.requests()[0];
         assert!(
-            llm.requests()[0]
+            first
                 .tool_names()
                 .contains(&"browser_upload_file".to_string())
         );
+        assert!(
+            !first.user_text().contains("<uploadable_files>"),
+            "listed only when the page has a file input"
+        );
     })
     .await;
-    drop(dir);
+    drop((workspace, served));
 }
 
 #[tokio::test]
@@ -1092,6 +1665,14 @@ fn human(replies: Vec<HumanReply>) -> Human {
         }
     });
     (link, asked, control)
+}
+
+/// The human takes the browser, as the live view's "take control" does.
+fn take_control(control: &watch::Sender<Control>) {
+    control.send_modify(|c| {
+        c.held = true;
+        c.epoch += 1;
+    });
 }
 
 async fn page_text(browser: &Browser, selector: &str) -> String {
@@ -1262,10 +1843,7 @@ async fn a_human_taking_control_pauses_the_agent_until_handed_back() {
             // The human takes control while the model plans a click: the click must be
             // skipped, not run on a page the human may have changed.
             Reply::from_fn(move |request| {
-                takes.send_modify(|c| {
-                    c.held = true;
-                    c.epoch += 1;
-                });
+                take_control(&takes);
                 match index(&state(request), "Apply coupon") {
                     Ok(i) => call("browser_click", json!({"index": i})),
                     Err(e) => Reply::status(400, e),
@@ -1300,6 +1878,53 @@ async fn a_human_taking_control_pauses_the_agent_until_handed_back() {
                 .any(|m| m.data.contains("a human used the browser")),
             "the skipped action says why"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_done_planned_before_a_human_took_control_waits_and_is_re_planned() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/checkout.html");
+        let (link, asked, control) = human(vec![HumanReply::HandedBack]);
+        let takes = control.clone();
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})),
+            // The model decides it is done while the human takes the browser: that done
+            // must not end the task (with keepAlive false it would stop the session and
+            // the browser the human is using).
+            Reply::from_fn(move |_| {
+                take_control(&takes);
+                done("Finished before the human came")
+            }),
+            on_state(|s| {
+                line(s, "A human took control")?;
+                Ok(done("Finished after the human handed back"))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(
+            &agent,
+            &browser,
+            "Look at the checkout",
+            Extra {
+                human: link,
+                ..Extra::default()
+            },
+        )
+        .await;
+        let (output, stats) = succeeded(&outcome);
+        assert_eq!(output, &json!("Finished after the human handed back"));
+        assert_eq!(stats.steps, 3);
+        assert_eq!(asked.lock().unwrap().clone(), vec![HumanAsk::Control]);
+        assert!(
+            feed.iter()
+                .any(|m| m.kind == "browser_action_error"
+                    && m.data.contains("a human used the browser")),
+            "{feed:#?}"
+        );
+        assert_eq!(llm.remaining(), 0);
     })
     .await;
 }

@@ -384,6 +384,76 @@ async fn stop_task_then_session_is_idempotent() {
 }
 
 #[tokio::test]
+async fn a_stopped_task_keeps_its_usage_and_the_follow_up_knows_of_it() {
+    let (server, _dir, llm) = scripted(|c| c.pool_size = 0).await;
+    // Two answered steps, then a third whose model call never returns.
+    let session = server
+        .create(json!({"task": "hold:2", "keepAlive": true}))
+        .await;
+    let sid = id(&session);
+    let start = std::time::Instant::now();
+    let running = loop {
+        let now = server.session(&sid).await;
+        if now["stepCount"] == 3 {
+            break now;
+        }
+        assert!(start.elapsed() < LONG, "stepCount never reached 3: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // While the task runs, a client sees how far it got and what it consumed.
+    assert_eq!(running["status"], "running");
+    assert_eq!(running["totalInputTokens"], 2000);
+    assert_eq!(running["totalOutputTokens"], 100);
+    assert!(
+        running["lastStepSummary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Waiting")),
+        "{running}"
+    );
+
+    let stopped = server
+        .call(
+            "POST",
+            &format!("/api/v3/sessions/{sid}/stop"),
+            Some(r#"{"strategy":"task"}"#),
+        )
+        .await;
+    assert_eq!(stopped.status, 200, "{}", stopped.text);
+    let after = server.session(&sid).await;
+    for view in [&stopped.json, &after] {
+        assert_eq!(view["status"], "idle");
+        assert_eq!(view["stepCount"], 3, "{view}");
+        assert_eq!(view["totalInputTokens"], 2000, "{view}");
+        assert_eq!(view["totalOutputTokens"], 100, "{view}");
+        assert_eq!(view["lastStepSummary"], "Task stopped by the client");
+    }
+
+    // The follow-up is told that the stopped task was asked and did not finish.
+    let next = server
+        .call(
+            "POST",
+            "/api/v3/sessions",
+            Some(
+                &json!({"task": "what happened", "sessionId": sid, "keepAlive": true}).to_string(),
+            ),
+        )
+        .await;
+    assert_eq!(next.status, 200, "{}", next.text);
+    let done = server.wait_status(&sid, &["idle"], LONG).await;
+    assert_eq!(done["output"], "what happened done");
+    let last = llm.requests().pop().unwrap().user_text();
+    assert!(
+        last.contains("1. hold:2\n   result: Stopped by the client before it finished"),
+        "{last}"
+    );
+    let total = done["totalInputTokens"].as_i64().unwrap();
+    assert!(
+        total > 2000,
+        "the follow-up's tokens add to the stopped task's: {total}"
+    );
+}
+
+#[tokio::test]
 async fn delete_stops_and_hides_the_session() {
     let server = TestServer::start(|c| c.pool_size = 0);
     let session = server.create(json!({})).await;
@@ -547,13 +617,16 @@ async fn max_duration_aborts_a_running_task() {
         c.max_session_duration = Duration::from_secs(3);
     })
     .await;
-    let session = server.create(json!({"task": "hold"})).await;
+    let session = server.create(json!({"task": "hold:1"})).await;
     let sid = id(&session);
     let pid = server.browser_pid(&sid);
     assert_eq!(server.session(&sid).await["status"], "running");
     let ended = server
         .wait_status(&sid, &["timed_out"], Duration::from_secs(8))
         .await;
+    // What ran before the abort is counted: one answered step, and the stalled second.
+    assert_eq!(ended["stepCount"], 2, "{ended}");
+    assert_eq!(ended["totalInputTokens"], 1000, "{ended}");
     assert!(
         ended["lastStepSummary"]
             .as_str()

@@ -245,6 +245,8 @@ struct State {
     replies: VecDeque<Reply>,
     /// The reply for requests that find the script empty, if any.
     otherwise: Option<Reply>,
+    /// `tool_choice` values refused with a 400, as servers without support for them do.
+    refused_tool_choices: Vec<Value>,
     requests: Vec<RecordedRequest>,
 }
 
@@ -274,6 +276,7 @@ impl ScriptedLlm {
             protocol,
             replies: replies.into_iter().collect(),
             otherwise: None,
+            refused_tool_choices: Vec::new(),
             requests: Vec::new(),
         }));
         let app = Router::new().fallback({
@@ -325,6 +328,13 @@ impl ScriptedLlm {
         lock(&self.state).otherwise = Some(reply);
     }
 
+    /// Refuses OpenAI requests whose `tool_choice` is `choice` (e.g. `json!("required")`)
+    /// with the 400 an OpenAI-compatible server without support for it sends, naming the
+    /// parameter; such a request uses up no scripted reply (the model never saw it).
+    pub fn refuse_tool_choice(&self, choice: Value) {
+        lock(&self.state).refused_tool_choices.push(choice);
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state).requests.clone()
@@ -363,6 +373,12 @@ async fn handle(state: Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Res
     let (protocol, number, reply) = {
         let mut state = lock(&state);
         state.requests.push(request.clone());
+        let choice = request.body.get("tool_choice");
+        if state.protocol == Protocol::OpenAi
+            && choice.is_some_and(|c| state.refused_tool_choices.contains(c))
+        {
+            return refused_tool_choice(choice.cloned().unwrap_or_default());
+        }
         (
             state.protocol,
             state.requests.len(),
@@ -407,6 +423,17 @@ async fn handle(state: Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Res
         }
         Reply::Dynamic(_) => error(500, "scripted LLM: unreachable", &[]),
     }
+}
+
+/// OpenAI's answer to a parameter value it does not take.
+fn refused_tool_choice(choice: Value) -> Response {
+    let body = json!({"error": {
+        "message": format!("Invalid value for 'tool_choice': {choice} is not supported by this server."),
+        "type": "invalid_request_error",
+        "param": "tool_choice",
+        "code": "unsupported_value",
+    }});
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 fn error(status: u16, message: &str, headers: &[(String, String)]) -> Response {

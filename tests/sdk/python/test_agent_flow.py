@@ -6,9 +6,11 @@ stand-in these tests allow). The same server hosts the fixture pages. The script
 an element id: it reads the state text the agent sends and picks the `[index]` of the line it
 wants, so the test runs perception, actions and the loop for real, in Chromium.
 
-Two `client.run(task, session_id=...)` calls share one session. The follow-up's answer
-depends on the browser state the first task left (it starts on the shop page, without
-navigating) and on the first task's result, which the agent must pass to the model.
+As in the seed (`AsyncBrowserUse`), two `client.run(task, session_id=...)` calls share one
+session, and between them a human picks a product in the browser: Playwright, connected
+through the session's `cdpUrl`, clicks it with real input as the live view would. The
+follow-up starts where the human left the browser (without navigating), knows the first
+task's result, and reports what the human picked.
 """
 
 from __future__ import annotations
@@ -22,14 +24,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from browser_use_sdk.v3 import BrowserUse
+from browser_use_sdk.v3 import AsyncBrowserUse, BrowserUse
+from playwright.async_api import async_playwright
+from pydantic import BaseModel
 
 from tandem_server import REPO, TandemServer
 
 PAGES = REPO / "crates" / "testkit" / "pages" / "agent"
 FIRST_TASK = "Open the shop at {shop} and tell me how many products it lists"
-SECOND_TASK = "Open the second product of that list and tell me its price"
+SECOND_TASK = "Get the details of the selected product: name and price"
 HANDOFF_TASK = "Ask the human which product they like"
+VALID_TASK = "Open {product} and give me the offer"
+INVALID_TASK = "Sloppily give me the offer at {product}"
+
+
+class Price(BaseModel):
+    amount: float
+    currency: str
+
+
+class Product(BaseModel):
+    name: str
+    price: Price
+
+
+class Offer(BaseModel):
+    """A nested model: pydantic's schema refers to Product and Price through `$defs`."""
+
+    product: Product
 
 
 def state_of(body: dict) -> str:
@@ -63,6 +85,7 @@ class Script:
 
     def __init__(self, shop_url: str) -> None:
         self.shop_url = shop_url
+        self.product_url = shop_url.replace("shop.html", "product.html?id=1")
         self.requests: list[dict] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
@@ -78,16 +101,26 @@ class Script:
             products = [l for l in element_lines(state) if " link " in l]
             return "done", {"text": f"The shop lists {len(products)} products", "success": True}
         if "<task>\n" + SECOND_TASK in state:
-            if "/product.html" in url:
-                name = line_with(state, "title: ").removeprefix("title: ")
-                price = line_with(state, "Price: $")
-                return "done", {"text": f"{name}: {price}", "success": True}
-            # The follow-up starts where the first task left the browser, and knows its result.
-            if not url.endswith("/shop.html"):
-                raise LookupError(f"the follow-up started on {url}, not on the shop")
+            # The follow-up starts where the human left the browser, and knows the first
+            # task's result.
+            if "/product.html" not in url:
+                raise LookupError(f"the follow-up started on {url}, not on the human's pick")
             line_with(state, "result: The shop lists 3 products")
-            links = [l for l in element_lines(state) if " link " in l]
-            return "browser_click", {"index": index_of(links[1])}
+            name = line_with(state, "title: ").removeprefix("title: ")
+            price = line_with(state, "Price: $")
+            return "done", {"text": f"{name}: {price}", "success": True}
+        for task in (VALID_TASK, INVALID_TASK):
+            if "<task>\n" + task.format(product=self.product_url) + "\n</task>" not in state:
+                continue
+            if "/product.html" not in url:
+                return "browser_navigate", {"url": self.product_url}
+            name = line_with(state, "title: ").removeprefix("title: ")
+            amount = float(line_with(state, "Price: $").removeprefix("Price: $"))
+            price = {"amount": amount, "currency": "USD"}
+            if task == INVALID_TASK:
+                # The price as a bare number, every time, the corrective retry included.
+                price = amount
+            return "done", {"data": {"product": {"name": name, "price": price}}, "success": True}
         if "<task>\n" + HANDOFF_TASK in state:
             for line in state.splitlines():
                 if "The human answered: " in line:
@@ -183,11 +216,36 @@ def scripted(tmp_path_factory: pytest.TempPathFactory):
             http.shutdown()
 
 
-def test_two_tasks_in_one_session_with_the_real_agent(scripted) -> None:
+def session_cdp_url(server: TandemServer, session_id: str) -> str:
+    """Tandem's `cdpUrl` of a session (the SDK's model has no field for it)."""
+    url = raw(server, "GET", f"/sessions/{session_id}")["cdpUrl"]
+    assert url, "an active session has a cdpUrl"
+    return url
+
+
+async def human_picks(cdp_url: str, product: str) -> str:
+    """A human in the shop clicks `product`, with real input through CDP, as in the live
+    view; returns the title of the page it opens."""
+    async with async_playwright() as p:
+        browser = await p.chromium.connect_over_cdp(cdp_url)
+        try:
+            pages = [page for context in browser.contexts for page in context.pages]
+            shop = next(page for page in pages if page.url.endswith("/shop.html"))
+            await shop.bring_to_front()
+            async with shop.expect_navigation():
+                await shop.get_by_role("link", name=product).click()
+            return await shop.title()
+        finally:
+            await browser.close()
+
+
+async def test_two_tasks_with_a_human_between_them(scripted) -> None:
     server, script = scripted
-    with BrowserUse(api_key=server.api_key, base_url=server.base_url) as client:
-        session = client.sessions.create()
-        first = client.run(FIRST_TASK.format(shop=script.shop_url), session_id=session.id)
+    client = AsyncBrowserUse(api_key=server.api_key, base_url=server.base_url)
+    try:
+        session = await client.sessions.create()
+        assert session.live_url
+        first = await client.run(FIRST_TASK.format(shop=script.shop_url), session_id=session.id)
         assert not script.errors, script.errors
         assert first.id == session.id
         assert first.status.value == "idle", first.last_step_summary
@@ -195,45 +253,84 @@ def test_two_tasks_in_one_session_with_the_real_agent(scripted) -> None:
         assert first.is_task_successful is True
         assert first.step_count == 2
 
-        second = client.run(SECOND_TASK, session_id=session.id)
+        # The human picks a product in the session's browser.
+        picked = await human_picks(session_cdp_url(server, str(session.id)), "Linen armchair")
+        assert picked == "Linen armchair"
+
+        second = await client.run(SECOND_TASK, session_id=session.id)
         assert not script.errors, script.errors
         assert second.status.value == "idle", second.last_step_summary
-        assert second.output == "Walnut side table: Price: $129.50"
+        assert second.output == "Linen armchair: Price: $349.00"
         assert second.is_task_successful is True
-        assert second.step_count == 2
-        assert second.last_step_summary.startswith("Done: Walnut side table")
-        # Four LLM calls of 1000 + 50 tokens, summed over the session.
-        assert second.total_input_tokens == 4000
-        assert second.total_output_tokens == 200
+        assert second.step_count == 1
+        assert second.last_step_summary.startswith("Done: Linen armchair")
+        # Three LLM calls of 1000 + 50 tokens, summed over the session.
+        assert second.total_input_tokens == 3000
+        assert second.total_output_tokens == 150
         assert float(second.llm_cost_usd) > 0
 
-        feed = client.sessions.messages(session.id, limit=100).messages
+        feed = (await client.sessions.messages(session.id, limit=100)).messages
         roles = [(m.role, m.type) for m in feed]
         assert roles.count(("user", "user_message")) == 2
         assert roles.count(("assistant", "completion")) == 2
-        clicks = [m for m in feed if m.role == "assistant" and m.summary.startswith("Clicking [")]
-        assert len(clicks) == 1 and "Walnut side table" in clicks[0].summary
-        call = json.loads(clicks[0].data)["tool_calls"][0]
-        assert call["type"] == "function" and call["function"]["name"] == "browser_click"
+        navigations = [m for m in feed if m.role == "assistant" and m.summary.startswith("Navigating to")]
+        assert len(navigations) == 1, "the follow-up did not navigate"
+        call = json.loads(navigations[0].data)["tool_calls"][0]
+        assert call["type"] == "function" and call["function"]["name"] == "browser_navigate"
         results = [m for m in feed if m.role == "tool"]
         assert results and all(m.type == "browser_action_result" for m in results)
         assert any(json.loads(m.data)["tool_call_id"] == call["id"] for m in results)
 
         # Step screenshots: the latest on the session, one per assistant step in the feed,
         # served as JPEG through a signed link that needs no API key, and only with its token.
-        assert second.screenshot_url, "GET one carries the latest screenshot"
-        with urllib.request.urlopen(second.screenshot_url, timeout=10) as shot:
+        latest = await client.sessions.get(session.id)
+        assert latest.screenshot_url, "GET one carries the latest screenshot"
+        with urllib.request.urlopen(latest.screenshot_url, timeout=10) as shot:
             assert shot.headers["Content-Type"] == "image/jpeg"
             assert shot.read(3) == b"\xff\xd8\xff"
         assert all(m.screenshot_url for m in feed if m.role == "assistant" and m.type == "browser_action")
-        forged = second.screenshot_url.replace("token=", "token=x")
+        forged = latest.screenshot_url.replace("token=", "token=x")
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(forged, timeout=10)
         assert refused.value.code == 404
-        listed = client.sessions.list().sessions
+        listed = (await client.sessions.list()).sessions
         assert all(s.screenshot_url is None for s in listed), "only GET one carries it"
 
-        client.sessions.stop(session.id)
+        await client.sessions.stop(session.id)
+    finally:
+        await client.close()
+
+
+async def test_structured_output_through_the_sdk(scripted) -> None:
+    server, script = scripted
+    client = AsyncBrowserUse(api_key=server.api_key, base_url=server.base_url)
+    try:
+        session = await client.sessions.create()
+        # A nested pydantic model: valid data comes back as the model.
+        good = await client.run(
+            VALID_TASK.format(product=script.product_url), session_id=session.id, output_schema=Offer
+        )
+        assert not script.errors, script.errors
+        assert good.is_task_successful is True, good.last_step_summary
+        assert good.output == Offer(product=Product(name="Brass desk lamp", price=Price(amount=24.99, currency="USD")))
+
+        # Data that never matches, the corrective retry included: the SDK must not raise
+        # (it validates `output` against the model), and the user sees the failure.
+        bad = await client.run(
+            INVALID_TASK.format(product=script.product_url), session_id=session.id, output_schema=Offer
+        )
+        assert not script.errors, script.errors
+        assert bad.status.value == "idle"
+        assert bad.is_task_successful is False
+        assert bad.output is None
+        assert "does not match the output schema" in bad.last_step_summary
+        completions = [
+            m for m in (await client.sessions.messages(session.id, limit=100)).messages if m.type == "completion"
+        ]
+        assert "does not match the output schema" in json.loads(completions[-1].data)["content"]
+        await client.sessions.stop(session.id)
+    finally:
+        await client.close()
 
 
 def raw(server: TandemServer, method: str, path: str, body: dict | None = None) -> dict:

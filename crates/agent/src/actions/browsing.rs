@@ -1,6 +1,6 @@
 //! The agent's hands: its tab, its latest observation, and the actions run against them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,8 @@ const REACTION_WINDOW: Duration = Duration::from_millis(300);
 const LOAD_WAIT: Duration = Duration::from_secs(10);
 /// How long a new tab may stay on `about:blank` before we take it as blank for good.
 const BLANK_GRACE: Duration = Duration::from_secs(3);
+/// The most text of a covering element a refused click reports.
+const COVER_TEXT_MAX: usize = 60;
 /// The most page text `browser_extract` hands the model.
 const EXTRACT_MAX_CHARS: usize = 30_000;
 
@@ -87,6 +89,12 @@ pub struct Browsing {
     control_mirror: Option<tokio::task::JoinHandle<()>>,
     /// The browser's device pixels per CSS pixel (the same for every tab).
     device_pixel_ratio: f64,
+    /// The task's secrets: taken out of observations and of what actions read back.
+    secrets: SensitiveData,
+    /// Fields the agent typed a secret into, as (tab, frame target, backendNodeId): their
+    /// value is masked in every state, whatever the page made of it (a `maxlength` that
+    /// kept a prefix, a field that upper-cases).
+    secret_fields: HashSet<(String, Option<String>, i64)>,
 }
 
 /// Answers `alert`/`confirm`/`prompt` dialogs of one tab with OK while it lives.
@@ -229,7 +237,17 @@ impl Browsing {
             human,
             control_mirror: None,
             device_pixel_ratio,
+            secrets: SensitiveData::default(),
+            secret_fields: HashSet::new(),
         })
+    }
+
+    /// The task's secrets: from now on no observation holds their values, nor does what
+    /// an action reads back from the page.
+    pub fn set_secrets(&mut self, secrets: SensitiveData) {
+        self.observer = Observer::with_secrets(secrets.clone());
+        self.secrets = secrets;
+        self.state = None;
     }
 
     /// Says whether a human has the browser now; the agent's tab leaves its dialogs to them.
@@ -346,6 +364,27 @@ impl Browsing {
         !self.options.upload_dirs.is_empty()
     }
 
+    /// What the model may upload, as a short text for its state, when the latest
+    /// observation has a file input and uploads are enabled; `None` otherwise.
+    pub fn uploadable(&self) -> Option<String> {
+        if !self.uploads_enabled() {
+            return None;
+        }
+        let state = self.state.as_ref()?;
+        if !state.elements.iter().any(|e| e.role == "file") {
+            return None;
+        }
+        let (names, more) = uploadable_files(&self.options.upload_dirs);
+        if names.is_empty() {
+            return Some("(no files to upload)".into());
+        }
+        let mut text = names.join("\n");
+        if more > 0 {
+            text.push_str(&format!("\n(and {more} more)"));
+        }
+        Some(text)
+    }
+
     /// Observes the agent's tab; later actions resolve indices against this observation.
     pub async fn observe(&mut self) -> Result<&PageState, PerceptionError> {
         // A tab closed behind our back (by the page or the human): follow the active one.
@@ -365,7 +404,21 @@ impl Browsing {
             tracing::debug!(error = %e, "could not refresh the tab list");
         }
         let tabs = Tab::list(&self.browser, self.page.tab_id());
-        let state = self.observer.observe(&self.page, tabs).await?;
+        let mut state = self.observer.observe(&self.page, tabs).await?;
+        let tab = self.page.tab_id().to_string();
+        for element in &mut state.elements {
+            let key = (
+                tab.clone(),
+                element.target.frame_target.clone(),
+                element.target.backend_node_id,
+            );
+            if self.secret_fields.contains(&key) {
+                for attribute in element.attributes.iter_mut().filter(|a| a.name == "value") {
+                    attribute.value = "•••".into();
+                }
+                state.secrets_redacted = true;
+            }
+        }
         Ok(self.state.insert(state))
     }
 
@@ -467,7 +520,7 @@ impl Browsing {
         tokio::spawn(async move {
             let _ = old.detach().await;
         });
-        self.observer = Observer::new();
+        self.observer = Observer::with_secrets(self.secrets.clone());
         self.state = None;
         self.frame_sessions.clear();
     }
@@ -635,10 +688,25 @@ impl Browsing {
                 ))
             })?;
         let object = resolve(session, element.target.backend_node_id).await?;
-        let hit = call_on(session, object, HIT_TEST, Some(json!([point.0, point.1]))).await?;
+        // The covering element's text, cut after redaction (see `SensitiveData::redact_cut`).
+        let keep = COVER_TEXT_MAX + self.secrets.longest();
+        let hit = call_on(
+            session,
+            object,
+            HIT_TEST,
+            Some(json!([point.0, point.1, keep])),
+        )
+        .await?;
         if let Some(cover) = hit.get("covered").and_then(Value::as_str) {
+            let text = hit.get("text").and_then(Value::as_str).unwrap_or_default();
+            let (text, _) = self.secrets.redact_cut(text, COVER_TEXT_MAX);
+            let text = if text.is_empty() {
+                String::new()
+            } else {
+                format!(" {text:?}")
+            };
             return Err(ActionError::Failed(format!(
-                "{} is covered by {cover}; close or handle that first",
+                "{} is covered by {cover}{text}; close or handle that first",
                 describe(element)
             )));
         }
@@ -724,6 +792,14 @@ impl Browsing {
     ) -> Result<Executed, ActionError> {
         let element = self.element(index)?;
         let value = secrets.substitute(text);
+        let typed_secret = value != text;
+        if typed_secret {
+            self.secret_fields.insert((
+                self.page.tab_id().to_string(),
+                element.target.frame_target.clone(),
+                element.target.backend_node_id,
+            ));
+        }
         let session = self.node_session(&element.target).await?;
         let focused = session
             .call(dom::Focus {
@@ -761,7 +837,10 @@ impl Browsing {
             .await
         {
             let matches = if clear { now.trim() == value.trim() } else { now.contains(&value) };
-            if !matches {
+            if !matches && typed_secret {
+                // What it shows may be part of the secret (a maxlength cut it, say).
+                note = " (the field does not show exactly what was typed)".into();
+            } else if !matches {
                 let shown = secrets.redact(&now);
                 note = format!(" (the field now shows {shown:?})");
             }
@@ -1039,6 +1118,8 @@ impl Browsing {
                 text.push_str(&format!("\n[frame {frame}]\n{inner}"));
             }
         }
+        // Redacted before it is cut: a value cut in two would not be recognised.
+        let text = self.secrets.redact(&text);
         let mut cut: String = text.chars().take(EXTRACT_MAX_CHARS).collect();
         if cut.len() < text.len() {
             cut.push_str("\n[… page text cut]");
@@ -1149,11 +1230,12 @@ const PAGE_TEXT: &str = r#"(() => {
 })()"#;
 
 /// Hit-tests a viewport point against `this`: `{ok: true}` when the topmost element there is
-/// `this`, inside it (through open shadow roots) or one of its labels, else `{covered: "..."}`
-/// naming what is on top. The point is in the tab's viewport; same-process frames between the
-/// tab and the element are subtracted to get the element's own document coordinates.
+/// `this`, inside it (through open shadow roots) or one of its labels, else `{covered: "...",
+/// text: "..."}` naming what is on top and its text (at most `max` characters). The point is
+/// in the tab's viewport; same-process frames between the tab and the element are subtracted
+/// to get the element's own document coordinates.
 const HIT_TEST: &str = r#"function(point) {
-    let [x, y] = point;
+    let [x, y, max] = point;
     try {
         for (let w = this.ownerDocument.defaultView; w && w.frameElement; w = w.parent) {
             const r = w.frameElement.getBoundingClientRect();
@@ -1171,8 +1253,9 @@ const HIT_TEST: &str = r#"function(point) {
     const within = (n, root) => { for (; n; n = n.parentNode || n.host) if (n === root) return true; return false; };
     if (within(hit, this)) return {ok: true};
     for (const label of this.labels || []) if (within(hit, label)) return {ok: true};
-    const text = (hit.innerText || '').trim().replace(/\s+/g, ' ').slice(0, 60);
-    return {covered: '<' + hit.tagName.toLowerCase() + (hit.id ? '#' + hit.id : '') + '>' + (text ? ' "' + text + '"' : '')};
+    const all = (hit.innerText || '').trim().replace(/\s+/g, ' ');
+    const text = all.length > max ? all.slice(0, max - 1) + '…' : all;
+    return {covered: '<' + hit.tagName.toLowerCase() + (hit.id ? '#' + hit.id : '') + '>', text};
 }"#;
 
 /// What an input led to.
@@ -1266,28 +1349,96 @@ fn normalize_url(url: &str) -> Result<String, ActionError> {
     }
 }
 
-/// The canonical path of `path` if it lies inside one of `dirs` and is a file.
+/// The canonical path of `path` if it is a file inside one of `dirs`. A relative path is
+/// looked up in each directory in turn (never in the server's working directory); the
+/// canonical form (symlinks and `..` resolved) must still lie inside the directory, so a
+/// link pointing out of it is refused.
 fn allowed_upload(dirs: &[PathBuf], path: &Path) -> Result<PathBuf, ActionError> {
     if dirs.is_empty() {
         return Err(ActionError::NotAllowed(
             "file uploads are disabled on this server".into(),
         ));
     }
-    let refused = || {
+    let inside = |file: &Path, dir: &Path| {
+        let file = std::fs::canonicalize(file).ok()?;
+        let dir = std::fs::canonicalize(dir).ok()?;
+        (file.starts_with(&dir) && file.is_file()).then_some(file)
+    };
+    let found = if path.is_absolute() {
+        dirs.iter().find_map(|dir| inside(path, dir))
+    } else {
+        dirs.iter().find_map(|dir| inside(&dir.join(path), dir))
+    };
+    found.ok_or_else(|| {
         ActionError::NotAllowed(format!(
-            "{} is not in an allowed upload directory",
+            "{} is not in an allowed upload directory; use one of the uploadable files",
             path.display()
         ))
-    };
-    let file = std::fs::canonicalize(path).map_err(|_| refused())?;
-    let inside = dirs
-        .iter()
-        .filter_map(|d| std::fs::canonicalize(d).ok())
-        .any(|dir| file.starts_with(dir));
-    if !inside || !file.is_file() {
-        return Err(refused());
+    })
+}
+
+/// Most files listed to the model as uploadable.
+const UPLOADABLE_LISTED: usize = 30;
+/// Most directory entries read to find them: a large upload directory must not stall a step.
+const UPLOADABLE_SCANNED: usize = 2_000;
+/// How deep below an upload directory files are listed.
+const UPLOADABLE_DEPTH: usize = 3;
+
+/// The files of `dirs` as the model may name them (relative to their directory, the first
+/// directory's first), at most [`UPLOADABLE_LISTED`], and how many more there are among those
+/// scanned. Hidden entries and links that leave their directory are left out.
+fn uploadable_files(dirs: &[PathBuf]) -> (Vec<String>, usize) {
+    let mut names: Vec<String> = Vec::new();
+    let mut more = 0;
+    let mut scanned = 0;
+    for dir in dirs {
+        let Ok(root) = std::fs::canonicalize(dir) else {
+            continue;
+        };
+        let mut pending = vec![(root.clone(), 0)];
+        while let Some((at, depth)) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&at) else {
+                continue;
+            };
+            let mut entries: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .collect();
+            entries.sort();
+            for entry in entries {
+                scanned += 1;
+                if scanned > UPLOADABLE_SCANNED {
+                    return (names, more);
+                }
+                let Ok(real) = std::fs::canonicalize(&entry) else {
+                    continue;
+                };
+                if !real.starts_with(&root) {
+                    continue;
+                }
+                if real.is_dir() {
+                    if depth + 1 < UPLOADABLE_DEPTH && real == entry {
+                        pending.push((entry, depth + 1));
+                    }
+                    continue;
+                }
+                let Ok(name) = entry.strip_prefix(&root) else {
+                    continue;
+                };
+                let name = name.to_string_lossy().into_owned();
+                if names.contains(&name) {
+                    continue;
+                }
+                if names.len() < UPLOADABLE_LISTED {
+                    names.push(name);
+                } else {
+                    more += 1;
+                }
+            }
+        }
     }
-    Ok(file)
+    (names, more)
 }
 
 async fn resolve(
@@ -1371,6 +1522,29 @@ mod tests {
         let escape = dir.join("../../etc/passwd");
         assert!(allowed_upload(std::slice::from_ref(&dir), &escape).is_err());
         assert!(allowed_upload(&[], &file).is_err());
+        // A link inside the directory that points out of it.
+        let link = dir.join("passwd");
+        std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+        assert!(allowed_upload(std::slice::from_ref(&dir), &link).is_err());
+        assert!(allowed_upload(std::slice::from_ref(&dir), Path::new("passwd")).is_err());
+        // Relative paths are looked up in each directory, the first first, never in the
+        // working directory.
+        let other = dir.join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("a.txt"), "y").unwrap();
+        std::fs::write(other.join("b.txt"), "z").unwrap();
+        std::fs::write(dir.join(".hidden"), "h").unwrap();
+        let dirs = [other.clone(), dir.clone()];
+        assert_eq!(
+            allowed_upload(&dirs, Path::new("a.txt")).unwrap(),
+            std::fs::canonicalize(other.join("a.txt")).unwrap()
+        );
+        assert!(allowed_upload(&dirs, Path::new("Cargo.toml")).is_err());
+        // What the model is told it may upload: no hidden files, no escaping links, each
+        // name once (the first directory wins).
+        let (names, more) = uploadable_files(&dirs);
+        assert_eq!(names, ["a.txt", "b.txt", "other/a.txt", "other/b.txt"]);
+        assert_eq!(more, 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

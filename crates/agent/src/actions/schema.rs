@@ -116,9 +116,10 @@ pub fn tool_definitions(upload: bool, output_schema: Option<&Value>) -> Vec<Tool
     if upload {
         tools.push(tool(
             "browser_upload_file",
-            "Put a local file into a file input. Only files in the allowed upload \
-             directories can be used.",
-            json!({"index": index("file input"), "path": {"type": "string"}}),
+            "Put a local file into a file input. Only the files listed in \
+             <uploadable_files> can be used.",
+            json!({"index": index("file input"),
+                   "path": {"type": "string", "description": "a path from <uploadable_files>"}}),
             &["index", "path"],
         ));
     }
@@ -144,29 +145,76 @@ pub fn done_tool(output_schema: Option<&Value>) -> ToolDefinition {
             json!({"text": {"type": "string"}, "success": {"type": "boolean"}}),
             &["text", "success"],
         ),
-        Some(schema) => tool(
-            DONE,
-            "Finish the task. data is the final answer and must match the required JSON \
-             schema, with values taken only from pages seen in this task. success=false if \
-             any part could not be done.",
-            json!({
-                "data": schema_for_tool(schema),
-                "success": {"type": "boolean"},
-                "text": {"type": "string", "description": "a short note for the user"}
-            }),
-            &["data", "success"],
-        ),
+        Some(schema) => {
+            let (data, definitions) = schema_for_tool(schema);
+            let mut done = tool(
+                DONE,
+                "Finish the task. data is the final answer and must match the required JSON \
+                 schema, with values taken only from pages seen in this task. success=false \
+                 if any part could not be done.",
+                json!({
+                    "data": data,
+                    "success": {"type": "boolean"},
+                    "text": {"type": "string", "description": "a short note for the user"}
+                }),
+                &["data", "success"],
+            );
+            if let Some(object) = done.parameters.as_object_mut() {
+                object.extend(definitions);
+            }
+            done
+        }
     }
 }
 
-/// The user's schema as a tool parameter: `$schema` dropped (providers reject it in tool
-/// parameters); `$defs` kept, as references inside point to them.
-fn schema_for_tool(schema: &Value) -> Value {
+/// Where the user's schema sits inside the `done` tool's parameters.
+const DATA_POINTER: &str = "#/properties/data";
+
+/// The user's schema as the `data` parameter, and its definitions (`$defs`, `definitions`)
+/// to put at the parameters' root. References such as pydantic's `#/$defs/Item` resolve
+/// against the document root, which in a tool is the parameters object: left inside `data`
+/// they would dangle. Other local references (`#`, `#/properties/...`) are rewritten to
+/// point into `data`. `$schema` is dropped: providers reject it in tool parameters.
+fn schema_for_tool(schema: &Value) -> (Value, serde_json::Map<String, Value>) {
     let mut schema = schema.clone();
+    let mut definitions = serde_json::Map::new();
     if let Some(object) = schema.as_object_mut() {
         object.remove("$schema");
+        for key in ["$defs", "definitions"] {
+            if let Some(defs) = object.remove(key) {
+                definitions.insert(key.to_string(), defs);
+            }
+        }
     }
-    schema
+    rewrite_refs(&mut schema);
+    for defs in definitions.values_mut() {
+        rewrite_refs(defs);
+    }
+    (schema, definitions)
+}
+
+/// Points the local `$ref`s of a schema moved to `data` at their new place; references to
+/// the hoisted definitions stay as they are.
+fn rewrite_refs(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(target)) = object.get_mut("$ref")
+                && let Some(local) = target.strip_prefix('#')
+                && !local.starts_with("/$defs/")
+                && !local.starts_with("/definitions/")
+            {
+                *target = format!("{DATA_POINTER}{local}");
+            }
+            for (key, inner) in object.iter_mut() {
+                // Enum and const values are data, not schemas.
+                if key != "enum" && key != "const" {
+                    rewrite_refs(inner);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -190,5 +238,43 @@ mod tests {
             .collect();
         assert!(!names.contains(&"browser_upload_file".to_string()));
         assert_eq!(names.last().map(String::as_str), Some(DONE));
+    }
+
+    #[test]
+    fn nested_model_definitions_resolve_from_the_parameters_root() {
+        // What pydantic's model_json_schema() gives for a model with a nested model, a list
+        // of them and an optional one.
+        let schema = json!({
+            "$defs": {
+                "Price": {"properties": {"amount": {"type": "number"},
+                                         "currency": {"type": "string"}},
+                          "required": ["amount", "currency"], "title": "Price", "type": "object"},
+                "Item": {"properties": {"name": {"type": "string"},
+                                        "price": {"$ref": "#/$defs/Price"}},
+                         "required": ["name", "price"], "title": "Item", "type": "object"}
+            },
+            "properties": {
+                "items": {"items": {"$ref": "#/$defs/Item"}, "title": "Items", "type": "array"},
+                "best": {"anyOf": [{"$ref": "#/$defs/Item"}, {"type": "null"}], "default": null},
+                "again": {"$ref": "#/properties/best"}
+            },
+            "required": ["items"],
+            "title": "Basket",
+            "type": "object"
+        });
+        let done = done_tool(Some(&schema));
+        let parameters = &done.parameters;
+        assert!(parameters["properties"]["data"].get("$defs").is_none());
+        assert_eq!(parameters["$defs"]["Item"]["title"], "Item");
+        assert_eq!(
+            parameters["properties"]["data"]["properties"]["again"]["$ref"],
+            "#/properties/data/properties/best"
+        );
+        // The parameters are a schema of their own whose references all resolve.
+        let validator = jsonschema::validator_for(parameters).expect("references resolve");
+        let call = |item_price: Value| json!({"success": true, "data": {"items": [{"name": "Lamp", "price": item_price}]}});
+        assert!(validator.is_valid(&call(json!({"amount": 24.99, "currency": "USD"}))));
+        assert!(!validator.is_valid(&call(json!({"amount": "cheap"}))));
+        assert!(!validator.is_valid(&json!({"success": true, "data": {"items": [], "again": 5}})));
     }
 }

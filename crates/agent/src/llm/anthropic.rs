@@ -235,6 +235,7 @@ pub(crate) fn response_from_wire(wire: WireResponse) -> Result<ChatResponse, Str
         tool_calls,
         usage,
         stop_reason,
+        relaxed_tool_choice: false,
     })
 }
 

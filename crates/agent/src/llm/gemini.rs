@@ -230,6 +230,7 @@ pub(crate) fn response_from_wire(wire: WireResponse) -> Result<ChatResponse, Str
                 tool_calls: Vec::new(),
                 usage,
                 stop_reason: StopReason::ContentFilter,
+                relaxed_tool_choice: false,
             }),
             None => Err("the answer has no candidates".to_string()),
         };
@@ -269,6 +270,7 @@ pub(crate) fn response_from_wire(wire: WireResponse) -> Result<ChatResponse, Str
         tool_calls,
         usage,
         stop_reason,
+        relaxed_tool_choice: false,
     })
 }
 

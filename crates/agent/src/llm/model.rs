@@ -153,6 +153,10 @@ pub struct ChatResponse {
     pub usage: Usage,
     /// Why the model stopped.
     pub stop_reason: StopReason,
+    /// The call went out with `tool_choice` "auto" instead of the one asked for, because
+    /// the server refuses that one: an answer without tool calls is then the model's
+    /// choice, not a failure to obey.
+    pub relaxed_tool_choice: bool,
 }
 
 impl ChatResponse {

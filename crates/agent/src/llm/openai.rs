@@ -1,6 +1,8 @@
 //! OpenAI-compatible chat completions (`POST {base}/chat/completions`), the protocol OpenAI,
 //! vLLM, llama.cpp's server, Ollama and OpenRouter all speak, with native tool calling.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -16,6 +18,10 @@ use super::{LlmFuture, Provider};
 pub struct OpenAi {
     transport: Transport,
     url: String,
+    /// The server refused `tool_choice: "required"`: "auto" is sent instead from then on.
+    refuses_required: AtomicBool,
+    /// The same for a named tool (`{"type": "function", ...}`).
+    refuses_named: AtomicBool,
 }
 
 impl OpenAi {
@@ -25,8 +31,42 @@ impl OpenAi {
         Ok(OpenAi {
             transport: Transport::new(config)?,
             url: format!("{}/chat/completions", config.base_url),
+            refuses_required: AtomicBool::new(false),
+            refuses_named: AtomicBool::new(false),
         })
     }
+
+    /// Where this server's refusal of a tool choice is remembered; `None` for the choices
+    /// every server takes.
+    fn refusal(&self, choice: &ToolChoice) -> Option<&AtomicBool> {
+        match choice {
+            ToolChoice::Required => Some(&self.refuses_required),
+            ToolChoice::Tool(_) => Some(&self.refuses_named),
+            ToolChoice::Auto | ToolChoice::None => None,
+        }
+    }
+
+    async fn send(
+        &self,
+        request: &ChatRequest,
+        headers: &[(&'static str, String)],
+    ) -> Result<ChatResponse, LlmError> {
+        let wire: WireResponse = self
+            .transport
+            .post_json(&self.url, headers, &request_body(request))
+            .await?;
+        response_from_wire(wire).map_err(|message| LlmError::InvalidResponse {
+            provider: ProviderKind::OpenAi,
+            message,
+        })
+    }
+}
+
+/// Whether a 400 says the server does not take the request's `tool_choice` (vLLM without
+/// `--tool-call-parser` support for it, some llama.cpp and Ollama versions, gateways).
+fn refuses_tool_choice(error: &LlmError) -> bool {
+    matches!(error, LlmError::Status { status: 400, message, .. }
+        if message.to_ascii_lowercase().contains("tool_choice"))
 }
 
 impl Provider for OpenAi {
@@ -40,14 +80,24 @@ impl Provider for OpenAi {
             if let Some(key) = self.transport.api_key() {
                 headers.push(("authorization", format!("Bearer {key}")));
             }
-            let wire: WireResponse = self
-                .transport
-                .post_json(&self.url, &headers, &request_body(request))
-                .await?;
-            response_from_wire(wire).map_err(|message| LlmError::InvalidResponse {
-                provider: ProviderKind::OpenAi,
-                message,
-            })
+            let refusal = self.refusal(&request.tool_choice);
+            if refusal.is_none_or(|refused| !refused.load(Ordering::Relaxed)) {
+                match self.send(request, &headers).await {
+                    Err(e) if refusal.is_some() && refuses_tool_choice(&e) => {
+                        tracing::warn!(error = %e, choice = ?request.tool_choice,
+                            "the LLM server refuses this tool_choice; sending \"auto\" from now on");
+                        if let Some(refused) = refusal {
+                            refused.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    other => return other,
+                }
+            }
+            let mut relaxed = request.clone();
+            relaxed.tool_choice = ToolChoice::Auto;
+            let mut response = self.send(&relaxed, &headers).await?;
+            response.relaxed_tool_choice = true;
+            Ok(response)
         })
     }
 }
@@ -246,6 +296,7 @@ pub(crate) fn response_from_wire(wire: WireResponse) -> Result<ChatResponse, Str
         tool_calls,
         usage,
         stop_reason,
+        relaxed_tool_choice: false,
     })
 }
 

@@ -194,10 +194,17 @@ fn error_message(body: &[u8]) -> String {
             .or_else(|| v.get("detail"))
             .and_then(Value::as_str)
     });
-    match message {
-        Some(m) => m.to_string(),
-        None if body.is_empty() => "(empty body)".to_string(),
-        None => snippet(body),
+    // OpenAI names the offending parameter apart from the message.
+    let param = parsed
+        .as_ref()
+        .and_then(|v| v.pointer("/error/param"))
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty());
+    match (message, param) {
+        (Some(m), Some(p)) if !m.contains(p) => format!("{m} (param: {p})"),
+        (Some(m), _) => m.to_string(),
+        (None, _) if body.is_empty() => "(empty body)".to_string(),
+        (None, _) => snippet(body),
     }
 }
 
@@ -253,6 +260,12 @@ mod tests {
         assert_eq!(
             error_message(b"<html>Bad Gateway</html>"),
             "<html>Bad Gateway</html>"
+        );
+        assert_eq!(
+            error_message(
+                br#"{"error":{"message":"Invalid value: 'required'.","type":"invalid_request_error","param":"tool_choice"}}"#
+            ),
+            "Invalid value: 'required'. (param: tool_choice)"
         );
         assert_eq!(error_message(b""), "(empty body)");
         assert_eq!(error_message(&[b'x'; 1000]).len(), SNIPPET_CHARS);

@@ -46,6 +46,8 @@ struct Found {
 #[derive(Debug, Default)]
 pub(crate) struct FrameSessions {
     sessions: HashMap<String, Session>,
+    /// Characters the walks keep beyond their limits, for redaction (see `redact`).
+    pub keep: usize,
 }
 
 impl FrameSessions {
@@ -109,19 +111,23 @@ impl FrameSessions {
         frame_box: &FrameBox,
     ) -> Option<(Session, Walked, bool)> {
         if let Some(session) = self.sessions.get(frame_id).cloned() {
-            if let Ok(walked) = walk(&session, frame_id, Some(frame_box), true).await {
+            if let Ok(walked) = walk(&session, frame_id, Some(frame_box), true, self.keep).await {
                 return Some((session, walked, true));
             }
             self.sessions.remove(frame_id);
         }
         match parent.connection().attach(frame_id).await {
             Ok(session) => {
-                let walked = walk(&session, frame_id, Some(frame_box), true).await.ok()?;
+                let walked = walk(&session, frame_id, Some(frame_box), true, self.keep)
+                    .await
+                    .ok()?;
                 self.sessions.insert(frame_id.to_string(), session.clone());
                 Some((session, walked, true))
             }
             Err(_) => {
-                let walked = walk(parent, frame_id, Some(frame_box), false).await.ok()?;
+                let walked = walk(parent, frame_id, Some(frame_box), false, self.keep)
+                    .await
+                    .ok()?;
                 Some((parent.clone(), walked, false))
             }
         }

@@ -18,6 +18,7 @@ mod frames;
 mod ids;
 mod interactive;
 mod raw;
+mod redact;
 mod screenshot;
 mod serialize;
 mod state;
@@ -34,6 +35,8 @@ use frames::{FrameSessions, Pending};
 use ids::ElementIds;
 use walk::{Walked, walk};
 
+use crate::secrets::SensitiveData;
+
 /// Observes one tab step after step, keeping element indices stable between observations.
 ///
 /// Holds the CDP sessions of the tab's out-of-process frames, so they are attached once.
@@ -41,6 +44,8 @@ use walk::{Walked, walk};
 pub struct Observer {
     ids: ElementIds,
     frames: FrameSessions,
+    /// Values to take out of everything the page shows, before any of it is cut.
+    secrets: SensitiveData,
 }
 
 /// Observes a tab once; for repeated observations of one tab keep an [`Observer`].
@@ -54,13 +59,25 @@ impl Observer {
         Observer::default()
     }
 
+    /// An observer whose states never hold these values: each is replaced by its
+    /// placeholder in the page's raw texts, before they are cut or quoted, and the state
+    /// says when that happened ([`PageState::secrets_redacted`]).
+    pub fn with_secrets(secrets: SensitiveData) -> Observer {
+        let mut observer = Observer::new();
+        observer.frames.keep = secrets.longest();
+        observer.secrets = secrets;
+        observer
+    }
+
     /// Observes the tab `page` now; `tabs` are printed as they are given.
     pub async fn observe(
         &mut self,
         page: &browser::Page,
         tabs: Vec<Tab>,
     ) -> Result<PageState, PerceptionError> {
-        let top = walk(page.session(), page.tab_id(), None, true).await?;
+        let keep = self.frames.keep;
+        let mut top = walk(page.session(), page.tab_id(), None, true, keep).await?;
+        let mut redacted = redact::walk(&self.secrets, &mut top.raw);
         let viewport = state::Viewport {
             width: top.raw.viewport_width,
             height: top.raw.viewport_height,
@@ -73,6 +90,7 @@ impl Observer {
             tab.url.clone_from(&top.raw.url);
             tab.title.clone_from(&top.raw.title);
         }
+        redacted |= redact::tabs(&self.secrets, &mut tabs);
         let mut state = PageState {
             url: top.raw.url.clone(),
             title: top.raw.title.clone(),
@@ -82,7 +100,11 @@ impl Observer {
             elements_below: top.raw.below,
             ..Default::default()
         };
-        let frames = self.frames.walk_all(page.session(), &top, &viewport).await;
+        let mut frames = self.frames.walk_all(page.session(), &top, &viewport).await;
+        for frame in &mut frames {
+            redacted |= redact::walk(&self.secrets, &mut frame.walked.raw);
+        }
+        state.secrets_redacted = redacted;
         let alive: HashSet<String> = frames
             .iter()
             .filter_map(|p| p.frame_target.clone())

@@ -172,6 +172,7 @@ mod tests {
             elements_above: 3,
             elements_below: 41,
             total_elements: 500,
+            secrets_redacted: false,
         };
         assert_eq!(
             state.to_text(),

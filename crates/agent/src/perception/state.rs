@@ -61,6 +61,10 @@ pub struct PageState {
     pub elements_below: usize,
     /// Elements in the page (all documents walked), for a sense of its size.
     pub total_elements: usize,
+    /// A secret showed somewhere on the page (and was replaced by its placeholder here):
+    /// a screenshot of it would show the value.
+    #[serde(skip)]
+    pub secrets_redacted: bool,
 }
 
 /// Where the viewport is on the page, in CSS pixels.

@@ -47,11 +47,16 @@
   let above = 0, below = 0, total = 0, textLen = 0;
   const TEXT_MAX = opt.textMax || 8000;
 
+  // With secrets to hide, texts are cut KEEP characters later (the longest secret): Rust
+  // redacts them before cutting them to `max`, so a secret starting within is seen whole.
+  const KEEP = opt.keep || 0;
   function clean(s, max) {
     if (!s) return '';
     s = String(s).replace(/\s+/g, ' ').trim();
-    return s.length > max ? s.slice(0, max - 1) + '…' : s;
+    return s.length > max + KEEP ? s.slice(0, max + KEEP - 1) + '…' : s;
   }
+  // Whether a text of at most `max` characters was cut (or will be, in Rust).
+  const cutShort = (t, max) => t.length > max || t.endsWith('…');
 
   // Whether the element is the top-most thing at (x, y) in its own document, through every
   // shadow root on the way; x, y in that document's viewport coordinates.
@@ -239,7 +244,7 @@
           // A control's text is its name, so it is not repeated as page text; but a scroll
           // container's content, or a clickable region with more text than a name holds
           // (a whole card list with a click handler), stays page text.
-          emitted = clickable && !listened && !(f.tx && f.tx.endsWith('…'));
+          emitted = clickable && !listened && !(f.tx && cutShort(f.tx, 120));
         } else {
           covered = true;
         }

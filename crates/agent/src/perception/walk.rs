@@ -123,12 +123,13 @@ async fn listeners(session: &Session) -> Option<(u64, Vec<u64>)> {
 /// Walks the document of frame `frame_id` in `session`; `frame` places a frame's content in
 /// the top-level viewport (`None` for the top document). `main_frame`: the frame is the
 /// session's own (the tab, or an out-of-process frame), whose page world the listener pass
-/// reaches.
+/// reaches. `keep`: characters to keep beyond each text's limit, for redaction in Rust.
 pub(crate) async fn walk(
     session: &Session,
     frame_id: &str,
     frame: Option<&FrameBox>,
     main_frame: bool,
+    keep: usize,
 ) -> Result<Walked, PerceptionError> {
     let world = session
         .call(page::CreateIsolatedWorld {
@@ -146,6 +147,9 @@ pub(crate) async fn walk(
         })?,
         None => serde_json::json!({}),
     };
+    if keep > 0 {
+        options["keep"] = keep.into();
+    }
     if main_frame && let Some((count, hits)) = listeners(session).await {
         options["ln"] = count.into();
         options["lh"] = hits.into();

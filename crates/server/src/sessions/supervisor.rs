@@ -9,7 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent::{HumanRequest, PriorTask, TaskContext, TaskOutcome, TaskRunner};
+use agent::{
+    HumanRequest, PriorTask, TaskContext, TaskOutcome, TaskProgress, TaskRunner, TaskStats,
+};
 use browser::{Browser, Exit};
 use store::{NewMessage, SessionRecord, SessionStatus, Store};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
@@ -72,6 +74,21 @@ pub(crate) struct Limits {
 struct RunningTask {
     join: JoinHandle<TaskOutcome>,
     cancel: watch::Sender<bool>,
+    /// What the task has consumed so far, as its runner publishes it.
+    progress: watch::Receiver<TaskProgress>,
+    /// The session's totals before the task, which its own figures add to.
+    base: Totals,
+    /// The step summary last put on the record, so that only a new one replaces what the
+    /// handoff wrote meanwhile.
+    summary: Option<String>,
+}
+
+/// A session's token and cost totals.
+#[derive(Debug, Clone)]
+struct Totals {
+    input_tokens: i64,
+    output_tokens: i64,
+    llm_cost_usd: String,
 }
 
 /// The state machine of one session.
@@ -107,6 +124,8 @@ enum Event {
     BrowserExited(Exit),
     HumanAsked(HumanRequest),
     HumanWaitOver,
+    /// The running task published new figures.
+    Progress,
 }
 
 enum Flow {
@@ -244,7 +263,7 @@ impl Supervisor {
                     // The registry dropped us: treat it as a shutdown.
                     None => Event::Command(Command::Shutdown),
                 },
-                outcome = wait_task(&mut self.task) => Event::TaskEnded(outcome),
+                event = wait_task(&mut self.task) => event,
                 () = sleep_until(self.idle_deadline), if !running => Event::IdleTimeout,
                 () = sleep_until(self.max_deadline) => Event::MaxDuration,
                 exit = browser_gone(&mut exited) => Event::BrowserExited(exit),
@@ -357,6 +376,13 @@ impl Supervisor {
                 Flow::End
             }
             Event::TaskEnded(outcome) => self.task_ended(outcome).await,
+            Event::Progress => {
+                self.count_progress();
+                if let Err(e) = self.store.save_session(&self.record, None).await {
+                    tracing::warn!(session = %self.record.id, error = %e, "cannot save a task's progress");
+                }
+                Flow::Continue
+            }
             Event::IdleTimeout => {
                 let reason = format!(
                     "Session timed out after {} of inactivity",
@@ -441,6 +467,7 @@ impl Supervisor {
 
     fn start_task(&mut self, spec: &TaskSpec) {
         let (cancel, cancelled) = watch::channel(false);
+        let (progress_tx, progress) = watch::channel(TaskProgress::default());
         let human = self.handoff.start_task();
         let ctx = TaskContext {
             task: spec.task.clone(),
@@ -458,18 +485,68 @@ impl Supervisor {
             human,
             require_approval: spec.require_approval.clone(),
             upload_dirs: self.workspace.iter().cloned().collect(),
+            progress: progress_tx,
         };
         let runner = self.runner.clone();
         let join = tokio::spawn(async move { runner.run(ctx).await });
-        self.task = Some(RunningTask { join, cancel });
+        let base = Totals {
+            input_tokens: self.record.total_input_tokens,
+            output_tokens: self.record.total_output_tokens,
+            llm_cost_usd: self.record.llm_cost_usd.clone(),
+        };
+        self.task = Some(RunningTask {
+            join,
+            cancel,
+            progress,
+            base,
+            summary: None,
+        });
     }
 
+    /// Cancels the running task at once, counting what it consumed up to its last step.
     fn abort_task(&mut self) {
+        self.count_progress();
         if let Some(task) = self.task.take() {
             let _ = task.cancel.send(true);
             task.join.abort();
         }
         self.forget_handoff();
+    }
+
+    /// Puts the running task's latest figures on the record: `stepCount` and the totals
+    /// while it runs, and what it consumed when it is dropped before its end.
+    fn count_progress(&mut self) {
+        let Some(task) = &mut self.task else {
+            return;
+        };
+        let progress = task.progress.borrow_and_update().clone();
+        let base = task.base.clone();
+        // A new step's summary; while a human is asked, the summary says what the agent
+        // waits for.
+        let summary = (progress.summary != task.summary)
+            .then(|| {
+                task.summary.clone_from(&progress.summary);
+                progress.summary
+            })
+            .flatten()
+            .filter(|_| self.record.human_input.is_none());
+        self.count_usage(&base, &progress.stats);
+        if let Some(summary) = summary {
+            self.record.last_step_summary = Some(summary);
+        }
+        self.record.updated_at = store::now();
+    }
+
+    /// The record's `stepCount` and totals: the session's before the task plus the task's.
+    fn count_usage(&mut self, base: &Totals, stats: &TaskStats) {
+        self.record.step_count = i64::from(stats.steps);
+        self.record.total_input_tokens = base
+            .input_tokens
+            .saturating_add(i64::try_from(stats.input_tokens).unwrap_or(i64::MAX));
+        self.record.total_output_tokens = base
+            .output_tokens
+            .saturating_add(i64::try_from(stats.output_tokens).unwrap_or(i64::MAX));
+        self.record.llm_cost_usd = add_costs(&base.llm_cost_usd, &stats.llm_cost_usd);
     }
 
     async fn stop_task(&mut self) -> Result<SessionRecord, SessionError> {
@@ -478,6 +555,14 @@ impl Supervisor {
             return Ok(self.record.clone());
         }
         self.abort_task();
+        // A follow-up should know this task was asked and did not finish.
+        if let Some(task) = self.record.task.clone() {
+            self.past_tasks.push(PriorTask {
+                task,
+                output: Some("Stopped by the client before it finished".into()),
+                success: None,
+            });
+        }
         self.record.status = SessionStatus::Idle;
         self.record.last_step_summary = Some("Task stopped by the client".into());
         self.record.updated_at = store::now();
@@ -487,10 +572,17 @@ impl Supervisor {
     }
 
     async fn task_ended(&mut self, outcome: Result<TaskOutcome, JoinError>) -> Flow {
-        self.task = None;
+        let (base, latest) = match self.task.take() {
+            Some(mut task) => (
+                Some(task.base),
+                task.progress.borrow_and_update().stats.clone(),
+            ),
+            None => (None, TaskStats::default()),
+        };
         self.forget_handoff();
         let outcome = outcome.unwrap_or_else(|e| TaskOutcome::Failed {
             reason: format!("The agent crashed: {e}"),
+            stats: latest,
         });
         match outcome {
             TaskOutcome::Done {
@@ -502,27 +594,23 @@ impl Supervisor {
                 if let Some(task) = self.record.task.clone() {
                     self.past_tasks.push(PriorTask {
                         task,
-                        output: output.as_ref().map(|o| match o {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        }),
+                        // No output (a failed structured task): its summary says why.
+                        output: output
+                            .as_ref()
+                            .map(|o| match o {
+                                serde_json::Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                            .or_else(|| summary.clone()),
                         success: Some(success),
                     });
                 }
                 self.record.output = output;
                 self.record.is_task_successful = Some(success);
                 self.record.last_step_summary = summary;
-                self.record.step_count = i64::from(stats.steps);
-                self.record.total_input_tokens = self
-                    .record
-                    .total_input_tokens
-                    .saturating_add(i64::try_from(stats.input_tokens).unwrap_or(i64::MAX));
-                self.record.total_output_tokens = self
-                    .record
-                    .total_output_tokens
-                    .saturating_add(i64::try_from(stats.output_tokens).unwrap_or(i64::MAX));
-                self.record.llm_cost_usd =
-                    add_costs(&self.record.llm_cost_usd, &stats.llm_cost_usd);
+                if let Some(base) = &base {
+                    self.count_usage(base, &stats);
+                }
                 if self.record.keep_alive {
                     self.record.status = SessionStatus::Idle;
                     self.record.updated_at = store::now();
@@ -544,7 +632,10 @@ impl Supervisor {
                     Flow::End
                 }
             }
-            TaskOutcome::Failed { reason } => {
+            TaskOutcome::Failed { reason, stats } => {
+                if let Some(base) = &base {
+                    self.count_usage(base, &stats);
+                }
                 let message = assistant_message(self.record.id, &reason);
                 let _ = self
                     .end(
@@ -618,10 +709,14 @@ fn add_costs(a: &str, b: &str) -> String {
     }
 }
 
-/// The running task's outcome; pending forever when no task runs.
-async fn wait_task(task: &mut Option<RunningTask>) -> Result<TaskOutcome, JoinError> {
+/// The running task's end, or new figures it published; pending forever when no task runs.
+async fn wait_task(task: &mut Option<RunningTask>) -> Event {
     match task {
-        Some(task) => (&mut task.join).await,
+        Some(task) => tokio::select! {
+            outcome = &mut task.join => Event::TaskEnded(outcome),
+            // Once the runner is gone only its end is left to report.
+            Ok(()) = task.progress.changed() => Event::Progress,
+        },
         None => std::future::pending().await,
     }
 }

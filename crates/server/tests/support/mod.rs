@@ -371,7 +371,8 @@ pub fn message_ids(page: &Value) -> Vec<String> {
 /// The model for the lifecycle tests: a scripted OpenAI-compatible server (the one stand-in)
 /// that the server's real agent talks to, answering from the task text it reads in each
 /// state, like a model would: `hold` never answers (the task runs until stopped or aborted);
-/// `steps:N` waits N steps (`browser_wait 0`), then calls `done` with the text
+/// `hold:N` waits N steps (`browser_wait 0`, each reporting 1000 prompt and 50 answer
+/// tokens), then never answers; `steps:N` waits N steps, then calls `done` with the text
 /// `"<task> done"` and the data `{"task": "<task>", "steps": N}`; anything else is done at once.
 pub async fn task_model() -> ScriptedLlm {
     let llm = ScriptedLlm::openai([]).await;
@@ -388,6 +389,16 @@ pub async fn task_model() -> ScriptedLlm {
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);
         if task == "hold" {
+            return ModelReply::stall(Duration::from_secs(600));
+        }
+        if let Some(held) = task
+            .strip_prefix("hold:")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            if step <= held {
+                return ModelReply::tool_call("browser_wait", json!({"seconds": 0}))
+                    .with_usage(1000, 50);
+            }
             return ModelReply::stall(Duration::from_secs(600));
         }
         let steps: u32 = task
