@@ -370,6 +370,24 @@ impl Handoff {
     }
 }
 
+/// The feed's note that what a task waited for from a human (`humanInput`, as shown) was
+/// dropped, `why` saying by what ("the client stopped the task"); `None` when nothing was
+/// waited for. Without it a client would see a question vanish with no trace.
+pub(crate) fn cancelled_note(shown: Option<&Value>, why: &str) -> Option<String> {
+    let shown = shown?;
+    let text = |key: &str| shown.get(key).and_then(Value::as_str).unwrap_or_default();
+    Some(match text("type") {
+        "question" => format!("The question '{}' was cancelled: {why}", text("question")),
+        "approval" => format!(
+            "The approval of '{}' ({}) was cancelled: {why}",
+            text("action"),
+            text("kind")
+        ),
+        "control" => format!("The wait for the human to hand control back was cancelled: {why}"),
+        _ => format!("The request to the human was cancelled: {why}"),
+    })
+}
+
 /// A timestamp as the API writes them.
 fn wire_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
@@ -576,5 +594,37 @@ mod tests {
             Err(HandoffError::ApprovalPending)
         );
         assert_eq!(h.shown().unwrap()["type"], "approval");
+    }
+
+    #[test]
+    fn a_cancelled_request_is_named_in_the_note() {
+        let why = "the client stopped the task";
+        assert_eq!(cancelled_note(None, why), None);
+        assert_eq!(
+            cancelled_note(
+                Some(&json!({"type": "question", "question": "Which size?"})),
+                why
+            )
+            .as_deref(),
+            Some("The question 'Which size?' was cancelled: the client stopped the task")
+        );
+        assert_eq!(
+            cancelled_note(
+                Some(
+                    &json!({"type": "approval", "kind": "purchase", "action": "Clicking \"Buy\""})
+                ),
+                why
+            )
+            .as_deref(),
+            Some(
+                "The approval of 'Clicking \"Buy\"' (purchase) was cancelled: the client stopped \
+                 the task"
+            )
+        );
+        assert!(
+            cancelled_note(Some(&json!({"type": "control"})), why)
+                .unwrap()
+                .contains("hand control back was cancelled")
+        );
     }
 }

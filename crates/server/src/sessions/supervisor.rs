@@ -20,7 +20,7 @@ use super::StopStrategy;
 use super::clock::SessionClock;
 use super::error::SessionError;
 use super::feed::StoreFeed;
-use super::handoff::{Change, Handoff, HumanSource, Resume};
+use super::handoff::{Change, Handoff, HumanSource, Resume, cancelled_note};
 use super::registry::Registry;
 use super::spec::{TaskSpec, assistant_message, begin_task};
 use crate::profiles::ProfileLease;
@@ -279,6 +279,8 @@ impl Supervisor {
             }) => {
                 let was_running = self.task.is_some();
                 let summary = was_running.then(|| "Task stopped: the session was stopped".into());
+                self.note_dropped_handoff("the client stopped the session")
+                    .await;
                 let result = self
                     .end(
                         SessionStatus::Stopped,
@@ -376,6 +378,11 @@ impl Supervisor {
                     .task
                     .is_some()
                     .then(|| assistant_message(self.record.id, &format!("Task aborted: {reason}")));
+                self.note_dropped_handoff(&format!(
+                    "the session reached its maximum duration of {}",
+                    human(self.limits.max_duration)
+                ))
+                .await;
                 let _ = self
                     .end(
                         SessionStatus::TimedOut,
@@ -393,6 +400,8 @@ impl Supervisor {
                     .task
                     .is_some()
                     .then(|| assistant_message(self.record.id, &format!("Task failed: {reason}")));
+                self.note_dropped_handoff("the session's browser exited unexpectedly")
+                    .await;
                 let _ = self
                     .end(SessionStatus::Error, &reason, Some(reason.clone()), message)
                     .await;
@@ -431,6 +440,18 @@ impl Supervisor {
             .save_session(&self.record, message.as_ref())
             .await?;
         Ok(self.record.clone())
+    }
+
+    /// Says in the feed which request to a human (`humanInput`) the end of the task drops,
+    /// if one was pending; `why` says what ended it.
+    async fn note_dropped_handoff(&self, why: &str) {
+        let Some(text) = cancelled_note(self.record.human_input.as_ref(), why) else {
+            return;
+        };
+        let message = assistant_message(self.record.id, &text);
+        if let Err(e) = self.store.append_message(&message).await {
+            tracing::error!(session = %self.record.id, error = %e, "cannot note a cancelled handoff");
+        }
     }
 
     /// The task is gone: nothing is waited for any more.
@@ -477,6 +498,8 @@ impl Supervisor {
             // Nothing runs: a no-op, so stopping a task twice is harmless.
             return Ok(self.record.clone());
         }
+        self.note_dropped_handoff("the client stopped the task")
+            .await;
         self.abort_task();
         self.record.status = SessionStatus::Idle;
         self.record.last_step_summary = Some("Task stopped by the client".into());
