@@ -4,7 +4,7 @@
 //! `cdpUrl` is `{base}/cdp/{token}`, an HTTP base shaped like Chromium's own debugging
 //! endpoint:
 //! - `GET {cdpUrl}/json/version` answers like Chromium's, with `webSocketDebuggerUrl`
-//!   rewritten to `ws(s)://{host}/cdp/{token}/devtools/browser` (Playwright's
+//!   rewritten to `ws(s)://{public URL or host}/cdp/{token}/devtools/browser` (Playwright's
 //!   `connect_over_cdp(cdpUrl)` reads it; Puppeteer takes it as `browserWSEndpoint`);
 //! - `GET {cdpUrl}/json/list` (and `/json`) lists the tabs with page-level socket URLs;
 //! - `{cdpUrl}/devtools/browser` and `{cdpUrl}/devtools/page/{target}` are WebSockets relayed
@@ -110,21 +110,10 @@ fn authorize(app: &AppState, token: &str) -> Result<(Uuid, Browser), CdpAccessEr
     Ok((claims.session_id, browser))
 }
 
-/// `ws(s)://{host}/cdp/{token}`: the scheme from the public base, the host the client used.
+/// `ws(s)://…/cdp/{token}` for this request (see [`crate::live_link::LiveLinks::cdp_socket_base`]).
 fn socket_base(app: &AppState, headers: &HeaderMap, token: &str) -> String {
-    let base = app.links.base();
-    let (scheme, base_host) = match base.split_once("://") {
-        Some(("https", rest)) => ("wss", rest),
-        Some((_, rest)) => ("ws", rest),
-        None => ("ws", base),
-    };
-    let base_host = base_host.split('/').next().unwrap_or(base_host);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && !h.contains(['/', ' ']))
-        .unwrap_or(base_host);
-    format!("{scheme}://{host}/cdp/{token}")
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    app.links.cdp_socket_base(host, token)
 }
 
 /// `GET {cdpUrl}/json/version`.

@@ -420,6 +420,64 @@ async fn cdp_url_serves_version_and_independent_sockets_that_browser_close_does_
 }
 
 #[tokio::test]
+async fn behind_a_public_url_cdp_sockets_keep_its_scheme_host_and_path() {
+    let server = TestServer::start(|c| {
+        c.pool_size = 1;
+        c.public_url = Some("https://tandem.example/tandem".into());
+    });
+    let browser = create(&server, json!({})).await;
+    let cdp_url = browser["cdpUrl"].as_str().unwrap();
+    let token = cdp_url
+        .strip_prefix("https://tandem.example/tandem/cdp/")
+        .unwrap_or_else(|| panic!("cdpUrl keeps the public URL: {cdp_url}"));
+    // The reverse proxy forwards to the bound address, with its own Host.
+    let local = format!("{}/cdp/{token}", server.base);
+    let version: Value = reqwest::get(format!("{local}/json/version"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        version["webSocketDebuggerUrl"],
+        format!("wss://tandem.example/tandem/cdp/{token}/devtools/browser")
+    );
+    let tabs: Value = reqwest::get(format!("{local}/json/list"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = tabs[0]["webSocketDebuggerUrl"].as_str().unwrap();
+    assert!(
+        page.starts_with(&format!(
+            "wss://tandem.example/tandem/cdp/{token}/devtools/page/"
+        )),
+        "{tabs}"
+    );
+
+    // Without a public URL the socket follows the host the client used.
+    let plain = TestServer::start(|c| c.pool_size = 0);
+    let browser = create(&plain, json!({})).await;
+    let cdp_url = browser["cdpUrl"].as_str().unwrap();
+    let token = cdp_url.rsplit('/').next().unwrap();
+    let port = plain.base.rsplit(':').next().unwrap();
+    let version: Value = reqwest::Client::new()
+        .get(format!("{cdp_url}/json/version"))
+        .header("host", format!("box.lan:{port}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        version["webSocketDebuggerUrl"],
+        format!("ws://box.lan:{port}/cdp/{token}/devtools/browser")
+    );
+}
+
+#[tokio::test]
 async fn bad_cdp_tokens_are_refused() {
     let server = TestServer::start(|c| c.pool_size = 1);
     let browser = create(&server, json!({})).await;
