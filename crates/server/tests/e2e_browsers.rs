@@ -420,6 +420,46 @@ async fn cdp_url_serves_version_and_independent_sockets_that_browser_close_does_
 }
 
 #[tokio::test]
+async fn an_escaped_or_unreadable_browser_close_does_not_end_the_browser() {
+    let server = TestServer::start(|c| c.pool_size = 1);
+    let browser = create(&server, json!({})).await;
+    let pid = pid_of(&server, &browser);
+    let socket = cdp_socket_url(browser["cdpUrl"].as_str().unwrap()).await;
+
+    // `\u0042rowser.close` is `Browser.close` to Chromium: answered here, ending this client.
+    let mut escaped = RawCdp::connect(&socket).await.unwrap();
+    let answer = escaped
+        .send_raw(r#"{"id":1,"method":"\u0042rowser.close"}"#, Some(1))
+        .await
+        .expect("answered");
+    assert_eq!(answer, json!({"id": 1, "result": {}}));
+    assert!(escaped.closed_by_server().await);
+    // A message that is not plain JSON, or names the method twice, is refused, not relayed.
+    let mut other = RawCdp::connect(&socket).await.unwrap();
+    for (id, text) in [
+        (None, r#"{"id":2,/* hi */"method":"Browser.close"}"#),
+        (
+            Some(3),
+            r#"{"id":3,"method":"Browser.getVersion","method":"Browser.close"}"#,
+        ),
+    ] {
+        let answer = other.send_raw(text, id).await.expect("answered");
+        assert!(answer["error"]["message"].is_string(), "{answer}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!process_gone(pid), "the browser still runs");
+    let version = other
+        .call("Browser.getVersion", json!({}), None)
+        .await
+        .expect("the client that was refused goes on");
+    assert!(version["result"]["product"].is_string(), "{version}");
+    let got = server
+        .call("GET", &format!("/api/v3/browsers/{}", id(&browser)), None)
+        .await;
+    assert_eq!(got.json["status"], "active");
+}
+
+#[tokio::test]
 async fn behind_a_public_url_cdp_sockets_keep_its_scheme_host_and_path() {
     let server = TestServer::start(|c| {
         c.pool_size = 1;
