@@ -204,7 +204,7 @@ impl AppState {
             metadata: BTreeMap::new(),
             extensions: Vec::new(),
             profile_id: s.profile_id,
-            profile_error: None,
+            profile_error: s.profile_error.clone(),
         }
     }
 }

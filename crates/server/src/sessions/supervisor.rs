@@ -185,13 +185,15 @@ impl Supervisor {
     }
 
     /// Stops the browser, saving the profile first when the session has one. A failed save
-    /// is reported in the session's feed (and kept on the profile by the lease).
+    /// is reported in the session's feed and on its record (`profileError` of its browser
+    /// under `/browsers`), and kept on the profile by the lease.
     async fn stop_browser(&mut self) {
         let Some(lease) = &self.profile else {
             self.browser.stop().await;
             return;
         };
         if let Err(reason) = lease.save_and_stop(&self.browser).await {
+            self.record.profile_error = Some(format!("The profile was not saved: {reason}"));
             let text = format!("The browser profile {} was not saved: {reason}", lease.id());
             let message = assistant_message(self.record.id, &text);
             if let Err(e) = self.store.append_message(&message).await {
