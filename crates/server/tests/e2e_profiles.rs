@@ -270,6 +270,51 @@ async fn a_session_that_times_out_saves_its_profile() {
 }
 
 #[tokio::test]
+async fn two_sessions_on_one_profile_keep_both_logins() {
+    let server = TestServer::start(|c| c.pool_size = 0);
+    let pages = testkit::FixtureServer::start().await;
+    let shop = pages.url("/login.html");
+    // Another site: the same page under another host name.
+    let forum = shop.replacen("127.0.0.1", "localhost", 1);
+    let created = server.call("POST", "/api/v3/profiles", None).await;
+    let pid = id(&created.json);
+
+    // Both start from the same (empty) profile and log in to different sites.
+    let a = server.create(json!({"profileId": pid})).await;
+    let b = server.create(json!({"profileId": pid})).await;
+    assert!(
+        login_page(a["cdpUrl"].as_str().unwrap(), &shop, true)
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("Logged in as alice")
+    );
+    assert!(
+        login_page(b["cdpUrl"].as_str().unwrap(), &forum, true)
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("Logged in as alice")
+    );
+    stop_session(&server, &a).await;
+    stop_session(&server, &b).await;
+    let saved = profile(&server, &pid).await;
+    assert_eq!(saved["cookieDomains"], json!(["127.0.0.1", "localhost"]));
+    assert_eq!(saved["lastSaveError"], Value::Null);
+
+    // B ended last, yet A's login is still there: both sites are logged in.
+    let c = server.create(json!({"profileId": pid})).await;
+    let cdp = c["cdpUrl"].as_str().unwrap();
+    for site in [&shop, &forum] {
+        let status = login_page(cdp, site, false).await;
+        assert!(
+            status.as_str().unwrap().starts_with("Logged in as alice"),
+            "{site}: {status}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_failed_save_is_reported_on_the_profile_the_session_and_the_browser() {
     let server = TestServer::start(|c| c.pool_size = 0);
     let pages = testkit::FixtureServer::start().await;
