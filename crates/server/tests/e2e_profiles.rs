@@ -51,6 +51,24 @@ async fn login_page(cdp_url: &str, url: &str, log_in: bool) -> Value {
 
 const LOGGED_IN: &str = "Logged in as alice; theme dark";
 
+/// Opens the cart page through `cdp_url`, optionally puts `item` in the cart (IndexedDB), and
+/// returns what the cart holds.
+async fn cart_page(cdp_url: &str, url: &str, item: Option<&str>) -> Value {
+    let mut client = RawCdp::connect(&cdp_socket_url(cdp_url).await)
+        .await
+        .unwrap();
+    let tab = client.open(url).await;
+    if let Some(item) = item {
+        let saved = client
+            .eval(&tab, &format!("saveCart({})", json!(item)))
+            .await;
+        assert_eq!(saved, "saved");
+    }
+    let held = client.eval(&tab, "readCart()").await;
+    client.call("Browser.close", json!({}), None).await;
+    held
+}
+
 /// A new profile, and a session started from it that logged in at `login`.
 async fn profile_with_login(server: &TestServer, login: &str) -> (String, Value) {
     let created = server.call("POST", "/api/v3/profiles", None).await;
@@ -192,6 +210,7 @@ async fn a_profile_keeps_a_login_across_sessions_and_browsers() {
     let server = TestServer::start(|c| c.pool_size = 1);
     let pages = testkit::FixtureServer::start().await;
     let login = pages.url("/login.html");
+    let cart = pages.url("/profile-store.html");
     let created = server
         .call("POST", "/api/v3/profiles", Some(r#"{"name":"shop"}"#))
         .await;
@@ -205,6 +224,11 @@ async fn a_profile_keeps_a_login_across_sessions_and_browsers() {
         "Logged out; theme none"
     );
     assert_eq!(login_page(cdp, &login, true).await, LOGGED_IN);
+    assert_eq!(cart_page(cdp, &cart, None).await, "empty");
+    assert_eq!(
+        cart_page(cdp, &cart, Some("walnut table")).await,
+        "walnut table"
+    );
     let stopped = server
         .call(
             "POST",
@@ -221,6 +245,11 @@ async fn a_profile_keeps_a_login_across_sessions_and_browsers() {
     let second = server.create(json!({"profileId": pid})).await;
     let cdp = second["cdpUrl"].as_str().unwrap();
     assert_eq!(login_page(cdp, &login, false).await, LOGGED_IN);
+    assert_eq!(
+        cart_page(cdp, &cart, None).await,
+        "walnut table",
+        "IndexedDB comes back"
+    );
     server
         .call(
             "POST",
