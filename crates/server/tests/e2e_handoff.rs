@@ -157,7 +157,8 @@ async fn take_control_and_hand_back_through_the_api() {
         .create(json!({"task": "work 3", "keepAlive": true}))
         .await;
     let sid = id(&session);
-    // The model answered "wait 3 s": the agent is mid-action when the human takes over.
+    // The model answered "wait 3 s": the agent is about to act, or acting, when the human
+    // takes over; either way it must not ask the model again until handed back.
     model_asked(&llm, 1).await;
     let taken = post(&server, &format!("/sessions/{sid}/take-control"), json!({})).await;
     assert_eq!(taken.status, 200, "{}", taken.text);
@@ -168,7 +169,7 @@ async fn take_control_and_hand_back_through_the_api() {
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.json["humanInput"], taken.json["humanInput"]);
 
-    // The agent finishes its action, then waits: no new model call while the human holds it.
+    // The agent finishes or skips its action, then waits: no model call while the human holds it.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(
         llm.requests().len(),
@@ -332,19 +333,22 @@ async fn waits_nobody_ends_close_the_task_cleanly_and_a_new_control_waits_anew()
     post(
         &server,
         "/sessions",
-        json!({"task": "work 5", "sessionId": sid, "keepAlive": true}),
+        json!({"task": "work 8", "sessionId": sid, "keepAlive": true}),
     )
     .await;
     model_asked(&llm, asked_before + 1).await;
+    // Taken once the agent is surely inside its 8 s action: taken before it starts, the
+    // agent would yield at once and wait on this first control.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let started = Instant::now();
     post(&server, &format!("/sessions/{sid}/take-control"), json!({})).await;
     wait_for(&server, &sid, "the first wait to run out", |s| {
         s["humanInput"].is_null()
     })
     .await;
-    // Until the agent has certainly finished its 5 s action and asked, the human stays active
-    // (taking the control again while holding it keeps the wait fresh).
-    while started.elapsed() < Duration::from_millis(6500) {
+    // Until the agent has certainly finished its action (6 s after the first take) and asked,
+    // the human stays active (taking the control again while holding it keeps the wait fresh).
+    while started.elapsed() < Duration::from_millis(7500) {
         let taken = post(&server, &format!("/sessions/{sid}/take-control"), json!({})).await;
         assert_eq!(
             taken.status, 200,
