@@ -26,6 +26,9 @@ struct Inner {
     process: Process,
     cdp: Connection,
     tabs: Tabs,
+    /// The cookies a browser started from a profile held once seeded: what a save compares
+    /// against to tell this browser's changes from those other browsers saved meanwhile.
+    seed_cookies: std::sync::OnceLock<Vec<cdp::protocol::network::Cookie>>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -70,16 +73,28 @@ impl Browser {
                 process,
                 cdp,
                 tabs,
+                seed_cookies: std::sync::OnceLock::new(),
             }),
         };
         if let Some(seed) = &options.profile_seed {
-            browser.restore_cookies(seed).await;
+            browser.seed_cookies_from(seed).await;
         }
         Ok(browser)
     }
 
     pub(crate) fn inner_process(&self) -> &Process {
         &self.inner.process
+    }
+
+    /// The cookies the browser held once seeded from a profile; `None` for one started
+    /// without a profile.
+    pub(crate) fn seed_cookies(&self) -> Option<&[cdp::protocol::network::Cookie]> {
+        self.inner.seed_cookies.get().map(Vec::as_slice)
+    }
+
+    /// Remembers the cookies the browser was seeded with (once; later calls do nothing).
+    pub(crate) fn remember_seed_cookies(&self, cookies: Vec<cdp::protocol::network::Cookie>) {
+        let _ = self.inner.seed_cookies.set(cookies);
     }
 
     /// A short id, unique within this server process, for logs and lookups.

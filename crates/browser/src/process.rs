@@ -59,7 +59,7 @@ impl Process {
             let user_data = profile_dir.join("profile");
             let (seed, target) = (seed.clone(), user_data.clone());
             let seeded =
-                tokio::task::spawn_blocking(move || crate::profile::copy_parts(&seed, &target))
+                tokio::task::spawn_blocking(move || crate::profile::seed_parts(&seed, &target))
                     .await
                     .map_err(|e| BrowserError::Profile(format!("the seeding task failed: {e}")))
                     .and_then(|r| r);

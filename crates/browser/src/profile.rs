@@ -9,7 +9,16 @@
 //! are set again through CDP when a seeded browser starts. Cookie values in the files are
 //! encrypted with Chromium's fixed "basic" key (Tandem launches with `--password-store=basic`),
 //! so they read the same in any browser Tandem starts.
+//!
+//! Several browsers may start from one profile; their saves come one at a time. The cookie
+//! list is merged three ways, so one browser's save does not wipe another's login: against
+//! the cookies the saving browser was seeded with, those it added or changed win, those it
+//! deleted are removed, and those other browsers saved meanwhile are kept. That list is then
+//! the profile's whole cookie jar: a seeded browser gets it through CDP, not from the
+//! `Cookies` file (which is only the last saver's). Local storage and IndexedDB are files
+//! Chromium owns: the last browser to save wins them.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -31,6 +40,10 @@ const PROFILE_PARTS: &[&str] = &[
 /// The cookies read through CDP at the last save, session cookies included.
 const COOKIES_FILE: &str = "cookies.json";
 
+/// Chromium's own cookie store: not seeded when the profile has [`COOKIES_FILE`], which is
+/// the merged jar (the file holds only the last saver's cookies, deleted ones included).
+const COOKIE_STORE_PARTS: &[&str] = &["Default/Cookies", "Default/Cookies-journal"];
+
 /// How long a graceful close may take before the browser is killed anyway.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -43,8 +56,8 @@ pub struct SavedProfile {
 
 impl Browser {
     /// Saves the browser's lasting state into `into` (replaced whole, or left as it was when
-    /// the save fails), then stops the browser as [`Browser::stop`] does. The browser is
-    /// stopped whatever happens.
+    /// the save fails; cookies merged with what `into` holds, see the module's doc), then
+    /// stops the browser as [`Browser::stop`] does. The browser is stopped whatever happens.
     pub async fn stop_saving_profile(&self, into: &Path) -> Result<SavedProfile, BrowserError> {
         let cookies = if self.is_running() {
             match self.cdp().call(GetCookies::default()).await {
@@ -60,17 +73,17 @@ impl Browser {
         self.close_gracefully().await;
         let user_data = self.profile_dir().join("profile");
         let into_owned = into.to_path_buf();
-        let written = {
-            let cookies = cookies.clone();
-            tokio::task::spawn_blocking(move || write_profile(&user_data, &into_owned, cookies))
-                .await
-                .map_err(|e| BrowserError::Profile(format!("the save task failed: {e}")))
-                .and_then(|r| r)
-        };
+        let seed = self.seed_cookies().map(<[Cookie]>::to_vec);
+        let written = tokio::task::spawn_blocking(move || {
+            write_profile(&user_data, &into_owned, cookies, seed.as_deref())
+        })
+        .await
+        .map_err(|e| BrowserError::Profile(format!("the save task failed: {e}")))
+        .and_then(|r| r);
         self.stop().await;
-        written?;
+        let saved = written?;
         Ok(SavedProfile {
-            cookie_domains: cookie_domains(cookies.as_deref().unwrap_or_default()),
+            cookie_domains: cookie_domains(&saved),
         })
     }
 
@@ -92,19 +105,29 @@ impl Browser {
     }
 
     /// Sets the cookies a profile saved through CDP (session cookies included) in a browser
-    /// just started from that profile. Cookies Chromium refuses are skipped and logged.
-    pub(crate) async fn restore_cookies(&self, seed: &Path) {
+    /// just started from that profile, and remembers the jar it then holds for the merge at
+    /// its save. Cookies Chromium refuses are skipped and logged.
+    pub(crate) async fn seed_cookies_from(&self, seed: &Path) {
         let path = seed.join(COOKIES_FILE);
-        let cookies: Vec<Cookie> = match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(cookies) => cookies,
-                Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "unreadable saved cookies");
-                    return;
-                }
-            },
-            Err(_) => return,
+        let cookies = match read_cookies(&path) {
+            Ok(cookies) => cookies.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable saved cookies");
+                Vec::new()
+            }
         };
+        self.restore_cookies(&cookies).await;
+        let jar = match self.cdp().call(GetCookies::default()).await {
+            Ok(result) => result.cookies,
+            Err(e) => {
+                tracing::warn!(browser = self.id(), error = %e, "cannot read the seeded cookies");
+                cookies
+            }
+        };
+        self.remember_seed_cookies(jar);
+    }
+
+    async fn restore_cookies(&self, cookies: &[Cookie]) {
         let params: Vec<CookieParam> = cookies.iter().map(cookie_param).collect();
         if params.is_empty() {
             return;
@@ -128,6 +151,74 @@ impl Browser {
             }
         }
     }
+}
+
+/// The cookie list saved at `path`; `None` when there is none.
+fn read_cookies(path: &Path) -> Result<Option<Vec<Cookie>>, BrowserError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| BrowserError::Profile(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error("cannot read", path, e)),
+    }
+}
+
+/// What makes two cookies the same cookie of a jar.
+type CookieKey = (String, String, String, Option<(String, bool)>);
+
+fn cookie_key(c: &Cookie) -> CookieKey {
+    (
+        c.name.clone(),
+        c.domain.clone(),
+        c.path.clone(),
+        c.partition_key
+            .as_ref()
+            .map(|k| (k.top_level_site.clone(), k.has_cross_site_ancestor)),
+    )
+}
+
+/// Whether a page would see no difference between the two (value, scope flags, lifetime).
+fn same_content(a: &Cookie, b: &Cookie) -> bool {
+    let expiry = |c: &Cookie| {
+        if c.session || !c.expires.is_finite() {
+            None
+        } else {
+            Some(c.expires.round() as i64)
+        }
+    };
+    a.value == b.value
+        && a.secure == b.secure
+        && a.http_only == b.http_only
+        && a.same_site == b.same_site
+        && expiry(a) == expiry(b)
+}
+
+/// The three-way merge of a profile's cookies: `stored` (what the profile holds now, other
+/// browsers' saves included), `seed` (what this browser started with) and `current` (what it
+/// has now). This browser's additions and changes win, its deletions (in `seed`, gone from
+/// `current`) are removed, and everything else stays as stored.
+fn merge_cookies(stored: Vec<Cookie>, seed: &[Cookie], current: &[Cookie]) -> Vec<Cookie> {
+    let seed: HashMap<CookieKey, &Cookie> = seed.iter().map(|c| (cookie_key(c), c)).collect();
+    let now: HashSet<CookieKey> = current.iter().map(cookie_key).collect();
+    let mut merged: Vec<Cookie> = stored
+        .into_iter()
+        .filter(|c| {
+            let key = cookie_key(c);
+            now.contains(&key) || !seed.contains_key(&key)
+        })
+        .collect();
+    for cookie in current {
+        let key = cookie_key(cookie);
+        if seed.get(&key).is_some_and(|s| same_content(s, cookie)) {
+            continue;
+        }
+        match merged.iter_mut().find(|c| cookie_key(c) == key) {
+            Some(slot) => *slot = cookie.clone(),
+            None => merged.push(cookie.clone()),
+        }
+    }
+    merged
 }
 
 /// A saved cookie as the parameters that set it again. A host-only cookie (no leading dot) is
@@ -167,13 +258,15 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> BrowserError {
     BrowserError::Profile(format!("{what} {}: {e}", path.display()))
 }
 
-/// Copies the profile parts of `user_data` and the CDP cookies into a fresh directory next to
-/// `into`, then swaps it in, so a failed save leaves the previous state whole.
+/// Copies the profile parts of `user_data` and the CDP cookies (merged with those `into`
+/// holds, against `seed`) into a fresh directory next to `into`, then swaps it in, so a
+/// failed save leaves the previous state whole. Returns the cookie list saved.
 fn write_profile(
     user_data: &Path,
     into: &Path,
     cookies: Option<Vec<Cookie>>,
-) -> Result<(), BrowserError> {
+    seed: Option<&[Cookie]>,
+) -> Result<Vec<Cookie>, BrowserError> {
     let parent = into
         .parent()
         .ok_or_else(|| BrowserError::Profile(format!("{} has no parent", into.display())))?;
@@ -183,22 +276,27 @@ fn write_profile(
         .tempdir_in(parent)
         .map_err(|e| io_error("cannot create a directory in", parent, e))?;
     copy_parts(user_data, staging.path())?;
-    match cookies {
+    let old = into.join(COOKIES_FILE);
+    let saved = match cookies {
         Some(cookies) => {
-            let json = serde_json::to_vec(&cookies)
+            let stored = read_cookies(&old)?.unwrap_or_default();
+            let merged = merge_cookies(stored, seed.unwrap_or_default(), &cookies);
+            let json = serde_json::to_vec(&merged)
                 .map_err(|e| BrowserError::Profile(format!("cannot encode cookies: {e}")))?;
             let file = staging.path().join(COOKIES_FILE);
             std::fs::write(&file, json).map_err(|e| io_error("cannot write", &file, e))?;
+            merged
         }
         None => {
             // No fresh cookie list: keep the previous one rather than lose session cookies.
-            let old = into.join(COOKIES_FILE);
-            if old.exists() {
+            let kept = read_cookies(&old)?;
+            if kept.is_some() {
                 let file = staging.path().join(COOKIES_FILE);
                 std::fs::copy(&old, &file).map_err(|e| io_error("cannot copy", &old, e))?;
             }
+            kept.unwrap_or_default()
         }
-    }
+    };
     let staged = staging.keep();
     let retired = parent.join(format!(
         ".retired-{}",
@@ -224,12 +322,29 @@ fn write_profile(
     if had_old {
         let _ = std::fs::remove_dir_all(&retired);
     }
-    Ok(())
+    Ok(saved)
 }
 
 /// Copies the profile parts found under `from` to the same places under `to`.
 pub(crate) fn copy_parts(from: &Path, to: &Path) -> Result<(), BrowserError> {
-    for part in PROFILE_PARTS {
+    copy_parts_except(from, to, &[])
+}
+
+/// Seeds a new browser's user-data-dir `to` from the saved profile `from`: its parts, but
+/// not Chromium's cookie store when the profile has its merged cookie list (set through CDP
+/// once the browser runs), so that a cookie one browser deleted does not come back from
+/// another's store.
+pub(crate) fn seed_parts(from: &Path, to: &Path) -> Result<(), BrowserError> {
+    let skip = if from.join(COOKIES_FILE).exists() {
+        COOKIE_STORE_PARTS
+    } else {
+        &[]
+    };
+    copy_parts_except(from, to, skip)
+}
+
+fn copy_parts_except(from: &Path, to: &Path, skip: &[&str]) -> Result<(), BrowserError> {
+    for part in PROFILE_PARTS.iter().filter(|p| !skip.contains(p)) {
         let source = from.join(part);
         if !source.exists() {
             continue;
@@ -311,7 +426,7 @@ mod tests {
         std::fs::write(user_data.join("Default/Local Storage/leveldb/1.log"), b"ls").unwrap();
         std::fs::write(user_data.join("Default/History"), b"not saved").unwrap();
         let into = dir.path().join("profiles/p1");
-        write_profile(&user_data, &into, Some(vec![])).unwrap();
+        write_profile(&user_data, &into, Some(vec![]), None).unwrap();
         assert_eq!(std::fs::read(into.join("Default/Cookies")).unwrap(), b"db");
         assert!(into.join("Default/Local Storage/leveldb/1.log").exists());
         assert!(!into.join("Default/History").exists());
@@ -319,7 +434,7 @@ mod tests {
 
         // A save without a fresh cookie list keeps the old one.
         std::fs::remove_file(user_data.join("Default/Cookies")).unwrap();
-        write_profile(&user_data, &into, None).unwrap();
+        write_profile(&user_data, &into, None, None).unwrap();
         assert!(!into.join("Default/Cookies").exists());
         assert!(saved_cookies_file(&into).exists());
         let left: Vec<_> = std::fs::read_dir(dir.path().join("profiles"))
@@ -335,5 +450,106 @@ mod tests {
         let seeded = dir.path().join("seeded");
         copy_parts(&into, &seeded).unwrap();
         assert!(seeded.join("Default/Local Storage/leveldb/1.log").exists());
+    }
+
+    fn cookie(name: &str, value: &str, domain: &str) -> Cookie {
+        Cookie {
+            name: name.into(),
+            value: value.into(),
+            domain: domain.into(),
+            path: "/".into(),
+            expires: -1.0,
+            session: true,
+            ..Default::default()
+        }
+    }
+
+    fn jar(cookies: &[Cookie]) -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = cookies
+            .iter()
+            .map(|c| (c.name.clone(), c.value.clone()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    #[test]
+    fn cookie_saves_merge_three_ways() {
+        let seed = [
+            cookie("kept", "1", "a.test"),
+            cookie("changed", "1", "a.test"),
+            cookie("deleted", "1", "a.test"),
+            cookie("theirs", "1", "a.test"),
+        ];
+        // Another browser from the same seed saved first: it changed `theirs`, added `other`.
+        let stored = vec![
+            cookie("kept", "1", "a.test"),
+            cookie("changed", "1", "a.test"),
+            cookie("deleted", "1", "a.test"),
+            cookie("theirs", "2", "a.test"),
+            cookie("other", "1", "b.test"),
+        ];
+        // This browser changed `changed`, deleted `deleted`, added `mine`, left the rest.
+        let current = [
+            cookie("kept", "1", "a.test"),
+            cookie("changed", "2", "a.test"),
+            cookie("theirs", "1", "a.test"),
+            cookie("mine", "1", "c.test"),
+        ];
+        let merged = merge_cookies(stored, &seed, &current);
+        assert_eq!(
+            jar(&merged),
+            [
+                ("changed".into(), "2".into()),
+                ("kept".into(), "1".into()),
+                ("mine".into(), "1".into()),
+                ("other".into(), "1".into()),
+                ("theirs".into(), "2".into()),
+            ]
+        );
+        // The same name on another host or path is another cookie.
+        let mut elsewhere = cookie("kept", "9", "b.test");
+        let merged = merge_cookies(merged, &seed, &[elsewhere.clone()]);
+        assert!(merged.contains(&elsewhere));
+        elsewhere.path = "/x".into();
+        assert!(!merge_cookies(vec![], &[], &[elsewhere.clone()]).is_empty());
+    }
+
+    #[test]
+    fn concurrent_saves_keep_both_logins_and_seeding_uses_the_merged_jar() {
+        let dir = tempfile::tempdir().unwrap();
+        let user_data = dir.path().join("user-data");
+        std::fs::create_dir_all(user_data.join("Default")).unwrap();
+        std::fs::write(user_data.join("Default/Cookies"), b"last saver's store").unwrap();
+        let into = dir.path().join("profiles/p1");
+        // Two browsers started from the empty profile; each logs in somewhere else.
+        let a = write_profile(
+            &user_data,
+            &into,
+            Some(vec![cookie("user", "alice", "a.test")]),
+            Some(&[]),
+        )
+        .unwrap();
+        assert_eq!(jar(&a), [("user".into(), "alice".into())]);
+        let b = write_profile(
+            &user_data,
+            &into,
+            Some(vec![cookie("member", "bob", "b.test")]),
+            Some(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            jar(&b),
+            [
+                ("member".into(), "bob".into()),
+                ("user".into(), "alice".into())
+            ]
+        );
+        let seeded = dir.path().join("seeded");
+        seed_parts(&into, &seeded).unwrap();
+        assert!(
+            !seeded.join("Default/Cookies").exists(),
+            "the merged list, not the last saver's store, seeds the jar"
+        );
     }
 }

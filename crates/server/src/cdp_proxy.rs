@@ -4,7 +4,7 @@
 //! `cdpUrl` is `{base}/cdp/{token}`, an HTTP base shaped like Chromium's own debugging
 //! endpoint:
 //! - `GET {cdpUrl}/json/version` answers like Chromium's, with `webSocketDebuggerUrl`
-//!   rewritten to `ws(s)://{host}/cdp/{token}/devtools/browser` (Playwright's
+//!   rewritten to `ws(s)://{public URL or host}/cdp/{token}/devtools/browser` (Playwright's
 //!   `connect_over_cdp(cdpUrl)` reads it; Puppeteer takes it as `browserWSEndpoint`);
 //! - `GET {cdpUrl}/json/list` (and `/json`) lists the tabs with page-level socket URLs;
 //! - `{cdpUrl}/devtools/browser` and `{cdpUrl}/devtools/page/{target}` are WebSockets relayed
@@ -17,7 +17,8 @@
 //! connection, never the browser: Playwright's and Puppeteer's `browser.close()` must not end
 //! the session. `Browser.crash` is refused, and `Browser.setDownloadBehavior` for the default
 //! context is acknowledged without effect: that context's downloads stay Tandem's (listed at
-//! `/browsers/{id}/downloads`, copied into the session's workspace).
+//! `/browsers/{id}/downloads`, copied into the session's workspace). Every client message is
+//! parsed for these (escapes included); one that is not plain JSON is refused.
 
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -27,7 +28,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use browser::Browser;
 use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
@@ -110,21 +113,10 @@ fn authorize(app: &AppState, token: &str) -> Result<(Uuid, Browser), CdpAccessEr
     Ok((claims.session_id, browser))
 }
 
-/// `ws(s)://{host}/cdp/{token}`: the scheme from the public base, the host the client used.
+/// `ws(s)://…/cdp/{token}` for this request (see [`crate::live_link::LiveLinks::cdp_socket_base`]).
 fn socket_base(app: &AppState, headers: &HeaderMap, token: &str) -> String {
-    let base = app.links.base();
-    let (scheme, base_host) = match base.split_once("://") {
-        Some(("https", rest)) => ("wss", rest),
-        Some((_, rest)) => ("ws", rest),
-        None => ("ws", base),
-    };
-    let base_host = base_host.split('/').next().unwrap_or(base_host);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && !h.contains(['/', ' ']))
-        .unwrap_or(base_host);
-    format!("{scheme}://{host}/cdp/{token}")
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    app.links.cdp_socket_base(host, token)
 }
 
 /// `GET {cdpUrl}/json/version`.
@@ -235,24 +227,52 @@ enum Verdict {
     Answer(String),
 }
 
+/// The parts of a client's command that [`inspect`] decides on. Parsed the way Chromium
+/// reads it, escapes and all (`"\u0042rowser.close"` is `Browser.close`); a duplicated key
+/// is an error, since Chromium and a lenient parser could each take another copy of it.
+#[derive(Deserialize)]
+struct ClientCommand<'a> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default, borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(default, rename = "sessionId")]
+    session_id: Option<Value>,
+    #[serde(default)]
+    params: Option<CommandParams>,
+}
+
+/// The one parameter [`inspect`] looks at.
+#[derive(Deserialize)]
+struct CommandParams {
+    #[serde(default, rename = "browserContextId")]
+    browser_context_id: Option<Value>,
+}
+
 /// `Browser.close` ends only the client's connection; `Browser.crash` is refused;
 /// `Browser.setDownloadBehavior` for the default context is acknowledged but not forwarded,
 /// since Tandem keeps that context's downloads (a client's setting would send them to a folder
 /// on the client's machine that Chromium cannot reach, and hide them from Tandem).
+///
+/// Every message is parsed: a text search for `"Browser.` is blind to escapes, and parsing
+/// costs little (measured in release: about 0.35 µs for a typical 240-byte command, 80 µs for
+/// a 300 KB injected script, far below relaying it). A message that cannot be read
+/// unambiguously (not JSON, a duplicated key, a method that is not a string) is refused
+/// rather than forwarded: Chromium's parser need not agree with ours on what is not plain
+/// JSON, so relaying what we cannot read could let a `Browser.close` through.
 fn inspect(text: &str) -> Verdict {
-    // Cheap test first: most messages are none of these.
-    if !text.contains("\"Browser.") {
-        return Verdict::Forward;
-    }
-    let Ok(message) = serde_json::from_str::<Value>(text) else {
-        return Verdict::Forward;
+    let message = match serde_json::from_str::<ClientCommand>(text) {
+        Ok(message) => message,
+        Err(e) => return Verdict::Answer(unreadable(text, &e)),
     };
-    let method = message.get("method").and_then(Value::as_str);
-    let mut answer = json!({ "id": message.get("id").cloned().unwrap_or(Value::Null) });
-    if let Some(session) = message.get("sessionId") {
-        answer["sessionId"] = session.clone();
+    let mut answer = json!({ "id": message.id.unwrap_or(Value::Null) });
+    if let Some(session) = message.session_id {
+        answer["sessionId"] = session;
     }
-    match method {
+    let default_context = message
+        .params
+        .is_none_or(|p| p.browser_context_id.is_none_or(|c| c.is_null()));
+    match message.method.as_deref() {
         Some("Browser.close") => {
             answer["result"] = json!({});
             Verdict::AnswerAndClose(answer.to_string())
@@ -264,12 +284,28 @@ fn inspect(text: &str) -> Verdict {
             });
             Verdict::Answer(answer.to_string())
         }
-        Some("Browser.setDownloadBehavior") if message["params"]["browserContextId"].is_null() => {
+        Some("Browser.setDownloadBehavior") if default_context => {
             answer["result"] = json!({});
             Verdict::Answer(answer.to_string())
         }
         _ => Verdict::Forward,
     }
+}
+
+/// The error answer to a message [`inspect`] cannot read, with its id when one can be found.
+fn unreadable(text: &str, error: &serde_json::Error) -> String {
+    let id = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("id").cloned());
+    let error = json!({
+        "code": if error.is_syntax() || error.is_eof() { -32700 } else { -32600 },
+        "message": format!("Tandem relays only plain JSON CDP messages without duplicate keys: {error}"),
+    });
+    match id {
+        Some(id) => json!({ "id": id, "error": error }),
+        None => json!({ "error": error }),
+    }
+    .to_string()
 }
 
 /// Relays one client to a new upstream connection of its own until either side closes.
@@ -327,23 +363,35 @@ async fn relay(client: WebSocket, id: Uuid, upstream_url: String) {
     };
     let from_client = async move {
         while let Some(Ok(message)) = client_rx.next().await {
-            let relayed = match message {
-                Message::Text(text) => match inspect(text.as_str()) {
-                    Verdict::Forward => tungstenite::Message::Text(text.as_str().into()),
-                    Verdict::Answer(answer) => {
-                        let _ = to_client.send(Message::Text(answer.into())).await;
-                        continue;
-                    }
-                    Verdict::AnswerAndClose(answer) => {
-                        tracing::debug!(browser = %id, "CDP client's Browser.close ends its connection only");
-                        let _ = to_client.send(Message::Text(answer.into())).await;
-                        let _ = to_client.send(Message::Close(None)).await;
-                        break;
-                    }
+            // Binary frames are read as text too: what Chromium would run is inspected.
+            let verdict = match &message {
+                Message::Text(text) => inspect(text.as_str()),
+                Message::Binary(bytes) => match std::str::from_utf8(bytes) {
+                    Ok(text) => inspect(text),
+                    Err(_) => Verdict::Answer(
+                        json!({"error": {"code": -32700, "message": "Tandem relays only UTF-8 JSON CDP messages"}})
+                            .to_string(),
+                    ),
                 },
-                Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
                 Message::Close(_) => break,
                 _ => continue,
+            };
+            let relayed = match verdict {
+                Verdict::Forward => match message {
+                    Message::Text(text) => tungstenite::Message::Text(text.as_str().into()),
+                    Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
+                    _ => continue,
+                },
+                Verdict::Answer(answer) => {
+                    let _ = to_client.send(Message::Text(answer.into())).await;
+                    continue;
+                }
+                Verdict::AnswerAndClose(answer) => {
+                    tracing::debug!(browser = %id, "CDP client's Browser.close ends its connection only");
+                    let _ = to_client.send(Message::Text(answer.into())).await;
+                    let _ = to_client.send(Message::Close(None)).await;
+                    break;
+                }
             };
             if upstream_tx.send(relayed).await.is_err() {
                 break;
@@ -402,6 +450,38 @@ mod tests {
                 r#"{"id":9,"method":"Runtime.evaluate","params":{"expression":"'Browser.close'"}}"#
             ),
             Verdict::Forward
+        );
+        // Escapes name the same method: Chromium would run it.
+        for escaped in [
+            r#"{"id":11,"method":"\u0042rowser.close"}"#,
+            r#"{"id":11,"method":"\u0042\u0072\u006f\u0077\u0073\u0065\u0072\u002e\u0063lose"}"#,
+            r#"{"id":11,"\u006dethod":"Browser.close"}"#,
+        ] {
+            let Verdict::AnswerAndClose(answer) = inspect(escaped) else {
+                panic!("{escaped} must be intercepted")
+            };
+            assert_eq!(
+                serde_json::from_str::<Value>(&answer).unwrap(),
+                json!({"id": 11, "result": {}})
+            );
+        }
+        // What cannot be read the one way Chromium would is refused, never forwarded.
+        for ambiguous in [
+            r#"{"id":12,"method":"Target.getTargets","method":"Browser.close"}"#,
+            r#"{"id":12,/* a comment */"method":"Browser.close"}"#,
+            r#"{"id":12,"method":7}"#,
+            "not json",
+        ] {
+            let Verdict::Answer(answer) = inspect(ambiguous) else {
+                panic!("{ambiguous} must be refused")
+            };
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert!(answer["error"]["message"].is_string(), "{answer}");
+        }
+        assert_eq!(
+            inspect(r#"{"id":13,"method":"Page.navigate","params":{"url":"\ud800"}}"#),
+            Verdict::Forward,
+            "a lone surrogate in a value we ignore is Chromium's business"
         );
     }
 

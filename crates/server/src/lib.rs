@@ -193,17 +193,17 @@ impl Server {
                 human_wait: config.human_wait,
             },
         );
-        let base = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", reachable(local_addr)));
+        let links = match &config.public_url {
+            Some(url) => LiveLinks::public(url, signer),
+            None => LiveLinks::new(&format!("http://{}", reachable(local_addr)), signer),
+        };
         let state = AppState {
             sessions: sessions.clone(),
             browsers: browsers::Browsers::new(sessions.clone(), profiles.clone()),
             profiles,
             workspaces,
             project_id,
-            links: LiveLinks::new(&base, signer),
+            links,
             screenshots,
             live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),
         };

@@ -11,6 +11,8 @@ use crate::token::{Claims, Mode, Signer};
 pub struct LiveLinks {
     base: String,
     signer: Signer,
+    /// The base is the operator's public URL (`--public-url`), not the bound address.
+    public: bool,
 }
 
 impl LiveLinks {
@@ -19,6 +21,17 @@ impl LiveLinks {
         LiveLinks {
             base: base.trim_end_matches('/').to_string(),
             signer,
+            public: false,
+        }
+    }
+
+    /// Links under the operator's public URL (`--public-url`, e.g. `https://h/tandem`):
+    /// socket addresses then come from it too, never from a request's `Host` (behind a
+    /// reverse proxy that is the proxy's upstream address, and a path prefix would be lost).
+    pub fn public(base: &str, signer: Signer) -> LiveLinks {
+        LiveLinks {
+            public: true,
+            ..LiveLinks::new(base, signer)
         }
     }
 
@@ -70,6 +83,26 @@ impl LiveLinks {
             .sign(&Claims::new(id, Mode::Cdp, expires_at.timestamp()));
         format!("{}/cdp/{token}", self.base)
     }
+
+    /// `ws(s)://…/cdp/{token}`, the WebSocket twin of [`LiveLinks::cdp_url`] that
+    /// `json/version` and `json/list` hand out. With a public URL: its scheme (`https` gives
+    /// `wss`), host and path. Without one: the `host` the client used (it reached the
+    /// server by that name, which may not be the bound address), else the bound address.
+    pub fn cdp_socket_base(&self, host: Option<&str>, token: &str) -> String {
+        let (scheme, rest) = match self.base.split_once("://") {
+            Some(("https", rest)) => ("wss", rest),
+            Some((_, rest)) => ("ws", rest),
+            None => ("ws", self.base.as_str()),
+        };
+        if self.public {
+            return format!("{scheme}://{rest}/cdp/{token}");
+        }
+        let bound = rest.split('/').next().unwrap_or(rest);
+        let host = host
+            .filter(|h| !h.is_empty() && !h.contains(['/', ' ']))
+            .unwrap_or(bound);
+        format!("{scheme}://{host}/cdp/{token}")
+    }
 }
 
 #[cfg(test)]
@@ -99,5 +132,28 @@ mod tests {
         record.status = SessionStatus::Stopped;
         assert_eq!(links.live_url(&record), None);
         assert_eq!(links.view_url(&record), None);
+    }
+
+    #[test]
+    fn cdp_sockets_follow_the_public_url_or_else_the_host_used() {
+        let signer = Signer::with_key(&[1; 32]).unwrap();
+        let public = LiveLinks::public("https://tandem.example/tandem/", signer.clone());
+        assert_eq!(
+            public.cdp_socket_base(Some("127.0.0.1:8080"), "T"),
+            "wss://tandem.example/tandem/cdp/T"
+        );
+        let public = LiveLinks::public("http://h:81", signer.clone());
+        assert_eq!(public.cdp_socket_base(Some("evil"), "T"), "ws://h:81/cdp/T");
+        let bound = LiveLinks::new("http://127.0.0.1:8080", signer);
+        assert_eq!(
+            bound.cdp_socket_base(Some("box.lan:8080"), "T"),
+            "ws://box.lan:8080/cdp/T"
+        );
+        for junk in [None, Some(""), Some("a/b"), Some("a b")] {
+            assert_eq!(
+                bound.cdp_socket_base(junk, "T"),
+                "ws://127.0.0.1:8080/cdp/T"
+            );
+        }
     }
 }

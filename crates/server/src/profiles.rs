@@ -5,9 +5,11 @@
 //! (a warm pool browser already has a profile of its own) and holds a [`ProfileLease`]; when it
 //! ends (stop, timeout, crash, shutdown) the lease closes the browser gracefully and saves its
 //! cookies, local storage and IndexedDB back. Several sessions may use one profile at once:
-//! saves are serialised by a per-profile lock and the last one to end wins. A failed save is
-//! never silent: it is logged, kept on the profile (`lastSaveError`) and returned to the owner,
-//! which reports it on the session or browser.
+//! saves are serialised by a per-profile lock; cookies are merged three ways (each browser's
+//! own additions, changes and deletions count, others' saves stay; see `browser::profile`),
+//! while local storage and IndexedDB go to the last one to end. A failed save is never
+//! silent: it is logged, kept on the profile (`lastSaveError`) and returned to the owner,
+//! which reports it on the session (feed message, `profileError` of its browser) or browser.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

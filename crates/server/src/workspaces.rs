@@ -4,8 +4,9 @@
 //! agent's `browser_upload_file` may read them, and the browser's downloads land in
 //! `downloads/`.
 //!
-//! Every path a client gives is relative, `/`-separated, without `.`/`..` segments: it can
-//! never leave its workspace ([`file_path`]).
+//! Every path a client gives is relative, `/`-separated, without `.`/`..` segments
+//! ([`file_path`]), and is followed on disk without links ([`inside`], and the folders a write
+//! creates): it can never leave its workspace, even if a link appeared inside it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -211,16 +212,10 @@ impl Workspaces {
         body: axum::body::Body,
     ) -> Result<u64, WorkspaceError> {
         self.get(id).await?;
-        let target = self.dir_of(id).join(file_path(path)?);
+        let target = writable(&self.dir_of(id), &file_path(path)?).await?;
         let parent = target
             .parent()
             .ok_or_else(|| WorkspaceError::BadPath(format!("Invalid path {path:?}")))?;
-        tokio::fs::create_dir_all(parent).await?;
-        if target.is_dir() {
-            return Err(WorkspaceError::BadPath(format!(
-                "Invalid path {path:?}: it is a folder"
-            )));
-        }
         let staging = tempfile::Builder::new()
             .prefix(".upload-")
             .tempfile_in(parent)?;
@@ -246,11 +241,7 @@ impl Workspaces {
     /// The on-disk path of an existing file.
     pub async fn existing(&self, id: Uuid, path: &str) -> Result<PathBuf, WorkspaceError> {
         self.get(id).await?;
-        let target = self.dir_of(id).join(file_path(path)?);
-        match tokio::fs::symlink_metadata(&target).await {
-            Ok(meta) if meta.is_file() => Ok(target),
-            _ => Err(WorkspaceError::FileNotFound),
-        }
+        inside(&self.dir_of(id), &file_path(path)?).await
     }
 
     /// Deletes one file.
@@ -259,6 +250,70 @@ impl Workspaces {
         tokio::fs::remove_file(target).await?;
         Ok(())
     }
+}
+
+/// The existing file `clean` (a path [`file_path`] accepted) under `root`, when it resolves
+/// to exactly that place: no link on the way (a link to a folder outside would be followed
+/// otherwise) and nothing outside `root`. Anything else is [`WorkspaceError::FileNotFound`],
+/// as listings skip links too.
+pub async fn inside(root: &Path, clean: &str) -> Result<PathBuf, WorkspaceError> {
+    let target = root.join(clean);
+    let (Ok(real_root), Ok(real)) = (
+        tokio::fs::canonicalize(root).await,
+        tokio::fs::canonicalize(&target).await,
+    ) else {
+        return Err(WorkspaceError::FileNotFound);
+    };
+    if real != real_root.join(clean) || !real.is_file() {
+        return Err(WorkspaceError::FileNotFound);
+    }
+    Ok(target)
+}
+
+/// Where a file `clean` (a path [`file_path`] accepted) may be written under `root`: its
+/// folders are created one at a time, and one that is a link or a file is refused, so a write
+/// never goes through a link; the target itself must not be a folder or a link.
+async fn writable(root: &Path, clean: &str) -> Result<PathBuf, WorkspaceError> {
+    let bad = |why: &str| WorkspaceError::BadPath(format!("Invalid path {clean:?}: {why}"));
+    tokio::fs::create_dir_all(root).await?;
+    let mut target = root.to_path_buf();
+    let mut segments = clean.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        target.push(segment);
+        let last = segments.peek().is_none();
+        match tokio::fs::symlink_metadata(&target).await {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(bad("it goes through a link"));
+            }
+            Ok(meta) if meta.is_dir() && last => return Err(bad("it is a folder")),
+            Ok(meta) if !meta.is_dir() && !last => {
+                return Err(bad(&format!("{segment} is a file")));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !last {
+                    match tokio::fs::create_dir(&target).await {
+                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                            return Err(e.into());
+                        }
+                        // Made by a concurrent upload meanwhile: checked again below.
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Whatever raced the checks above, the folder written into resolves inside the root.
+    let parent = target.parent().unwrap_or(root);
+    let (real_root, real_parent) = (
+        tokio::fs::canonicalize(root).await?,
+        tokio::fs::canonicalize(parent).await?,
+    );
+    if !real_parent.starts_with(&real_root) {
+        return Err(bad("it leads outside the workspace"));
+    }
+    Ok(target)
 }
 
 /// Lists the files under `root` (symlinks skipped) as a page of `query`.
@@ -414,5 +469,54 @@ mod tests {
         assert_eq!(paths(&shallow), ["a.txt"]);
         assert_eq!(shallow.folders, Some(vec!["docs".to_string()]));
         assert_eq!(all.files[0].size, 5);
+    }
+
+    #[tokio::test]
+    async fn links_inside_a_workspace_are_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ws");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret.txt"), b"secret").unwrap();
+        std::fs::write(root.join("docs/a.txt"), b"a").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("linked")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret.txt"), root.join("docs/s.txt")).unwrap();
+
+        assert_eq!(
+            inside(&root, "docs/a.txt").await.unwrap(),
+            root.join("docs/a.txt")
+        );
+        for linked in ["linked/secret.txt", "docs/s.txt", "docs", "missing.txt"] {
+            assert!(
+                matches!(
+                    inside(&root, linked).await,
+                    Err(WorkspaceError::FileNotFound)
+                ),
+                "{linked}"
+            );
+        }
+
+        assert_eq!(
+            writable(&root, "new/deep/b.txt").await.unwrap(),
+            root.join("new/deep/b.txt")
+        );
+        assert!(root.join("new/deep").is_dir());
+        for (path, why) in [
+            ("linked/evil.txt", "it goes through a link"),
+            ("linked/sub/evil.txt", "it goes through a link"),
+            ("docs/s.txt", "it goes through a link"),
+            ("docs", "it is a folder"),
+            ("docs/a.txt/x", "a.txt is a file"),
+        ] {
+            match writable(&root, path).await {
+                Err(WorkspaceError::BadPath(msg)) => assert!(msg.ends_with(why), "{path}: {msg}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        assert!(
+            !outside.join("sub").exists(),
+            "nothing created through the link"
+        );
     }
 }

@@ -5,8 +5,9 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use support::{RawCdp, TestServer, cdp_socket_url, process_gone, wait_gone};
 
@@ -420,6 +421,96 @@ async fn cdp_url_serves_version_and_independent_sockets_that_browser_close_does_
 }
 
 #[tokio::test]
+async fn an_escaped_or_unreadable_browser_close_does_not_end_the_browser() {
+    let server = TestServer::start(|c| c.pool_size = 1);
+    let browser = create(&server, json!({})).await;
+    let pid = pid_of(&server, &browser);
+    let socket = cdp_socket_url(browser["cdpUrl"].as_str().unwrap()).await;
+
+    // `\u0042rowser.close` is `Browser.close` to Chromium: answered here, ending this client.
+    let mut escaped = RawCdp::connect(&socket).await.unwrap();
+    let answer = escaped
+        .send_raw(r#"{"id":1,"method":"\u0042rowser.close"}"#, Some(1))
+        .await
+        .expect("answered");
+    assert_eq!(answer, json!({"id": 1, "result": {}}));
+    assert!(escaped.closed_by_server().await);
+    // A message that is not plain JSON, or names the method twice, is refused, not relayed.
+    let mut other = RawCdp::connect(&socket).await.unwrap();
+    for (id, text) in [
+        (None, r#"{"id":2,/* hi */"method":"Browser.close"}"#),
+        (
+            Some(3),
+            r#"{"id":3,"method":"Browser.getVersion","method":"Browser.close"}"#,
+        ),
+    ] {
+        let answer = other.send_raw(text, id).await.expect("answered");
+        assert!(answer["error"]["message"].is_string(), "{answer}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!process_gone(pid), "the browser still runs");
+    let version = other
+        .call("Browser.getVersion", json!({}), None)
+        .await
+        .expect("the client that was refused goes on");
+    assert!(version["result"]["product"].is_string(), "{version}");
+    let got = server
+        .call("GET", &format!("/api/v3/browsers/{}", id(&browser)), None)
+        .await;
+    assert_eq!(got.json["status"], "active");
+}
+
+/// `GET url` as JSON, with the `Host` header given (as a reverse proxy would send it).
+async fn get_json(url: &str, host: Option<&str>) -> Value {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(host) = host {
+        request = request.header("host", host);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_public_url_cdp_sockets_keep_its_scheme_host_and_path() {
+    let server = TestServer::start(|c| {
+        c.pool_size = 1;
+        c.public_url = Some("https://tandem.example/tandem".into());
+    });
+    let browser = create(&server, json!({})).await;
+    let cdp_url = browser["cdpUrl"].as_str().unwrap();
+    let token = cdp_url
+        .strip_prefix("https://tandem.example/tandem/cdp/")
+        .unwrap_or_else(|| panic!("cdpUrl keeps the public URL: {cdp_url}"));
+    // The reverse proxy forwards to the bound address, with its own Host.
+    let local = format!("{}/cdp/{token}", server.base);
+    let version = get_json(&format!("{local}/json/version"), None).await;
+    assert_eq!(
+        version["webSocketDebuggerUrl"],
+        format!("wss://tandem.example/tandem/cdp/{token}/devtools/browser")
+    );
+    let tabs = get_json(&format!("{local}/json/list"), None).await;
+    let page = tabs[0]["webSocketDebuggerUrl"].as_str().unwrap();
+    assert!(
+        page.starts_with(&format!(
+            "wss://tandem.example/tandem/cdp/{token}/devtools/page/"
+        )),
+        "{tabs}"
+    );
+
+    // Without a public URL the socket follows the host the client used.
+    let plain = TestServer::start(|c| c.pool_size = 0);
+    let browser = create(&plain, json!({})).await;
+    let cdp_url = browser["cdpUrl"].as_str().unwrap();
+    let token = cdp_url.rsplit('/').next().unwrap();
+    let port = plain.base.rsplit(':').next().unwrap();
+    let host = format!("box.lan:{port}");
+    let version = get_json(&format!("{cdp_url}/json/version"), Some(&host)).await;
+    assert_eq!(
+        version["webSocketDebuggerUrl"],
+        format!("ws://box.lan:{port}/cdp/{token}/devtools/browser")
+    );
+}
+
+#[tokio::test]
 async fn bad_cdp_tokens_are_refused() {
     let server = TestServer::start(|c| c.pool_size = 1);
     let browser = create(&server, json!({})).await;
@@ -427,12 +518,19 @@ async fn bad_cdp_tokens_are_refused() {
     let token = cdp_url.rsplit('/').next().unwrap().to_string();
     let status = |url: String| async move { reqwest::get(url).await.unwrap().status().as_u16() };
 
-    let mut tampered = token.clone();
-    let last = tampered.pop().unwrap();
-    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    // A character in the middle of the signature: one at its end may only hit padding bits,
+    // which is refused as malformed rather than as a bad signature.
+    let middle = token.len() - 20;
+    let mut tampered = token.clone().into_bytes();
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let refused = reqwest::get(format!("{}/cdp/{tampered}/json/version", server.base))
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
     assert_eq!(
-        status(format!("{}/cdp/{tampered}/json/version", server.base)).await,
-        401
+        refused.json::<Value>().await.unwrap()["detail"],
+        "Invalid CDP token: invalid token signature"
     );
     assert_eq!(
         status(format!("{}/cdp/garbage/json/version", server.base)).await,
@@ -661,4 +759,100 @@ async fn a_restart_stops_the_browsers_it_lost() {
         stored.end_reason.as_deref(),
         Some(server::browsers::RESTART_REASON)
     );
+}
+
+/// What the live view's WebSocket sent: a JSON message, or a frame (JPEG bytes).
+enum LiveMessage {
+    Json(Value),
+    Frame(Vec<u8>),
+}
+
+/// The next message from a live-view socket, within 20 s.
+async fn next_live(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> LiveMessage {
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("the live view went quiet")
+            .expect("the live view closed")
+            .unwrap();
+        match next {
+            Message::Text(text) => return LiveMessage::Json(serde_json::from_str(&text).unwrap()),
+            Message::Binary(bytes) => return LiveMessage::Frame(bytes.to_vec()),
+            _ => {}
+        }
+    }
+}
+
+/// Reads the live view until it shows `url` in its address bar, then until a frame arrives
+/// that differs from `before`; returns that frame.
+async fn live_shows(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    url: &str,
+    before: Option<&[u8]>,
+) -> Vec<u8> {
+    let start = Instant::now();
+    let mut located = false;
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the live view never showed {url}"
+        );
+        match next_live(socket).await {
+            LiveMessage::Json(m) if m["t"] == "location" => located = m["url"] == url,
+            LiveMessage::Json(_) => {}
+            LiveMessage::Frame(jpeg) => {
+                assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG frame");
+                if located && before != Some(jpeg.as_slice()) {
+                    return jpeg;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_live_view_streams_while_a_cdp_client_drives() {
+    let server = TestServer::start(|c| c.pool_size = 1);
+    let pages = testkit::FixtureServer::start().await;
+    let browser = create(&server, json!({})).await;
+    let mut client = RawCdp::connect(&cdp_socket_url(browser["cdpUrl"].as_str().unwrap()).await)
+        .await
+        .unwrap();
+    let first = pages.url("/index.html");
+    let tab = client.open(&first).await;
+
+    // A viewer opens the live view with its link's token while the client stays connected.
+    let live = browser["liveUrl"].as_str().unwrap();
+    let (page, token) = live.split_once("?token=").unwrap();
+    let socket_url = format!("{}/ws?token={token}", page.replacen("http://", "ws://", 1));
+    let (mut viewer, _) = tokio_tungstenite::connect_async(socket_url).await.unwrap();
+    let LiveMessage::Json(hello) = next_live(&mut viewer).await else {
+        panic!("the live view starts with its hello")
+    };
+    assert_eq!(hello["t"], "hello");
+    // As the page does: its picture's size, which makes it a watcher.
+    viewer
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            r#"{"t":"viewport","w":1280,"h":800,"dpr":1}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let shown = live_shows(&mut viewer, &first, None).await;
+
+    // The client navigates its tab: the viewer follows, with frames of the new page.
+    let second = pages.url("/login.html");
+    let navigated = client
+        .call("Page.navigate", json!({ "url": second }), Some(&tab))
+        .await
+        .unwrap();
+    assert!(navigated["result"]["frameId"].is_string(), "{navigated}");
+    live_shows(&mut viewer, &second, Some(&shown)).await;
+    assert_eq!(client.eval(&tab, "document.title").await, "Login");
 }

@@ -51,6 +51,74 @@ async fn login_page(cdp_url: &str, url: &str, log_in: bool) -> Value {
 
 const LOGGED_IN: &str = "Logged in as alice; theme dark";
 
+/// Opens the cart page through `cdp_url`, optionally puts `item` in the cart (IndexedDB), and
+/// returns what the cart holds.
+async fn cart_page(cdp_url: &str, url: &str, item: Option<&str>) -> Value {
+    let mut client = RawCdp::connect(&cdp_socket_url(cdp_url).await)
+        .await
+        .unwrap();
+    let tab = client.open(url).await;
+    if let Some(item) = item {
+        let saved = client
+            .eval(&tab, &format!("saveCart({})", json!(item)))
+            .await;
+        assert_eq!(saved, "saved");
+    }
+    let held = client.eval(&tab, "readCart()").await;
+    client.call("Browser.close", json!({}), None).await;
+    held
+}
+
+/// A new profile, and a session started from it that logged in at `login`.
+async fn profile_with_login(server: &TestServer, login: &str) -> (String, Value) {
+    let created = server.call("POST", "/api/v3/profiles", None).await;
+    let pid = id(&created.json);
+    let session = server.create(json!({"profileId": pid})).await;
+    assert_eq!(
+        login_page(session["cdpUrl"].as_str().unwrap(), login, true).await,
+        LOGGED_IN
+    );
+    (pid, session)
+}
+
+/// `POST /browsers` from the profile `pid`: the new browser.
+async fn browser_from(server: &TestServer, pid: &str) -> Value {
+    let browser = server
+        .call(
+            "POST",
+            "/api/v3/browsers",
+            Some(&json!({ "profileId": pid }).to_string()),
+        )
+        .await;
+    assert_eq!(browser.status, 201, "{}", browser.text);
+    browser.json
+}
+
+/// `PATCH /browsers/{id} {"action":"stop"}`: the stopped browser.
+async fn stop_browser(server: &TestServer, browser: &Value) -> Value {
+    let stopped = server
+        .call(
+            "PATCH",
+            &format!("/api/v3/browsers/{}", id(browser)),
+            Some(r#"{"action":"stop"}"#),
+        )
+        .await;
+    assert_eq!(stopped.json["status"], "stopped", "{}", stopped.text);
+    stopped.json
+}
+
+async fn stop_session(server: &TestServer, session: &Value) -> Value {
+    let stopped = server
+        .call(
+            "POST",
+            &format!("/api/v3/sessions/{}/stop", id(session)),
+            None,
+        )
+        .await;
+    assert_eq!(stopped.status, 200, "{}", stopped.text);
+    stopped.json
+}
+
 #[tokio::test]
 async fn profiles_are_created_listed_renamed_and_deleted() {
     let server = TestServer::start(|c| c.pool_size = 0);
@@ -142,6 +210,7 @@ async fn a_profile_keeps_a_login_across_sessions_and_browsers() {
     let server = TestServer::start(|c| c.pool_size = 1);
     let pages = testkit::FixtureServer::start().await;
     let login = pages.url("/login.html");
+    let cart = pages.url("/profile-store.html");
     let created = server
         .call("POST", "/api/v3/profiles", Some(r#"{"name":"shop"}"#))
         .await;
@@ -155,6 +224,11 @@ async fn a_profile_keeps_a_login_across_sessions_and_browsers() {
         "Logged out; theme none"
     );
     assert_eq!(login_page(cdp, &login, true).await, LOGGED_IN);
+    assert_eq!(cart_page(cdp, &cart, None).await, "empty");
+    assert_eq!(
+        cart_page(cdp, &cart, Some("walnut table")).await,
+        "walnut table"
+    );
     let stopped = server
         .call(
             "POST",
@@ -171,6 +245,11 @@ async fn a_profile_keeps_a_login_across_sessions_and_browsers() {
     let second = server.create(json!({"profileId": pid})).await;
     let cdp = second["cdpUrl"].as_str().unwrap();
     assert_eq!(login_page(cdp, &login, false).await, LOGGED_IN);
+    assert_eq!(
+        cart_page(cdp, &cart, None).await,
+        "walnut table",
+        "IndexedDB comes back"
+    );
     server
         .call(
             "POST",
@@ -180,25 +259,11 @@ async fn a_profile_keeps_a_login_across_sessions_and_browsers() {
         .await;
 
     // A standalone browser with the profile, stopped through /browsers, saves it too.
-    let browser = server
-        .call(
-            "POST",
-            "/api/v3/browsers",
-            Some(&json!({"profileId": pid}).to_string()),
-        )
-        .await;
-    assert_eq!(browser.status, 201, "{}", browser.text);
-    let cdp = browser.json["cdpUrl"].as_str().unwrap();
+    let browser = browser_from(&server, &pid).await;
+    let cdp = browser["cdpUrl"].as_str().unwrap();
     assert_eq!(login_page(cdp, &login, false).await, LOGGED_IN);
-    let stopped = server
-        .call(
-            "PATCH",
-            &format!("/api/v3/browsers/{}", id(&browser.json)),
-            Some(r#"{"action":"stop"}"#),
-        )
-        .await;
-    assert_eq!(stopped.json["status"], "stopped");
-    assert_eq!(stopped.json["profileError"], Value::Null);
+    let stopped = stop_browser(&server, &browser).await;
+    assert_eq!(stopped["profileError"], Value::Null);
 
     // Another profile is a different jar.
     let other = server.call("POST", "/api/v3/profiles", None).await;
@@ -218,13 +283,7 @@ async fn a_session_that_times_out_saves_its_profile() {
     });
     let pages = testkit::FixtureServer::start().await;
     let login = pages.url("/login.html");
-    let created = server.call("POST", "/api/v3/profiles", None).await;
-    let pid = id(&created.json);
-    let first = server.create(json!({"profileId": pid})).await;
-    assert_eq!(
-        login_page(first["cdpUrl"].as_str().unwrap(), &login, true).await,
-        LOGGED_IN
-    );
+    let (pid, first) = profile_with_login(&server, &login).await;
     server
         .wait_status(&id(&first), &["timed_out"], Duration::from_secs(30))
         .await;
@@ -237,4 +296,104 @@ async fn a_session_that_times_out_saves_its_profile() {
         login_page(second["cdpUrl"].as_str().unwrap(), &login, false).await,
         LOGGED_IN
     );
+}
+
+#[tokio::test]
+async fn two_sessions_on_one_profile_keep_both_logins() {
+    let server = TestServer::start(|c| c.pool_size = 0);
+    let pages = testkit::FixtureServer::start().await;
+    let shop = pages.url("/login.html");
+    // Another site: the same page under another host name.
+    let forum = shop.replacen("127.0.0.1", "localhost", 1);
+    let created = server.call("POST", "/api/v3/profiles", None).await;
+    let pid = id(&created.json);
+
+    // Both start from the same (empty) profile and log in to different sites.
+    let a = server.create(json!({"profileId": pid})).await;
+    let b = server.create(json!({"profileId": pid})).await;
+    assert!(
+        login_page(a["cdpUrl"].as_str().unwrap(), &shop, true)
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("Logged in as alice")
+    );
+    assert!(
+        login_page(b["cdpUrl"].as_str().unwrap(), &forum, true)
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("Logged in as alice")
+    );
+    stop_session(&server, &a).await;
+    stop_session(&server, &b).await;
+    let saved = profile(&server, &pid).await;
+    assert_eq!(saved["cookieDomains"], json!(["127.0.0.1", "localhost"]));
+    assert_eq!(saved["lastSaveError"], Value::Null);
+
+    // B ended last, yet A's login is still there: both sites are logged in.
+    let c = server.create(json!({"profileId": pid})).await;
+    let cdp = c["cdpUrl"].as_str().unwrap();
+    for site in [&shop, &forum] {
+        let status = login_page(cdp, site, false).await;
+        assert!(
+            status.as_str().unwrap().starts_with("Logged in as alice"),
+            "{site}: {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_save_is_reported_on_the_profile_the_session_and_the_browser() {
+    let server = TestServer::start(|c| c.pool_size = 0);
+    let pages = testkit::FixtureServer::start().await;
+    let login = pages.url("/login.html");
+    let (pid, session) = profile_with_login(&server, &login).await;
+    let browser = browser_from(&server, &pid).await;
+
+    // The profiles' folder becomes a file: no save can be written, even as root.
+    let profiles = server.data_dir.join("profiles");
+    if profiles.exists() {
+        std::fs::remove_dir_all(&profiles).unwrap();
+    }
+    std::fs::write(&profiles, b"in the way").unwrap();
+
+    let stopped = stop_session(&server, &session).await;
+    assert_eq!(stopped["status"], "stopped");
+    let record = profile(&server, &pid).await;
+    let error = record["lastSaveError"].as_str().expect("lastSaveError");
+    assert!(error.contains("cannot create"), "{error}");
+    let view = server
+        .call("GET", &format!("/api/v3/browsers/{}", id(&session)), None)
+        .await;
+    assert_eq!(
+        view.json["profileError"],
+        format!("The profile was not saved: {error}"),
+        "the session's browser shows it"
+    );
+    let feed = server.messages(&id(&session), "limit=100").await;
+    let reported = feed["messages"].as_array().unwrap().iter().any(|m| {
+        m["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("The browser profile {pid} was not saved: "))
+    });
+    assert!(reported, "the feed says so: {feed}");
+
+    let stopped = stop_browser(&server, &browser).await;
+    let error = stopped["profileError"].as_str().expect("profileError");
+    assert!(
+        error.starts_with("The profile was not saved: ") && error.contains("cannot create"),
+        "{error}"
+    );
+
+    // Once saving works again, a good save clears the error.
+    std::fs::remove_file(&profiles).unwrap();
+    let again = server.create(json!({"profileId": pid})).await;
+    stop_session(&server, &again).await;
+    assert_eq!(profile(&server, &pid).await["lastSaveError"], Value::Null);
+    let view = server
+        .call("GET", &format!("/api/v3/browsers/{}", id(&again)), None)
+        .await;
+    assert_eq!(view.json["profileError"], Value::Null);
 }

@@ -117,6 +117,9 @@ pub struct SessionRecord {
     pub human_input: Option<Value>,
     /// Browser profile requested at creation.
     pub profile_id: Option<Uuid>,
+    /// Why the profile was not saved when the session ended; `None` when it was (or there
+    /// is none), so a failed save is visible on the session's browser, not only in its feed.
+    pub profile_error: Option<String>,
     /// Workspace requested at creation.
     pub workspace_id: Option<Uuid>,
     /// Lower-case ISO 3166 alpha-2 proxy country, echoed back.
@@ -163,6 +166,7 @@ impl SessionRecord {
             llm_cost_usd: "0".into(),
             human_input: None,
             profile_id: None,
+            profile_error: None,
             workspace_id: None,
             proxy_country_code: None,
             screen_width: None,

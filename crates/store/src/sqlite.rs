@@ -83,9 +83,10 @@ const SESSION_INSERT: &str = "INSERT INTO sessions (id, status, model, thinking_
      title, task, keep_alive, output, output_schema, step_count, last_step_summary, \
      is_task_successful, profile_id, workspace_id, proxy_country_code, screen_width, \
      screen_height, max_cost_usd, browser_id, end_reason, expires_at, deleted, created_at, \
-     updated_at, total_input_tokens, total_output_tokens, llm_cost_usd, human_input) VALUES \
+     updated_at, total_input_tokens, total_output_tokens, llm_cost_usd, human_input, \
+     profile_error) VALUES \
      (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-     ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+     ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)";
 
 const SESSION_UPDATE: &str = "UPDATE sessions SET status = ?2, model = ?3, \
      thinking_level = ?4, title = ?5, task = ?6, keep_alive = ?7, output = ?8, \
@@ -93,7 +94,8 @@ const SESSION_UPDATE: &str = "UPDATE sessions SET status = ?2, model = ?3, \
      profile_id = ?13, workspace_id = ?14, proxy_country_code = ?15, screen_width = ?16, \
      screen_height = ?17, max_cost_usd = ?18, browser_id = ?19, end_reason = ?20, \
      expires_at = ?21, deleted = ?22, updated_at = ?24, total_input_tokens = ?25, \
-     total_output_tokens = ?26, llm_cost_usd = ?27, human_input = ?28 WHERE id = ?1";
+     total_output_tokens = ?26, llm_cost_usd = ?27, human_input = ?28, profile_error = ?29 \
+     WHERE id = ?1";
 
 /// Binds a session's columns in the order of `SESSION_INSERT` and `SESSION_UPDATE`.
 fn bind_session<'q>(
@@ -129,6 +131,7 @@ fn bind_session<'q>(
         .bind(s.total_output_tokens)
         .bind(&s.llm_cost_usd)
         .bind(json_text(&s.human_input))
+        .bind(&s.profile_error)
 }
 
 #[derive(FromRow)]
@@ -149,6 +152,7 @@ struct SessionRow {
     total_output_tokens: i64,
     llm_cost_usd: String,
     human_input: Option<String>,
+    profile_error: Option<String>,
     profile_id: Option<String>,
     workspace_id: Option<String>,
     proxy_country_code: Option<String>,
@@ -226,6 +230,7 @@ impl TryFrom<SessionRow> for SessionRecord {
             total_output_tokens: row.total_output_tokens,
             llm_cost_usd: row.llm_cost_usd,
             human_input: parse_json(T, row.human_input)?,
+            profile_error: row.profile_error,
             profile_id: row
                 .profile_id
                 .as_deref()

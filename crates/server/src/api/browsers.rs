@@ -204,7 +204,7 @@ impl AppState {
             metadata: BTreeMap::new(),
             extensions: Vec::new(),
             profile_id: s.profile_id,
-            profile_error: None,
+            profile_error: s.profile_error.clone(),
         }
     }
 }
@@ -356,9 +356,13 @@ pub async fn signed_download(
     {
         return refused.into_response();
     }
+    let root = app.sessions.kept_downloads(id);
     let file = match crate::workspaces::file_path(&path) {
-        Ok(clean) => app.sessions.kept_downloads(id).join(clean),
-        Err(e) => return ApiError::Workspace(e).into_response(),
+        Ok(clean) => crate::workspaces::inside(&root, &clean).await,
+        Err(e) => Err(e),
     };
-    super::workspaces::serve_file(&file, &path).await
+    match file {
+        Ok(file) => super::workspaces::serve_file(&file, &path).await,
+        Err(e) => ApiError::Workspace(e).into_response(),
+    }
 }

@@ -140,9 +140,12 @@ fn session_error(error: SessionError) -> Response {
         SessionError::Handoff(HandoffError::ApproveMissing) => {
             detail(StatusCode::UNPROCESSABLE_ENTITY, message)
         }
-        SessionError::Handoff(HandoffError::NotWaiting | HandoffError::NoTask) => {
-            detail(StatusCode::CONFLICT, message)
-        }
+        SessionError::Handoff(
+            HandoffError::NotWaiting
+            | HandoffError::NoTask
+            | HandoffError::QuestionPending
+            | HandoffError::ApprovalPending,
+        ) => detail(StatusCode::CONFLICT, message),
         SessionError::Browser(_) | SessionError::ShuttingDown => {
             tracing::warn!(error = %message, "service unavailable");
             detail(StatusCode::SERVICE_UNAVAILABLE, message)

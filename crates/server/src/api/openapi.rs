@@ -147,14 +147,14 @@ fn paths() -> Value {
         },
         "/sessions/{session_id}/take-control": {
             "post": {
-                "summary": "Take the browser from the working agent; it pauses after its current action until resume",
+                "summary": "Take the browser from the working agent; it pauses after its current action until resume. Taking it again while holding it changes nothing.",
                 "operationId": "take_control",
                 "parameters": [session_id_param()],
                 "responses": {
                     "200": json_response("The session, humanInput type control", "SessionResponse"),
                     "401": error_response("Missing or invalid API key"),
                     "404": error_response("Session not found"),
-                    "409": error_response("No task is running"),
+                    "409": error_response("No task is running, or the agent waits for an answer or an approval (give it with resume)"),
                     "422": validation_response()
                 }
             }

@@ -86,7 +86,10 @@ pub async fn resume(
 }
 
 /// `POST /sessions/{session_id}/take-control`: the human takes the browser; the agent
-/// pauses after its current action until `resume`. 409 when no task runs.
+/// pauses after its current action until `resume`. Taking it again while holding it answers
+/// the session unchanged; 409 when no task runs, or when the agent already waits for an
+/// answer or an approval (a client that took control would otherwise `resume` expecting a
+/// hand-back and answer the question instead).
 pub async fn take_control(
     State(app): State<AppState>,
     SessionId(id): SessionId,

@@ -54,6 +54,19 @@ pub enum HandoffError {
     /// An approval needs a yes or a no.
     #[error("This is an approval: answer it with approve true or false")]
     ApproveMissing,
+    /// The agent already waits for the human's answer to a question, so the browser is
+    /// theirs; taking the control would leave the question unanswered.
+    #[error(
+        "The agent is waiting for the answer to a question and does not use the browser \
+         meanwhile: answer it with resume"
+    )]
+    QuestionPending,
+    /// The agent already waits for a decision on an approval.
+    #[error(
+        "The agent is waiting for an approval and does not use the browser meanwhile: approve \
+         or reject it with resume"
+    )]
+    ApprovalPending,
 }
 
 /// A request the agent waits on.
@@ -214,8 +227,11 @@ impl Handoff {
         source: HumanSource,
     ) -> Result<Change, HandoffError> {
         let by = source.label();
-        if self.held_since.is_some() {
+        // `expired`: the wait ran out while the agent was busy, so it has not yet learned
+        // that the control is over; a human handing back now still hands back.
+        if self.held_since.is_some() || self.expired {
             self.held_since = None;
+            self.expired = false;
             self.control
                 .send_if_modified(|c| std::mem::replace(&mut c.held, false));
             if let Some(pending) = self.pending.take() {
@@ -265,8 +281,10 @@ impl Handoff {
         })
     }
 
-    /// A human takes the browser while the agent works. `Ok(None)` when there is nothing to
-    /// take: the agent already waits for them, or they hold it already.
+    /// A human takes the browser while the agent works. `Ok(None)` when they hold it
+    /// already (taking it twice is harmless); an error when the agent waits for their answer
+    /// to a question or an approval, which only `resume` gives. Either way the human is
+    /// there, so the wait for them starts again.
     pub(crate) fn take_control(
         &mut self,
         source: HumanSource,
@@ -275,11 +293,25 @@ impl Handoff {
         if !task_running {
             return Err(HandoffError::NoTask);
         }
-        if self.pending.is_some() || self.held_since.is_some() {
+        if self.held_since.is_some() {
             self.activity();
             return Ok(None);
         }
+        match self.pending.as_ref().map(|p| &p.ask) {
+            Some(HumanAsk::Question { .. }) => {
+                self.activity();
+                return Err(HandoffError::QuestionPending);
+            }
+            Some(HumanAsk::Approval { .. }) => {
+                self.activity();
+                return Err(HandoffError::ApprovalPending);
+            }
+            Some(HumanAsk::Control) | None => {}
+        }
         let now = store::now();
+        // A control taken again after an earlier one ran out is a new control with a new
+        // wait: the agent's next request must not learn of the old timeout.
+        self.expired = false;
         self.held_since = Some(now);
         self.control.send_modify(|c| {
             c.held = true;
@@ -336,6 +368,24 @@ impl Handoff {
         self.shown = None;
         self.deadline = None;
     }
+}
+
+/// The feed's note that what a task waited for from a human (`humanInput`, as shown) was
+/// dropped, `why` saying by what ("the client stopped the task"); `None` when nothing was
+/// waited for. Without it a client would see a question vanish with no trace.
+pub(crate) fn cancelled_note(shown: Option<&Value>, why: &str) -> Option<String> {
+    let shown = shown?;
+    let text = |key: &str| shown.get(key).and_then(Value::as_str).unwrap_or_default();
+    Some(match text("type") {
+        "question" => format!("The question '{}' was cancelled: {why}", text("question")),
+        "approval" => format!(
+            "The approval of '{}' ({}) was cancelled: {why}",
+            text("action"),
+            text("kind")
+        ),
+        "control" => format!("The wait for the human to hand control back was cancelled: {why}"),
+        _ => format!("The request to the human was cancelled: {why}"),
+    })
 }
 
 /// A timestamp as the API writes them.
@@ -454,5 +504,127 @@ mod tests {
         let (tx, rx) = oneshot::channel();
         h.asked(HumanAsk::Control, tx);
         assert!(matches!(rx.await.unwrap(), HumanReply::TimedOut { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_control_taken_again_after_a_timeout_waits_anew() {
+        let (mut h, link) = handoff();
+        h.take_control(HumanSource::LiveView, true).unwrap();
+        // The wait runs out while the agent is mid-action...
+        h.wait_over();
+        assert!(h.shown().is_none() && h.deadline().is_none());
+        // ...and the human takes the control again before the agent asks.
+        assert!(
+            h.take_control(HumanSource::LiveView, true)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(h.shown().unwrap()["type"], "control");
+        assert!(h.deadline().is_some());
+        assert!(link.control().held);
+        assert_eq!(link.control().epoch, 2);
+        let (tx, mut rx) = oneshot::channel();
+        h.asked(HumanAsk::Control, tx);
+        assert!(
+            rx.try_recv().is_err(),
+            "the agent waits for the new control instead of learning of the old timeout"
+        );
+        h.resume(Resume::default(), HumanSource::Api).unwrap();
+        assert_eq!(rx.await.unwrap(), HumanReply::HandedBack);
+        assert!(!link.control().held);
+    }
+
+    #[tokio::test]
+    async fn handing_back_after_a_timeout_the_agent_missed_hands_back() {
+        let (mut h, link) = handoff();
+        h.take_control(HumanSource::Api, true).unwrap();
+        h.wait_over();
+        assert!(
+            link.control().held,
+            "the busy agent must still stop and ask"
+        );
+        let change = h.resume(Resume::default(), HumanSource::Api).unwrap();
+        assert_eq!(
+            change.message,
+            Some((
+                "user",
+                "The human handed control back through the API".to_string()
+            ))
+        );
+        assert!(!link.control().held);
+        let (tx, rx) = oneshot::channel();
+        h.asked(HumanAsk::Control, tx);
+        assert_eq!(rx.await.unwrap(), HumanReply::HandedBack);
+    }
+
+    #[tokio::test]
+    async fn the_control_cannot_be_taken_from_an_agent_waiting_for_an_answer() {
+        let (mut h, link) = handoff();
+        let (tx, _rx) = oneshot::channel();
+        h.asked(
+            HumanAsk::Question {
+                question: "Which size?".into(),
+            },
+            tx,
+        );
+        assert_eq!(
+            h.take_control(HumanSource::Api, true),
+            Err(HandoffError::QuestionPending)
+        );
+        assert_eq!(h.shown().unwrap()["type"], "question", "the question stays");
+        assert!(!link.control().held);
+        h.resume(
+            Resume {
+                answer: Some("M".into()),
+                approve: None,
+            },
+            HumanSource::Api,
+        )
+        .unwrap();
+        let (tx, _rx) = oneshot::channel();
+        h.asked(
+            HumanAsk::Approval {
+                kind: ApprovalKind::Submit,
+                action: "Clicking \"Send\"".into(),
+            },
+            tx,
+        );
+        assert_eq!(
+            h.take_control(HumanSource::LiveView, true),
+            Err(HandoffError::ApprovalPending)
+        );
+        assert_eq!(h.shown().unwrap()["type"], "approval");
+    }
+
+    #[test]
+    fn a_cancelled_request_is_named_in_the_note() {
+        let why = "the client stopped the task";
+        assert_eq!(cancelled_note(None, why), None);
+        assert_eq!(
+            cancelled_note(
+                Some(&json!({"type": "question", "question": "Which size?"})),
+                why
+            )
+            .as_deref(),
+            Some("The question 'Which size?' was cancelled: the client stopped the task")
+        );
+        assert_eq!(
+            cancelled_note(
+                Some(
+                    &json!({"type": "approval", "kind": "purchase", "action": "Clicking \"Buy\""})
+                ),
+                why
+            )
+            .as_deref(),
+            Some(
+                "The approval of 'Clicking \"Buy\"' (purchase) was cancelled: the client stopped \
+                 the task"
+            )
+        );
+        assert!(
+            cancelled_note(Some(&json!({"type": "control"})), why)
+                .unwrap()
+                .contains("hand control back was cancelled")
+        );
     }
 }

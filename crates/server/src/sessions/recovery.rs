@@ -2,6 +2,7 @@
 
 use store::{SessionStatus, Store, StoreError};
 
+use super::handoff::cancelled_note;
 use super::spec::assistant_message;
 
 /// Why a recovered session ended, as shown in `lastStepSummary`.
@@ -28,6 +29,11 @@ pub async fn recover(store: &dyn Store) -> Result<usize, StoreError> {
             SessionStatus::Stopped
         };
         record.last_step_summary = Some(RESTART_REASON.to_string());
+        if let Some(note) = cancelled_note(record.human_input.as_ref(), "Tandem restarted") {
+            store
+                .append_message(&assistant_message(record.id, &note))
+                .await?;
+        }
         record.human_input = None;
         record.end_reason = Some(RESTART_REASON.to_string());
         record.updated_at = store::now();
@@ -43,6 +49,17 @@ pub async fn recover(store: &dyn Store) -> Result<usize, StoreError> {
 mod tests {
     use super::*;
     use store::{MessageQuery, SessionRecord, SqliteStore, Uuid};
+
+    /// The summaries of a session's feed, oldest first.
+    async fn summaries(store: &SqliteStore, id: Uuid) -> Vec<String> {
+        let query = MessageQuery {
+            after: None,
+            before: None,
+            limit: 10,
+        };
+        let page = store.messages(id, &query).await.unwrap();
+        page.messages.into_iter().map(|m| m.summary).collect()
+    }
 
     #[tokio::test]
     async fn active_sessions_end_with_a_reason() {
@@ -63,25 +80,36 @@ mod tests {
                 ended => ended,
             };
             assert_eq!(after.status, expected, "{before}");
-            let feed = store
-                .messages(
-                    id,
-                    &MessageQuery {
-                        after: None,
-                        before: None,
-                        limit: 10,
-                    },
-                )
-                .await
-                .unwrap();
+            let feed = summaries(&store, id).await;
             if before.is_active() {
                 assert_eq!(after.last_step_summary.as_deref(), Some(RESTART_REASON));
             }
-            assert_eq!(
-                feed.messages.len(),
-                usize::from(before == SessionStatus::Running)
-            );
+            assert_eq!(feed.len(), usize::from(before == SessionStatus::Running));
         }
         assert_eq!(recover(&store).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_question_left_waiting_is_cleared_and_noted() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let mut record = SessionRecord::new(Uuid::now_v7(), "bu-mini", store::now());
+        record.status = SessionStatus::Running;
+        record.human_input = Some(serde_json::json!({
+            "type": "question",
+            "question": "Which size?",
+            "requestedAt": "2026-01-01T00:00:00.000000Z",
+        }));
+        store.create_session(&record, None).await.unwrap();
+        assert_eq!(recover(&store).await.unwrap(), 1);
+        let after = store.session(record.id).await.unwrap().unwrap();
+        assert_eq!(after.status, SessionStatus::Error);
+        assert_eq!(after.human_input, None);
+        assert_eq!(
+            summaries(&store, record.id).await,
+            [
+                "The question 'Which size?' was cancelled: Tandem restarted".to_string(),
+                format!("Task aborted: {RESTART_REASON}"),
+            ]
+        );
     }
 }

@@ -22,7 +22,7 @@ use super::StopStrategy;
 use super::clock::SessionClock;
 use super::error::SessionError;
 use super::feed::StoreFeed;
-use super::handoff::{Change, Handoff, HumanSource, Resume};
+use super::handoff::{Change, Handoff, HumanSource, Resume, cancelled_note};
 use super::registry::Registry;
 use super::spec::{TaskSpec, assistant_message, begin_task};
 use crate::profiles::ProfileLease;
@@ -204,13 +204,15 @@ impl Supervisor {
     }
 
     /// Stops the browser, saving the profile first when the session has one. A failed save
-    /// is reported in the session's feed (and kept on the profile by the lease).
+    /// is reported in the session's feed and on its record (`profileError` of its browser
+    /// under `/browsers`), and kept on the profile by the lease.
     async fn stop_browser(&mut self) {
         let Some(lease) = &self.profile else {
             self.browser.stop().await;
             return;
         };
         if let Err(reason) = lease.save_and_stop(&self.browser).await {
+            self.record.profile_error = Some(format!("The profile was not saved: {reason}"));
             let text = format!("The browser profile {} was not saved: {reason}", lease.id());
             let message = assistant_message(self.record.id, &text);
             if let Err(e) = self.store.append_message(&message).await {
@@ -298,6 +300,8 @@ impl Supervisor {
             }) => {
                 let was_running = self.task.is_some();
                 let summary = was_running.then(|| "Task stopped: the session was stopped".into());
+                self.note_dropped_handoff("the client stopped the session")
+                    .await;
                 let result = self
                     .end(
                         SessionStatus::Stopped,
@@ -402,6 +406,11 @@ impl Supervisor {
                     .task
                     .is_some()
                     .then(|| assistant_message(self.record.id, &format!("Task aborted: {reason}")));
+                self.note_dropped_handoff(&format!(
+                    "the session reached its maximum duration of {}",
+                    human(self.limits.max_duration)
+                ))
+                .await;
                 let _ = self
                     .end(
                         SessionStatus::TimedOut,
@@ -419,6 +428,8 @@ impl Supervisor {
                     .task
                     .is_some()
                     .then(|| assistant_message(self.record.id, &format!("Task failed: {reason}")));
+                self.note_dropped_handoff("the session's browser exited unexpectedly")
+                    .await;
                 let _ = self
                     .end(SessionStatus::Error, &reason, Some(reason.clone()), message)
                     .await;
@@ -457,6 +468,18 @@ impl Supervisor {
             .save_session(&self.record, message.as_ref())
             .await?;
         Ok(self.record.clone())
+    }
+
+    /// Says in the feed which request to a human (`humanInput`) the end of the task drops,
+    /// if one was pending; `why` says what ended it.
+    async fn note_dropped_handoff(&self, why: &str) {
+        let Some(text) = cancelled_note(self.record.human_input.as_ref(), why) else {
+            return;
+        };
+        let message = assistant_message(self.record.id, &text);
+        if let Err(e) = self.store.append_message(&message).await {
+            tracing::error!(session = %self.record.id, error = %e, "cannot note a cancelled handoff");
+        }
     }
 
     /// The task is gone: nothing is waited for any more.
@@ -554,6 +577,8 @@ impl Supervisor {
             // Nothing runs: a no-op, so stopping a task twice is harmless.
             return Ok(self.record.clone());
         }
+        self.note_dropped_handoff("the client stopped the task")
+            .await;
         self.abort_task();
         // A follow-up should know this task was asked and did not finish.
         if let Some(task) = self.record.task.clone() {

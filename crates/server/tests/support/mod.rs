@@ -453,17 +453,22 @@ impl RawCdp {
         params: Value,
         session: Option<&str>,
     ) -> Option<Value> {
-        use futures_util::{SinkExt, StreamExt};
         let id = self.next_id;
         self.next_id += 1;
         let mut message = json!({"id": id, "method": method, "params": params});
         if let Some(session) = session {
             message["sessionId"] = json!(session);
         }
+        self.send_raw(&message.to_string(), Some(id)).await
+    }
+
+    /// Sends `text` exactly as given (a hand-written message) and returns the answer that
+    /// carries `id` (with `None`: the first error without an id, the answer to a message
+    /// whose id could not be read); `None` if the connection ended first.
+    pub async fn send_raw(&mut self, text: &str, id: Option<u64>) -> Option<Value> {
+        use futures_util::{SinkExt, StreamExt};
         self.socket
-            .send(tokio_tungstenite::tungstenite::Message::Text(
-                message.to_string().into(),
-            ))
+            .send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
             .await
             .ok()?;
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -475,7 +480,11 @@ impl RawCdp {
             match next.ok()? {
                 tokio_tungstenite::tungstenite::Message::Text(text) => {
                     let value: Value = serde_json::from_str(text.as_str()).ok()?;
-                    if value["id"] == json!(id) {
+                    let answers = match id {
+                        Some(id) => value["id"] == json!(id),
+                        None => value.get("id").is_none() && value.get("error").is_some(),
+                    };
+                    if answers {
                         return Some(value);
                     }
                 }

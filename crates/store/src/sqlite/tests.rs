@@ -67,6 +67,7 @@ async fn session_round_trips_every_field() {
 
     s.status = SessionStatus::Idle;
     s.output = None;
+    s.profile_error = Some("the profile was not saved: disk full".into());
     s.updated_at = crate::now();
     store.save_session(&s, None).await.unwrap();
     assert_eq!(store.session(s.id).await.unwrap(), Some(s));
