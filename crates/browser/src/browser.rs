@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cdp::Connection;
+use cdp::protocol::browser;
 use tokio::sync::{broadcast, watch};
 
 use crate::error::BrowserError;
 use crate::options::LaunchOptions;
 use crate::page::Page;
-use crate::process::{Exit, Process};
+use crate::process::{Exit, Process, TOOLBAR_HEIGHT};
 use crate::tabs::{TabEvent, TabInfo, Tabs};
 
 /// A launched Chromium. Cheap to clone; every clone is the same browser.
@@ -51,6 +52,14 @@ impl Browser {
                 return Err(e);
             }
         };
+        // `--window-size` sizes the window, toolbars included; pages must see the asked size.
+        if let Some(tab) = tabs.active() {
+            let (width, height) = options.window;
+            if let Err(e) = size_viewport(&cdp, &tab.id, width, height).await {
+                process.stop().await;
+                return Err(e);
+            }
+        }
         // When the process dies, fail every command in flight at once instead of letting each
         // wait for its timeout.
         let mut exit = process.exit.clone();
@@ -180,6 +189,17 @@ impl Browser {
         self.inner.tabs.close(&self.inner.cdp, tab_id).await
     }
 
+    /// Resizes the window of the active tab so that its pages have a `width`×`height` CSS pixel
+    /// viewport (`browserScreenWidth`/`Height` of a session or browser). Tabs opened later in
+    /// that window share it; a popup window keeps the size its opener asked for.
+    pub async fn set_viewport(&self, width: u32, height: u32) -> Result<(), BrowserError> {
+        self.ensure_running()?;
+        let tab = self
+            .active_tab()
+            .ok_or_else(|| BrowserError::Gone("the browser has no tab to size".into()))?;
+        size_viewport(&self.inner.cdp, &tab.id, width, height).await
+    }
+
     /// Attaches a new flattened session to a tab, for driving it.
     ///
     /// Each caller gets its own session and so its own event stream; several can drive the same
@@ -207,4 +227,38 @@ impl std::fmt::Debug for Browser {
             .field("pid", &self.inner.process.pid)
             .finish()
     }
+}
+
+/// Resizes the window holding `tab_id` so that its viewport is `width`×`height`, and learns how
+/// tall the browser's toolbars are, so that the next launch opens at the right size.
+async fn size_viewport(
+    cdp: &Connection,
+    tab_id: &str,
+    width: u32,
+    height: u32,
+) -> Result<(), BrowserError> {
+    let window = cdp
+        .call(browser::GetWindowForTarget {
+            target_id: Some(tab_id.to_string()),
+        })
+        .await?;
+    cdp.call(browser::SetContentsSize {
+        window_id: window.window_id,
+        width: Some(width),
+        height: Some(height),
+    })
+    .await?;
+    let sized = cdp
+        .call(browser::GetWindowForTarget {
+            target_id: Some(tab_id.to_string()),
+        })
+        .await?;
+    if let Some(toolbars) = sized
+        .bounds
+        .height
+        .and_then(|outer| u32::try_from(outer.saturating_sub(i64::from(height))).ok())
+    {
+        TOOLBAR_HEIGHT.store(toolbars, Ordering::Relaxed);
+    }
+    Ok(())
 }

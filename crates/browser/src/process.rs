@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -178,8 +178,22 @@ impl Drop for Process {
     }
 }
 
+/// How many pixels of height the browser's own toolbars took in the last window Tandem sized
+/// (`Browser::launch` learns it); a launch adds it to the window, so that the viewport is
+/// already the asked size and the resize that follows changes nothing.
+pub(crate) static TOOLBAR_HEIGHT: AtomicU32 = AtomicU32::new(0);
+
+/// The screen pages see (`screen.width`): a common desktop one, or the window's size when that
+/// is larger. Headless Chromium otherwise reports 800×600, smaller than its own window, which
+/// sites take for a bot.
+fn screen_size(window: (u32, u32)) -> (u32, u32) {
+    (window.0.max(1920), window.1.max(1080))
+}
+
 fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
-    let (width, height) = options.window;
+    let (width, viewport_height) = options.window;
+    let height = viewport_height.saturating_add(TOOLBAR_HEIGHT.load(Ordering::Relaxed));
+    let (screen_width, screen_height) = screen_size((width, height));
     let mut args = vec![
         "--headless".to_string(),
         "--no-sandbox".to_string(),
@@ -197,6 +211,10 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
         "--password-store=basic".to_string(),
         format!("--user-data-dir={}", profile_dir.join("profile").display()),
         format!("--window-size={width},{height}"),
+        format!("--screen-info={{0,0 {screen_width}x{screen_height}}}"),
+        // Without it the first tab shows an infobar about `--no-sandbox`, 56 px tall, so its
+        // viewport is smaller than every later tab's.
+        "--test-type".to_string(),
     ];
     if (options.device_scale_factor - 1.0).abs() > f64::EPSILON {
         args.push(format!(

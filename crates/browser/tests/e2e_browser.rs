@@ -237,3 +237,57 @@ async fn a_hung_page_times_out_and_the_client_stays_usable_for_other_sessions() 
     assert_eq!(page.evaluate("6*7").await.unwrap(), json!(42));
     browser.stop().await;
 }
+
+/// What a page in `tab` sees of its window and screen: inner width, inner height, screen
+/// width, screen height.
+async fn viewport(browser: &Browser, tab: &str) -> Vec<u32> {
+    let page = browser.page(tab).await.unwrap();
+    let value = page
+        .evaluate("[innerWidth, innerHeight, screen.width, screen.height]")
+        .await
+        .unwrap();
+    serde_json::from_value(value).unwrap()
+}
+
+/// Reads the viewport until it is `want` (a resize reaches the renderer a frame later).
+async fn wait_viewport(browser: &Browser, tab: &str, want: [u32; 2]) -> Vec<u32> {
+    let mut seen = viewport(browser, tab).await;
+    for _ in 0..50 {
+        if seen[..2] == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        seen = viewport(browser, tab).await;
+    }
+    seen
+}
+
+#[tokio::test]
+async fn pages_see_the_asked_viewport_in_every_tab_and_a_screen_that_holds_it() {
+    let pages = FixtureServer::start().await;
+    let browser = Browser::launch(&LaunchOptions::default()).await.unwrap();
+    let first = browser.active_tab().unwrap();
+    let seen = wait_viewport(&browser, &first.id, [1280, 720]).await;
+    assert_eq!(
+        seen[..2],
+        [1280, 720],
+        "the window's toolbars are not taken from the page"
+    );
+    assert!(
+        seen[2] >= 1280 && seen[3] >= 720,
+        "the screen is at least as large as the window: {seen:?}"
+    );
+    let second = browser.new_tab(&pages.url("/index.html")).await.unwrap();
+    assert_eq!(
+        wait_viewport(&browser, &second.id, [1280, 720]).await[..2],
+        [1280, 720],
+        "a later tab has the same viewport as the first"
+    );
+
+    browser.set_viewport(1920, 1080).await.unwrap();
+    assert_eq!(
+        wait_viewport(&browser, &second.id, [1920, 1080]).await[..2],
+        [1920, 1080]
+    );
+    browser.stop().await;
+}

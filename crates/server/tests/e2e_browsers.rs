@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use support::{RawCdp, TestServer, cdp_socket_url, process_gone, wait_gone};
+use support::{RawCdp, TestServer, cdp_socket_url, process_gone, viewport_through_cdp, wait_gone};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -106,6 +106,16 @@ async fn browsers_are_created_listed_filtered_read_and_stopped() {
     )
     .await;
     assert_eq!(labelled["metadata"], json!({"team": "red", "run": "7"}));
+    assert_eq!(
+        viewport_through_cdp(labelled["cdpUrl"].as_str().unwrap(), [1024, 768]).await,
+        json!([1024, 768]),
+        "pages see the screen size asked for"
+    );
+    assert_eq!(
+        viewport_through_cdp(cdp, [1280, 720]).await,
+        json!([1280, 720]),
+        "and 1280x720 without one"
+    );
     let started =
         chrono::DateTime::parse_from_rfc3339(labelled["startedAt"].as_str().unwrap()).unwrap();
     let timeout =

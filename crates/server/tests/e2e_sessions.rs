@@ -67,6 +67,11 @@ async fn create_get_list_and_paging() {
     assert_eq!(custom["maxCostUsd"], "2.5");
     assert_eq!(custom["model"], "bu-mini");
     assert_eq!(custom["browserScreenWidth"], 1024);
+    assert_eq!(
+        support::viewport_through_cdp(custom["cdpUrl"].as_str().unwrap(), [1024, 768]).await,
+        json!([1024, 768]),
+        "the session's pages see the screen size asked for"
+    );
     ids.push(id(&custom));
 
     let page = server

@@ -210,6 +210,26 @@ impl Command for SetWindowBounds {
     type Response = Empty;
 }
 
+/// `Browser.setContentsSize`: resizes a window so that its page area (the viewport) has the
+/// given size, whatever the browser's own toolbars take.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetContentsSize {
+    /// From [`GetWindowForTarget`].
+    pub window_id: WindowId,
+    /// Viewport width in CSS pixels; `None` keeps the current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Viewport height in CSS pixels; `None` keeps the current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl Command for SetContentsSize {
+    const METHOD: &'static str = "Browser.setContentsSize";
+    type Response = Empty;
+}
+
 /// `Browser.downloadWillBegin`: a download starts. Sent only with `events_enabled` in
 /// [`SetDownloadBehavior`], on the browser connection (not the page's session).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -373,6 +393,15 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&params).unwrap(),
             json!({"windowId": 3, "bounds": {"width": 1024, "height": 768}})
+        );
+        let contents = SetContentsSize {
+            window_id: 3,
+            width: Some(1280),
+            height: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&contents).unwrap(),
+            json!({"windowId": 3, "width": 1280})
         );
     }
 }

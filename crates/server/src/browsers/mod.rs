@@ -78,6 +78,12 @@ impl Browsers {
             None => (self.sessions.pool().acquire().await?, None),
         };
         let stop = |browser: browser::Browser| async move { browser.stop().await };
+        if let Err(e) =
+            crate::sessions::size_screen(&browser, spec.screen_width, spec.screen_height).await
+        {
+            stop(browser).await;
+            return Err(e.into());
+        }
 
         let id = Uuid::now_v7();
         let mut record = BrowserRecord::new(id, store::now());

@@ -200,6 +200,10 @@ impl Sessions {
             }
             None => (inner.pool.acquire().await?, None),
         };
+        if let Err(e) = size_screen(&browser, spec.screen_width, spec.screen_height).await {
+            browser.stop().await;
+            return Err(e.into());
+        }
 
         let id = Uuid::now_v7();
         let downloads = crate::downloads::follow(
@@ -440,5 +444,22 @@ impl Sessions {
             Ok(record) => SessionError::Ended(record.status),
             Err(e) => e,
         }
+    }
+}
+
+/// Gives a new browser the viewport its creator asked for with `browserScreenWidth` and
+/// `browserScreenHeight` (validated together, 320-6144 by 320-3456); without them it keeps
+/// the default 1280×720.
+pub(crate) async fn size_screen(
+    browser: &browser::Browser,
+    width: Option<i64>,
+    height: Option<i64>,
+) -> Result<(), browser::BrowserError> {
+    let (Some(width), Some(height)) = (width, height) else {
+        return Ok(());
+    };
+    match (u32::try_from(width), u32::try_from(height)) {
+        (Ok(width), Ok(height)) => browser.set_viewport(width, height).await,
+        _ => Ok(()),
     }
 }

@@ -572,3 +572,20 @@ pub async fn cdp_socket_url(cdp_url: &str) -> String {
         .expect("webSocketDebuggerUrl")
         .to_string()
 }
+
+/// The viewport (`[innerWidth, innerHeight]`) a new tab of the browser behind `cdp_url` has,
+/// read until it is `want` or two seconds have passed (a resize reaches pages a frame later).
+pub async fn viewport_through_cdp(cdp_url: &str, want: [u32; 2]) -> Value {
+    let mut cdp = RawCdp::connect(&cdp_socket_url(cdp_url).await)
+        .await
+        .expect("CDP connects");
+    let tab = cdp.open("about:blank").await;
+    let start = Instant::now();
+    loop {
+        let seen = cdp.eval(&tab, "[innerWidth, innerHeight]").await;
+        if seen == json!(want) || start.elapsed() > Duration::from_secs(2) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
