@@ -122,6 +122,9 @@ function connect() {
   socket.onmessage = (event) => {
     if (typeof event.data !== 'string') {
       state.bytes += event.data.size;
+      // Frames in flight are capped by these acks: on a slow link the next frame leaves the
+      // server only once this one is here, so what is shown is never seconds old.
+      send({ t: 'ack' });
       showFrame(event.data);
       return;
     }

@@ -7,9 +7,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use support::{RawCdp, TestServer, cdp_socket_url, process_gone, viewport_through_cdp, wait_gone};
+use support::{
+    LiveMessage, LiveSocket, RawCdp, TestServer, cdp_socket_url, next_live, open_live,
+    process_gone, viewport_through_cdp, wait_gone,
+};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -771,42 +773,9 @@ async fn a_restart_stops_the_browsers_it_lost() {
     );
 }
 
-/// What the live view's WebSocket sent: a JSON message, or a frame (JPEG bytes).
-enum LiveMessage {
-    Json(Value),
-    Frame(Vec<u8>),
-}
-
-/// The next message from a live-view socket, within 20 s.
-async fn next_live(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> LiveMessage {
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(20), socket.next())
-            .await
-            .expect("the live view went quiet")
-            .expect("the live view closed")
-            .unwrap();
-        match next {
-            Message::Text(text) => return LiveMessage::Json(serde_json::from_str(&text).unwrap()),
-            Message::Binary(bytes) => return LiveMessage::Frame(bytes.to_vec()),
-            _ => {}
-        }
-    }
-}
-
 /// Reads the live view until it shows `url` in its address bar, then until a frame arrives
 /// that differs from `before`; returns that frame.
-async fn live_shows(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    url: &str,
-    before: Option<&[u8]>,
-) -> Vec<u8> {
+async fn live_shows(socket: &mut LiveSocket, url: &str, before: Option<&[u8]>) -> Vec<u8> {
     let start = Instant::now();
     let mut located = false;
     loop {
@@ -839,21 +808,7 @@ async fn the_live_view_streams_while_a_cdp_client_drives() {
     let tab = client.open(&first).await;
 
     // A viewer opens the live view with its link's token while the client stays connected.
-    let live = browser["liveUrl"].as_str().unwrap();
-    let (page, token) = live.split_once("?token=").unwrap();
-    let socket_url = format!("{}/ws?token={token}", page.replacen("http://", "ws://", 1));
-    let (mut viewer, _) = tokio_tungstenite::connect_async(socket_url).await.unwrap();
-    let LiveMessage::Json(hello) = next_live(&mut viewer).await else {
-        panic!("the live view starts with its hello")
-    };
-    assert_eq!(hello["t"], "hello");
-    // As the page does: its picture's size, which makes it a watcher.
-    viewer
-        .send(tokio_tungstenite::tungstenite::Message::Text(
-            r#"{"t":"viewport","w":1280,"h":800,"dpr":1}"#.into(),
-        ))
-        .await
-        .unwrap();
+    let mut viewer = open_live(browser["liveUrl"].as_str().unwrap()).await;
     let shown = live_shows(&mut viewer, &first, None).await;
 
     // The client navigates its tab: the viewer follows, with frames of the new page.

@@ -113,6 +113,10 @@ pub enum ViewerMessage {
         #[serde(default)]
         index: Option<u32>,
     },
+    /// A frame (a binary message) reached the viewer. A viewer that sends these is sent a new
+    /// frame only while fewer than two it got are unacknowledged, so a slow link carries a
+    /// frame or two and never a queue of them in the socket's buffers.
+    Ack,
     /// The human is still there (the "stay" button of the timeout warning).
     Touch,
     /// The answer to what the agent waits for ("Done", an answer, approve or reject), or

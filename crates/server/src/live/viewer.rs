@@ -4,12 +4,18 @@
 //! and a frame is taken from the hub only when the socket is ready for it: the newest frame
 //! wins and nothing queues. A view-only viewer's input is dropped here, on the server.
 //!
+//! A frame taken from the hub still waits in the kernel's socket buffers until the link
+//! carries it, and on a slow link those buffers hold seconds of frames. So a viewer that
+//! acknowledges frames ([`ViewerMessage::Ack`], as the live view's page does) is sent the
+//! next one only while fewer than [`FRAMES_IN_FLIGHT`] are unacknowledged: what it shows is
+//! never more than a couple of frames old, however slow its link.
+//!
 //! A still page sends nothing, and proxies (nginx, Cloudflare) close a WebSocket that is quiet
 //! for a minute or so; the server pings every [`PING_EVERY`], which also finds viewers that
 //! vanished without closing: one that answers nothing for a whole interval is dropped.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -32,6 +38,38 @@ const CLOSE_UNAVAILABLE: u16 = 1011;
 
 /// How often the server pings each viewer.
 const PING_EVERY: Duration = Duration::from_secs(20);
+
+/// Frames an acknowledging viewer may have on the way at once: one being drawn, one coming.
+const FRAMES_IN_FLIGHT: u32 = 2;
+
+/// What the reader learns of a viewer's acknowledgements, for the writer.
+#[derive(Default)]
+struct Acks {
+    /// The viewer acknowledges frames (it sent one ack at least).
+    on: AtomicBool,
+    /// Frames sent and not acknowledged yet.
+    unacked: AtomicU32,
+    /// Wakes the writer when an ack makes room for a frame.
+    room: tokio::sync::Notify,
+}
+
+impl Acks {
+    fn room_for_a_frame(&self) -> bool {
+        !self.on.load(Ordering::Relaxed) || self.unacked.load(Ordering::Relaxed) < FRAMES_IN_FLIGHT
+    }
+
+    fn sent(&self) {
+        self.unacked.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn acked(&self) {
+        self.on.store(true, Ordering::Relaxed);
+        let _ = self
+            .unacked
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        self.room.notify_one();
+    }
+}
 
 /// What a viewer is told first, on connecting and whenever it must start over (it fell too
 /// far behind the hub's messages): `hello`, on which it drops every overlay it shows, then
@@ -79,6 +117,8 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
     // Set by the reader on anything from the viewer (a pong included), cleared at each ping.
     let heard = Arc::new(AtomicBool::new(true));
     let writer_heard = heard.clone();
+    let acks = Arc::new(Acks::default());
+    let writer_acks = acks.clone();
     let writer_hub = hub.clone();
     let mut writer = tokio::spawn(async move {
         let mut ping =
@@ -122,7 +162,9 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
-                changed = frames.changed() => {
+                // An ack made room: the loop looks at the frames again.
+                () = writer_acks.room.notified() => {}
+                changed = frames.changed(), if writer_acks.room_for_a_frame() => {
                     if changed.is_err() {
                         return;
                     }
@@ -131,6 +173,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
                         if sink.send(Message::Binary(frame.jpeg.clone())).await.is_err() {
                             return;
                         }
+                        writer_acks.sent();
                         writer_hub.frame_taken(frame.seq);
                     }
                 }
@@ -146,6 +189,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
                 heard.store(true, Ordering::Relaxed);
                 match message {
                     Message::Text(text) => match serde_json::from_str::<ViewerMessage>(&text) {
+                        Ok(ViewerMessage::Ack) => acks.acked(),
                         Ok(message) => dispatch(&hub, &access, viewer, message, &direct_tx).await,
                         Err(e) => tracing::debug!(error = %e, "unreadable viewer message"),
                     },
@@ -204,7 +248,7 @@ async fn dispatch(
         return;
     }
     match message {
-        ViewerMessage::Viewport { .. } => {}
+        ViewerMessage::Viewport { .. } | ViewerMessage::Ack => {}
         ViewerMessage::Mouse {
             kind,
             x,

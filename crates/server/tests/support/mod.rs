@@ -589,3 +589,60 @@ pub async fn viewport_through_cdp(cdp_url: &str, want: [u32; 2]) -> Value {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A live-view WebSocket, as the viewer page opens it.
+pub type LiveSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What the live view's WebSocket sent: a JSON message, or a frame (JPEG bytes).
+pub enum LiveMessage {
+    Json(Value),
+    Frame(Vec<u8>),
+}
+
+/// The next message from a live-view socket, within 20 s.
+pub async fn next_live(socket: &mut LiveSocket) -> LiveMessage {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("the live view went quiet")
+            .expect("the live view closed")
+            .unwrap();
+        match next {
+            Message::Text(text) => return LiveMessage::Json(serde_json::from_str(&text).unwrap()),
+            Message::Binary(bytes) => return LiveMessage::Frame(bytes.to_vec()),
+            _ => {}
+        }
+    }
+}
+
+/// Sends a viewer message, as the page would.
+pub async fn send_live(socket: &mut LiveSocket, message: Value) {
+    use futures_util::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            message.to_string().into(),
+        ))
+        .await
+        .unwrap();
+}
+
+/// Opens the live view's socket for `live_url` (a `liveUrl` or `viewUrl`), reads its hello
+/// and tells it the picture's size, as the page does on connecting: from then on it watches.
+pub async fn open_live(live_url: &str) -> LiveSocket {
+    let (page, token) = live_url.split_once("?token=").expect("a token in the link");
+    let socket_url = format!("{}/ws?token={token}", page.replacen("http://", "ws://", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(socket_url).await.unwrap();
+    let LiveMessage::Json(hello) = next_live(&mut socket).await else {
+        panic!("the live view starts with its hello")
+    };
+    assert_eq!(hello["t"], "hello");
+    send_live(
+        &mut socket,
+        json!({"t": "viewport", "w": 1280, "h": 800, "dpr": 1}),
+    )
+    .await;
+    socket
+}

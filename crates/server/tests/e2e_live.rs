@@ -1,0 +1,126 @@
+//! The live view's frame pipeline against a real server and real Chromium, read by raw
+//! WebSocket viewers: the screencast runs only while someone watches, and a viewer that
+//! acknowledges frames never has more than a couple on the way, however slowly it reads.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{LiveMessage, LiveSocket, RawCdp, TestServer, cdp_socket_url, next_live, open_live};
+
+/// Whether a DevTools client (the live view's hub, here) is attached to the tab `target`.
+async fn attached(cdp: &mut RawCdp, target: &str) -> bool {
+    let targets = cdp
+        .call("Target.getTargets", json!({}), None)
+        .await
+        .unwrap();
+    targets["result"]["targetInfos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["targetId"] == target)
+        .map(|t| t["attached"] == true)
+        .expect("the tab is listed")
+}
+
+/// Waits up to 5 s for the tab's `attached` flag to become `want`.
+async fn wait_attached(cdp: &mut RawCdp, target: &str, want: bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if attached(cdp, target).await == want {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A session whose active tab shows `path` of the fixture server, opened through its
+/// `cdpUrl` without attaching to it; returns the session, the CDP client and the tab's id.
+async fn session_on(server: &TestServer, url: &str) -> (Value, RawCdp, String) {
+    let session = server.create(json!({})).await;
+    let mut cdp = RawCdp::connect(&cdp_socket_url(session["cdpUrl"].as_str().unwrap()).await)
+        .await
+        .unwrap();
+    let created = cdp
+        .call("Target.createTarget", json!({ "url": url }), None)
+        .await
+        .unwrap();
+    let target = created["result"]["targetId"].as_str().unwrap().to_string();
+    (session, cdp, target)
+}
+
+/// Frames that arrive within `window`, acknowledging none of them.
+async fn frames_within(socket: &mut LiveSocket, window: Duration) -> usize {
+    let end = Instant::now() + window;
+    let mut frames = 0;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match tokio::time::timeout(left, next_live(socket)).await {
+            Ok(LiveMessage::Frame(_)) => frames += 1,
+            Ok(LiveMessage::Json(_)) => {}
+            Err(_) => break,
+        }
+    }
+    frames
+}
+
+/// Reads until the first frame.
+async fn first_frame(socket: &mut LiveSocket) {
+    while !matches!(next_live(socket).await, LiveMessage::Frame(_)) {}
+}
+
+#[tokio::test]
+async fn the_screencast_runs_only_while_someone_watches() {
+    let server = TestServer::start(|c| c.pool_size = 1);
+    let pages = testkit::FixtureServer::start().await;
+    let (session, mut cdp, tab) = session_on(&server, &pages.url("/live-animated.html")).await;
+    assert!(
+        wait_attached(&mut cdp, &tab, false).await,
+        "nobody watches: nothing is attached to the tab"
+    );
+
+    let mut viewer = open_live(session["liveUrl"].as_str().unwrap()).await;
+    first_frame(&mut viewer).await;
+    assert!(attached(&mut cdp, &tab).await, "a viewer watches the tab");
+
+    drop(viewer);
+    assert!(
+        wait_attached(&mut cdp, &tab, false).await,
+        "the last viewer left: the screencast stopped and the tab is let go"
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_viewer_that_acknowledges_frames_never_has_a_backlog() {
+    let server = TestServer::start(|c| c.pool_size = 1);
+    let pages = testkit::FixtureServer::start().await;
+    let (session, _cdp, _tab) = session_on(&server, &pages.url("/live-animated.html")).await;
+    let live = session["liveUrl"].as_str().unwrap();
+
+    // A viewer that never acknowledges gets the animation's frames as fast as it reads.
+    let mut eager = open_live(live).await;
+    first_frame(&mut eager).await;
+    let streamed = frames_within(&mut eager, Duration::from_secs(2)).await;
+    assert!(streamed > 10, "the page animates: {streamed} frames in 2 s");
+    drop(eager);
+
+    // One that acknowledges its first frame, then reads without acknowledging (a slow link):
+    // only what was already on the way arrives, not the animation's 2 s of frames.
+    let mut slow = open_live(live).await;
+    first_frame(&mut slow).await;
+    support::send_live(&mut slow, json!({"t": "ack"})).await;
+    let backlog = frames_within(&mut slow, Duration::from_secs(2)).await;
+    assert!(
+        backlog <= 6,
+        "{backlog} frames came without an ack (the eager viewer got {streamed})"
+    );
+    // Its acks make room again, and frames flow.
+    for _ in 0..=backlog {
+        support::send_live(&mut slow, json!({"t": "ack"})).await;
+    }
+    let after = frames_within(&mut slow, Duration::from_secs(2)).await;
+    assert!(after >= 1, "frames come again once acknowledged");
+    server.stop();
+}
