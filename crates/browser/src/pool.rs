@@ -124,6 +124,11 @@ impl Pool {
         Browser::launch(&options).await
     }
 
+    /// How many warm browsers the pool keeps ready when it can.
+    pub fn size(&self) -> usize {
+        self.inner.options.size
+    }
+
     /// How many warm browsers are ready right now.
     pub fn ready(&self) -> usize {
         lock(&self.inner.ready).len()

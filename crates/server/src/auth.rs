@@ -1,4 +1,5 @@
-//! API-key authentication: every `/api` request must carry `X-Browser-Use-API-Key`.
+//! API-key authentication: every `/api` request (and `/metrics`) must carry the key in
+//! `X-Browser-Use-API-Key`, or as a bearer token.
 //!
 //! The header name is the one the official SDKs send, so they work unchanged. The key comes
 //! from configuration, or is generated on first start and kept in the data directory.
@@ -81,10 +82,21 @@ impl ApiKey {
 }
 
 /// Middleware: passes the request on only with the right key; 401 `{"detail": ...}` otherwise.
+/// The key comes in the SDKs' header, or as `Authorization: Bearer <key>` (what monitoring
+/// tools such as Prometheus send).
 pub async fn require_api_key(State(key): State<ApiKey>, request: Request, next: Next) -> Response {
-    match request.headers().get(API_KEY_HEADER) {
+    let headers = request.headers();
+    let presented = headers
+        .get(API_KEY_HEADER)
+        .map(|v| v.as_bytes())
+        .or_else(|| {
+            headers
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        });
+    match presented {
         None => ApiError::Unauthorized("X-Browser-Use-API-Key header is required").into_response(),
-        Some(value) if key.matches(value.as_bytes()) => next.run(request).await,
+        Some(value) if key.matches(value) => next.run(request).await,
         Some(_) => ApiError::Unauthorized("Invalid API key").into_response(),
     }
 }

@@ -17,6 +17,7 @@ mod error;
 mod files;
 pub mod live;
 pub mod live_link;
+pub mod metrics;
 pub mod profiles;
 mod runner;
 pub mod screenshots;

@@ -12,6 +12,7 @@ mod message;
 mod profile;
 mod session;
 mod sqlite;
+mod stats;
 mod workspace;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ pub use message::{MessagePage, MessageQuery, MessageRecord, NewMessage};
 pub use profile::ProfileRecord;
 pub use session::{SessionRecord, SessionStatus};
 pub use sqlite::SqliteStore;
+pub use stats::StoreStats;
 pub use uuid::Uuid;
 pub use workspace::WorkspaceRecord;
 
@@ -127,6 +129,9 @@ pub trait Store: Send + Sync {
 
     /// Deletes a workspace record; false when there was none.
     fn delete_workspace(&self, id: Uuid) -> StoreFuture<'_, bool>;
+
+    /// Counts and usage totals over the whole store, for monitoring.
+    fn stats(&self) -> StoreFuture<'_, StoreStats>;
 }
 
 /// The current time at the precision the store keeps (microseconds), so that a timestamp

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{
     BrowserQuery, BrowserRecord, BrowserStatus, MessagePage, MessageQuery, MessageRecord,
     NewMessage, ProfileRecord, SessionRecord, SessionStatus, Store, StoreError, StoreFuture,
-    WorkspaceRecord,
+    StoreStats, WorkspaceRecord,
 };
 
 mod records;
@@ -606,6 +606,41 @@ impl Store for SqliteStore {
 
     fn delete_workspace(&self, id: Uuid) -> StoreFuture<'_, bool> {
         Box::pin(self.remove_workspace(id))
+    }
+
+    fn stats(&self) -> StoreFuture<'_, StoreStats> {
+        Box::pin(async move {
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            let mut stats = StoreStats::default();
+            let sessions: Vec<(String, i64, i64, i64, i64, f64)> = sqlx::query_as(
+                "SELECT status, COUNT(*), COALESCE(SUM(human_input IS NOT NULL), 0), \
+                 COALESCE(SUM(total_input_tokens), 0), COALESCE(SUM(total_output_tokens), 0), \
+                 COALESCE(SUM(CAST(llm_cost_usd AS REAL)), 0.0) \
+                 FROM sessions GROUP BY status ORDER BY status",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            for (status, n, waiting, input, output, cost) in sessions {
+                if status == SessionStatus::Running.as_str() {
+                    stats.waiting_for_human = count(waiting);
+                }
+                stats.sessions.push((status, count(n)));
+                stats.input_tokens += count(input);
+                stats.output_tokens += count(output);
+                stats.llm_cost_usd += cost;
+            }
+            let browsers: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT status, COUNT(*) FROM browsers GROUP BY status ORDER BY status",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            stats.browsers = browsers.into_iter().map(|(s, n)| (s, count(n))).collect();
+            let (messages,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM messages")
+                .fetch_one(&self.pool)
+                .await?;
+            stats.messages = count(messages);
+            Ok(stats)
+        })
     }
 }
 

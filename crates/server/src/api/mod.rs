@@ -1,5 +1,5 @@
-//! The HTTP surface: `/api/v3` (Browser Use Cloud v3 compatible), `/healthz`, and the live
-//! view under `/live` (see [`crate::live`]).
+//! The HTTP surface: `/api/v3` (Browser Use Cloud v3 compatible), `/healthz`, `/metrics`
+//! (see [`crate::metrics`]), and the live view under `/live` (see [`crate::live`]).
 
 mod billing;
 mod browsers;
@@ -121,9 +121,13 @@ pub fn router(state: AppState, key: ApiKey) -> Router {
         .route("/workspaces/{workspace_id}/size", get(workspaces::size))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(from_fn_with_state(key, require_api_key));
+        .layer(from_fn_with_state(key.clone(), require_api_key));
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/metrics",
+            get(crate::metrics::metrics).layer(from_fn_with_state(key, require_api_key)),
+        )
         .route("/api/v3/openapi.json", get(openapi_json))
         // Presigned like the cloud's: the token in the link is the credential, not the API key.
         .route(

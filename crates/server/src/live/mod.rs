@@ -18,6 +18,7 @@ mod viewer;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
@@ -42,6 +43,8 @@ pub struct Live {
     sessions: Sessions,
     settings: ScreencastSettings,
     hubs: Arc<Mutex<HashMap<Uuid, Arc<Hub>>>>,
+    /// Viewer sockets open now, over every session (for `/metrics`).
+    viewers: Arc<AtomicUsize>,
 }
 
 impl Live {
@@ -51,7 +54,14 @@ impl Live {
             sessions,
             settings,
             hubs: Arc::default(),
+            viewers: Arc::default(),
         }
+    }
+
+    /// How many sessions are watched, and by how many viewer sockets in all.
+    pub async fn watched(&self) -> (usize, usize) {
+        let hubs = self.hubs.lock().await.len();
+        (hubs, self.viewers.load(Ordering::Relaxed))
     }
 
     /// The hub of an active session, started on first use.
@@ -196,9 +206,13 @@ async fn socket(
     };
     // Base64 inflates uploads by a third; leave room for it and the JSON around it.
     let upgrade = upgrade.max_message_size(MAX_UPLOAD_BYTES / 3 * 4 + (1 << 20));
+    let viewers = app.live.viewers.clone();
     Ok(upgrade.on_upgrade(move |socket| async move {
         match admission {
-            Admission::Watch(hub) => viewer::serve(socket, hub, access).await,
+            Admission::Watch(hub) => {
+                let _counted = Counted::new(viewers);
+                viewer::serve(socket, hub, access).await;
+            }
             Admission::Ended(reason) => viewer::refuse_ended(socket, reason).await,
             Admission::LinkExpired => viewer::refuse_expired(socket).await,
             Admission::Unavailable => viewer::refuse_unavailable(socket).await,
@@ -256,4 +270,20 @@ async fn download(
         return Ok(not_found());
     };
     Ok(crate::api::workspaces::attachment(&name, body))
+}
+
+/// One open viewer socket in [`Live`]'s count, for as long as it lives, however it ends.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(count: Arc<AtomicUsize>) -> Counted {
+        count.fetch_add(1, Ordering::Relaxed);
+        Counted(count)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }

@@ -359,3 +359,46 @@ async fn profiles_and_workspaces_round_trip_list_and_delete() {
     assert!(store.delete_workspace(ws.id).await.unwrap());
     assert_eq!(store.workspace(ws.id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn stats_count_sessions_browsers_and_usage() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    assert_eq!(store.stats().await.unwrap(), StoreStats::default());
+
+    let mut waiting = session();
+    waiting.status = SessionStatus::Running;
+    waiting.human_input = Some(serde_json::json!({"type": "question", "question": "Size?"}));
+    waiting.total_input_tokens = 1000;
+    waiting.total_output_tokens = 50;
+    waiting.llm_cost_usd = "0.25".into();
+    store.create_session(&waiting, None).await.unwrap();
+    let mut running = session();
+    running.status = SessionStatus::Running;
+    store.create_session(&running, None).await.unwrap();
+    let mut done = session();
+    done.status = SessionStatus::Stopped;
+    done.total_input_tokens = 500;
+    done.total_output_tokens = 20;
+    done.llm_cost_usd = "0.5".into();
+    store.create_session(&done, None).await.unwrap();
+    store.append_message(&message(done.id, 0)).await.unwrap();
+    store.append_message(&message(done.id, 1)).await.unwrap();
+    let mut browser = BrowserRecord::new(Uuid::now_v7(), crate::now());
+    browser.status = BrowserStatus::Stopped;
+    store.save_browser(&browser).await.unwrap();
+
+    let stats = store.stats().await.unwrap();
+    assert_eq!(
+        stats.sessions,
+        vec![("running".to_string(), 2), ("stopped".to_string(), 1)]
+    );
+    assert_eq!(stats.waiting_for_human, 1);
+    assert_eq!(stats.browsers, vec![("stopped".to_string(), 1)]);
+    assert_eq!((stats.input_tokens, stats.output_tokens), (1500, 70));
+    assert!(
+        (stats.llm_cost_usd - 0.75).abs() < 1e-9,
+        "{}",
+        stats.llm_cost_usd
+    );
+    assert_eq!(stats.messages, 2);
+}
