@@ -411,3 +411,58 @@ async fn elements_with_only_event_listeners_are_found_but_delegating_containers_
     })
     .await;
 }
+
+/// The accessible names of the native controls and links a page shows in its viewport (at
+/// least half of each on screen), read in the page: what the agent must not miss.
+const CONTROLS_IN_VIEW_JS: &str = r#"(() => {
+  const seen = [];
+  for (const el of document.querySelectorAll('a[href], button, input, select, textarea')) {
+    const r = el.getBoundingClientRect();
+    const visible = Math.min(r.bottom, innerHeight) - Math.max(r.top, 0);
+    if (r.width > 0 && visible >= r.height / 2) seen.push(el.textContent.trim());
+  }
+  return seen;
+})()"#;
+
+#[tokio::test]
+async fn no_control_in_view_is_missed_on_a_page_of_twelve_thousand_elements() {
+    with_fixture("/index.html", |f| async move {
+        // The benchmark's large page (benches/observe/gen_pages.py): 3,000 rows of a text, a
+        // link and a button.
+        f.page
+            .evaluate(
+                r#"(() => {
+  document.body.style.margin = '0 16px';
+  const rows = [];
+  for (let i = 0; i < 3000; i++) {
+    const price = ((i * 7919) % 10000 / 100).toFixed(2);
+    rows.push(`<div style="display:flex;gap:12px;align-items:center;height:26px;border-bottom:1px solid #eee"><span>Item ${i} costs $${price}</span><a href="/item/${i}">Item ${i}</a><button type="button">Buy ${i}</button></div>`);
+  }
+  document.body.innerHTML = rows.join('');
+  return document.querySelectorAll('*').length;
+})()"#,
+            )
+            .await
+            .unwrap();
+        let mut observer = Observer::new();
+        for scroll in ["0", "document.body.scrollHeight / 2", "document.body.scrollHeight"] {
+            f.page
+                .evaluate(&format!("window.scrollTo(0, {scroll}); window.scrollY"))
+                .await
+                .unwrap();
+            let expected: Vec<String> =
+                serde_json::from_value(f.page.evaluate(CONTROLS_IN_VIEW_JS).await.unwrap())
+                    .unwrap();
+            assert!(expected.len() > 40, "a screenful of rows: {expected:?}");
+            let state = f.observe(&mut observer).await;
+            for name in &expected {
+                assert!(
+                    state.elements.iter().any(|e| &e.name == name),
+                    "{name:?} is in view (scrolled to {scroll}) but not listed:\n{}",
+                    state.to_text()
+                );
+            }
+        }
+    })
+    .await;
+}
