@@ -240,6 +240,20 @@ export async function goTo(page, url) {
   await waitForPicture(page, { changed: true });
 }
 
+/** Waits until the clipboard `page` reads holds `text`. Polled from here: Playwright's
+ * waitForFunction does not await a predicate's promise (a promise is truthy), so an async
+ * predicate there would pass at once. */
+export async function waitForClipboard(page, text, { timeout = 10000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let now;
+  for (;;) {
+    now = await page.evaluate(() => navigator.clipboard.readText());
+    if (now === text) return;
+    if (Date.now() > deadline) throw new Error(`the clipboard holds ${JSON.stringify(now)}, not ${JSON.stringify(text)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The viewer-page point (CSS px) showing a remote viewport point (CSS px). */
 export async function remotePoint(page, x, y) {
   return page.evaluate(([x, y]) => {
