@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   startTandem, startFixtures, launchChromium, waitForPicture, waitForFrame, pictureCentre, goTo,
-  remotePoint, waitForClipboard,
+  remotePoint, waitForClipboard, typeAndCopy, clipboardViewer,
 } from '../support.mjs';
 
 let tandem;
@@ -23,11 +23,7 @@ before(async () => {
   const created = await tandem.api('POST', '/sessions', {});
   assert.equal(created.status, 200);
   session = created.json;
-  context = await chromium.newContext({ viewport: { width: 1280, height: 860 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: tandem.base });
-  viewer = await context.newPage();
-  await viewer.goto(session.liveUrl);
-  await viewer.waitForFunction(() => window.tandemLive && window.tandemLive.frames > 0, null, { timeout: 20000 });
+  ({ context, viewer } = await clipboardViewer(chromium, tandem, session));
 });
 
 after(async () => {
@@ -359,13 +355,7 @@ test('a select opened from the keyboard shows its list too', async () => {
 
 test('copy reads the selection inside a same-origin iframe', async () => {
   await clickRemote(200, 245);
-  const since = Date.now();
-  await viewer.keyboard.type('words in a frame', { delay: 0 });
-  await fixtures.waitFor((r) => r.frame === 'inner' && r.event === 'input' && r.value === 'words in a frame', { since });
-  await viewer.evaluate(() => navigator.clipboard.writeText(''));
-  await viewer.keyboard.press('Control+A');
-  await viewer.keyboard.press('Control+C');
-  await waitForClipboard(viewer, 'words in a frame');
+  await typeAndCopy(viewer, fixtures, 'words in a frame', (r) => r.frame === 'inner');
 });
 
 test('downloads are announced without covering the page, and listed with a link Tandem serves', async () => {
