@@ -240,6 +240,47 @@ export async function goTo(page, url) {
   await waitForPicture(page, { changed: true });
 }
 
+/** Waits until the clipboard `page` reads holds `text`. Polled from here: Playwright's
+ * waitForFunction does not await a predicate's promise (a promise is truthy), so an async
+ * predicate there would pass at once. */
+export async function waitForClipboard(page, text, { timeout = 10000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let now;
+  for (;;) {
+    now = await page.evaluate(() => navigator.clipboard.readText());
+    if (now === text) return;
+    if (Date.now() > deadline) throw new Error(`the clipboard holds ${JSON.stringify(now)}, not ${JSON.stringify(text)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Types `text` into the focused field of the remote page through the viewer `page`, waits
+ * until the fixture server `fixtures` heard the field take it (a report matching `where` as
+ * well), selects it all and copies it through the viewer; resolves with the field's report
+ * once the human's clipboard holds the text. */
+export async function typeAndCopy(page, fixtures, text, where = () => true) {
+  const since = Date.now();
+  await page.keyboard.type(text, { delay: 0 });
+  const typed = await fixtures.waitFor((r) => r.event === 'input' && r.value === text && where(r), { since });
+  await page.evaluate(() => navigator.clipboard.writeText(''));
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Control+C');
+  await waitForClipboard(page, text);
+  return typed;
+}
+
+/** A viewer of `session` (a created session's JSON) in a fresh 1280×860 context of
+ * `chromium` that may use the clipboard of `tandem`'s pages; resolves with the context and
+ * the page once it drew a first frame. */
+export async function clipboardViewer(chromium, tandem, session) {
+  const context = await chromium.newContext({ viewport: { width: 1280, height: 860 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: tandem.base });
+  const viewer = await context.newPage();
+  await viewer.goto(session.liveUrl);
+  await waitForFrame(viewer, { timeout: 20000 });
+  return { context, viewer };
+}
+
 /** The viewer-page point (CSS px) showing a remote viewport point (CSS px). */
 export async function remotePoint(page, x, y) {
   return page.evaluate(([x, y]) => {

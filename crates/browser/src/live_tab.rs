@@ -5,18 +5,21 @@
 //! `<select>` are drawn by the browser outside the page (or not at all in headless), so a
 //! human watching frames would see a stuck page. [`LiveTab`] attaches its own session to the
 //! tab, intercepts those three, and reports them as [`TabSignal`]s for the viewer to render;
-//! the viewer's answers come back through its methods.
+//! the viewer's answers come back through its methods. Cross-site iframes, which run in
+//! processes of their own, get the same through sessions of their own (`live_frames`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use cdp::Session;
-use cdp::protocol::{dom, emulation, input, page, runtime};
+use cdp::protocol::{dom, emulation, input, page, runtime, target};
 use serde::Deserialize;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::BrowserError;
 use crate::input::{InputError, KeyInput, PointerInput, key_event, mouse_event};
+use crate::live_frames::{self, FrameContext, FrameSessions, MAX_FRAME_DEPTH};
 use crate::page::Page;
 
 /// Something on the tab the human must see or answer.
@@ -45,8 +48,8 @@ pub enum TabSignal {
     Select {
         /// The options and where the element is.
         popup: SelectPopup,
-        /// The JavaScript context (frame) that reported it, where the choice is applied.
-        context: runtime::ExecutionContextId,
+        /// The frame that reported it, where the choice is applied.
+        frame: SelectFrame,
     },
     /// The document's title changed (headless Chromium does not report title changes in its
     /// target events, so the tab strip learns them here).
@@ -63,6 +66,16 @@ pub enum TabSignal {
     },
 }
 
+/// Where a reported `<select>` lives: the session of its frame's process (the tab's, or a
+/// cross-site iframe's) and the JavaScript context of its document there. Given back to
+/// [`LiveTab::pick_option`] as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectFrame {
+    /// The session; `None` only for a session without an id (never a tab's or a frame's).
+    session_id: Option<String>,
+    context: runtime::ExecutionContextId,
+}
+
 /// A native `<select>`'s options, as the injected script reports them.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 pub struct SelectPopup {
@@ -71,7 +84,7 @@ pub struct SelectPopup {
     /// The options in order.
     pub options: Vec<SelectOption>,
     /// The element's box in CSS pixels of the top viewport (inside an iframe, moved by the
-    /// frame's position), to place the list under it.
+    /// frame's position, cross-site ones included), to place the list under it.
     pub rect: [f64; 4],
 }
 
@@ -98,10 +111,10 @@ const TITLE_BINDING: &str = "__tandemLiveTitle";
 
 /// Intercepts presses on single-choice `<select>`s (their popup is not part of the
 /// screencast), by mouse or by the keys that open one, and keeps the elements so that a
-/// choice can be applied later. It runs in every frame of the tab's process; each frame
-/// numbers its own selects, so a choice is applied in the frame (execution context) that
-/// reported the select, and the box it reports is moved into the top viewport through the
-/// same-origin frames around it.
+/// choice can be applied later (or measured: `element` hands one out). It runs in every frame
+/// of the tab's process; each frame numbers its own selects, so a choice is applied in the
+/// frame (execution context) that reported the select. The box it reports is in its own
+/// frame's viewport, which the browser's own measure replaces when it can be had.
 const SELECT_SCRIPT: &str = r#"(() => {
   if (window.__tandemLive) return;
   const elements = new Map();
@@ -118,7 +131,8 @@ const SELECT_SCRIPT: &str = r#"(() => {
     }
     return true;
   };
-  Object.defineProperty(window, '__tandemLive', { value: { pick }, enumerable: false });
+  const element = (id) => elements.get(id) || null;
+  Object.defineProperty(window, '__tandemLive', { value: { pick, element }, enumerable: false });
   if (window === window.top) {
     let last = null;
     const title = () => {
@@ -131,22 +145,6 @@ const SELECT_SCRIPT: &str = r#"(() => {
     addEventListener('DOMContentLoaded', title);
     title();
   }
-  // Where this frame's viewport starts in the top one: the content boxes of the frame
-  // elements around it, as far as they are same-origin.
-  const offset = () => {
-    let x = 0;
-    let y = 0;
-    try {
-      for (let w = window; w !== w.top && w.frameElement; w = w.parent) {
-        const f = w.frameElement;
-        const r = f.getBoundingClientRect();
-        const style = getComputedStyle(f);
-        x += r.left + f.clientLeft + (parseFloat(style.paddingLeft) || 0);
-        y += r.top + f.clientTop + (parseFloat(style.paddingTop) || 0);
-      }
-    } catch (e) { /* a cross-origin ancestor: the rest of the way is unknown */ }
-    return [x, y];
-  };
   const popupSelect = (target) => {
     const el = target instanceof Element ? target.closest('select') : null;
     return el && !el.multiple && !(el.size > 1) && !el.disabled ? el : null;
@@ -157,10 +155,9 @@ const SELECT_SCRIPT: &str = r#"(() => {
     let id = [...elements].find(([, v]) => v === el)?.[0];
     if (!id) { id = next++; elements.set(id, el); }
     const r = el.getBoundingClientRect();
-    const [ox, oy] = offset();
     binding(JSON.stringify({
       id,
-      rect: [r.x + ox, r.y + oy, r.width, r.height],
+      rect: [r.x, r.y, r.width, r.height],
       options: [...el.options].map((o) => ({
         label: o.label || o.text, selected: o.selected, disabled: o.disabled,
       })),
@@ -187,7 +184,9 @@ const SELECT_SCRIPT: &str = r#"(() => {
 
 /// Returns the selected text of the page, including inside inputs and textareas, in the
 /// focused frame: `document.activeElement` of a page whose focus is in a same-origin iframe
-/// is the iframe itself, so the walk descends into it (and into open shadow roots).
+/// is the iframe itself, so the walk descends into it (and into open shadow roots). A
+/// focused frame it cannot enter (another origin) is returned itself, to be read in its own
+/// context.
 const SELECTION_SCRIPT: &str = r#"(() => {
   let doc = document;
   for (let depth = 0; depth < 32; depth += 1) {
@@ -196,7 +195,7 @@ const SELECTION_SCRIPT: &str = r#"(() => {
     if (el && (el.tagName === 'IFRAME' || el.tagName === 'FRAME')) {
       let inner = null;
       try { inner = el.contentDocument; } catch (e) { inner = null; }
-      if (!inner) return '';
+      if (!inner) return el;
       doc = inner;
       continue;
     }
@@ -214,7 +213,8 @@ const SELECTION_SCRIPT: &str = r#"(() => {
 #[derive(Debug, Clone)]
 pub struct LiveTab {
     page: Page,
-    watcher: std::sync::Arc<Watcher>,
+    frames: Arc<FrameSessions>,
+    watcher: Arc<Watcher>,
 }
 
 #[derive(Debug)]
@@ -252,38 +252,24 @@ impl LiveTab {
         session
             .call(emulation::SetFocusEmulationEnabled { enabled: true })
             .await?;
-        for name in [SELECT_BINDING, TITLE_BINDING] {
-            session
-                .call(runtime::AddBinding {
-                    name: name.to_string(),
-                    execution_context_name: None,
-                })
-                .await?;
-        }
         session
-            .call(page::AddScriptToEvaluateOnNewDocument {
-                source: SELECT_SCRIPT.to_string(),
-                ..Default::default()
+            .call(runtime::AddBinding {
+                name: TITLE_BINDING.to_string(),
+                execution_context_name: None,
             })
             .await?;
-        // The document already loaded gets the script too; not waiting long, since a page
-        // blocked by an open dialog answers nothing until the dialog is answered.
-        if let Err(e) = session
-            .call_with_timeout(
-                runtime::Evaluate {
-                    expression: SELECT_SCRIPT.to_string(),
-                    ..Default::default()
-                },
-                SCRIPT_WAIT,
-            )
-            .await
-        {
-            tracing::debug!(error = %e, "live-view script not installed in the current document");
-        }
-        let watcher = tokio::spawn(watch_signals(events, signals));
+        intercept_selects(&session).await?;
+        live_frames::auto_attach(&session).await?;
+        let frames = Arc::new(FrameSessions::default());
+        let context = FrameContext {
+            frames: frames.clone(),
+            signals,
+        };
+        let watcher = tokio::spawn(watch_signals(session, events, context));
         Ok(LiveTab {
             page,
-            watcher: std::sync::Arc::new(Watcher(watcher)),
+            frames,
+            watcher: Arc::new(Watcher(watcher)),
         })
     }
 
@@ -321,10 +307,57 @@ impl LiveTab {
         Ok(())
     }
 
-    /// The text selected in the page, for copying to the human's clipboard.
+    /// The text selected in the page, for copying to the human's clipboard: read in the
+    /// focused frame, which may be another origin's, in this process (read in a world of the
+    /// live view's own in that frame) or in its own (read through its session).
     pub async fn selected_text(&self) -> Result<String, LiveInputError> {
-        let value = self.page.evaluate(SELECTION_SCRIPT).await?;
-        Ok(value.as_str().unwrap_or_default().to_string())
+        let mut session = self.session().clone();
+        let mut context = None;
+        for _ in 0..=MAX_FRAME_DEPTH * 2 {
+            let evaluated = session
+                .call(runtime::Evaluate {
+                    expression: SELECTION_SCRIPT.to_string(),
+                    context_id: context,
+                    ..Default::default()
+                })
+                .await?;
+            if let Some(details) = evaluated.exception_details {
+                return Err(BrowserError::Script(details.message().to_string()).into());
+            }
+            let Some(object_id) = evaluated.result.object_id else {
+                let value = evaluated.result.value;
+                return Ok(value
+                    .as_ref()
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string());
+            };
+            // The focus is in a frame of another origin: read on inside it.
+            let described = session
+                .call(dom::DescribeNode {
+                    object_id: Some(object_id.clone()),
+                    ..Default::default()
+                })
+                .await;
+            let _ = session.call(runtime::ReleaseObject { object_id }).await;
+            let Some(frame_id) = described?.node.frame_id else {
+                return Ok(String::new());
+            };
+            if let Some(frame) = self.frames.session(&frame_id) {
+                session = frame;
+                context = None;
+            } else {
+                let world = session
+                    .call(page::CreateIsolatedWorld {
+                        frame_id,
+                        world_name: Some("tandem-live-copy".into()),
+                        grant_universal_access: None,
+                    })
+                    .await?;
+                context = Some(world.execution_context_id);
+            }
+        }
+        Ok(String::new())
     }
 
     /// Answers the open JavaScript dialog.
@@ -360,20 +393,23 @@ impl LiveTab {
     }
 
     /// Applies the human's choice in a native `<select>` reported by [`TabSignal::Select`],
-    /// in the frame that reported it (`context`); false when the select or option is gone.
+    /// in the frame that reported it; false when the select or option is gone.
     pub async fn pick_option(
         &self,
-        context: runtime::ExecutionContextId,
+        frame: &SelectFrame,
         select_id: u64,
         index: u32,
     ) -> Result<bool, BrowserError> {
-        let evaluated = self
-            .session()
+        let session = match &frame.session_id {
+            Some(id) => self.session().connection().session(id.as_str()),
+            None => self.session().clone(),
+        };
+        let evaluated = session
             .call(runtime::Evaluate {
                 expression: format!(
                     "window.__tandemLive ? window.__tandemLive.pick({select_id}, {index}) : false"
                 ),
-                context_id: Some(context),
+                context_id: Some(frame.context),
                 return_by_value: Some(true),
                 ..Default::default()
             })
@@ -444,9 +480,11 @@ impl LiveTab {
         Ok((history.current_index > 0, history.current_index < last))
     }
 
-    /// Detaches the live view's session; the tab stays as it is.
+    /// Detaches the live view's session (and with it its sessions of the tab's cross-site
+    /// frames); the tab stays as it is.
     pub async fn detach(&self) {
         self.watcher.0.abort();
+        self.frames.clear();
         let _ = self.page.detach().await;
     }
 }
@@ -491,9 +529,119 @@ impl From<BrowserError> for LiveInputError {
     }
 }
 
-/// Turns the tab's events into signals until the tab or the receiver goes away.
-async fn watch_signals(mut events: cdp::EventStream, signals: mpsc::UnboundedSender<TabSignal>) {
-    while let Some(event) = events.recv().await {
+/// Installs the `<select>` interception in `session`'s target: the binding, the script in
+/// every document to come, and in the one already loaded (not waiting long, since a page
+/// blocked by an open dialog answers nothing until the dialog is answered).
+pub(crate) async fn intercept_selects(session: &Session) -> Result<(), cdp::CdpError> {
+    session
+        .call(runtime::AddBinding {
+            name: SELECT_BINDING.to_string(),
+            execution_context_name: None,
+        })
+        .await?;
+    session
+        .call(page::AddScriptToEvaluateOnNewDocument {
+            source: SELECT_SCRIPT.to_string(),
+            ..Default::default()
+        })
+        .await?;
+    if let Err(e) = session
+        .call_with_timeout(
+            runtime::Evaluate {
+                expression: SELECT_SCRIPT.to_string(),
+                ..Default::default()
+            },
+            SCRIPT_WAIT,
+        )
+        .await
+    {
+        tracing::debug!(error = %e, "live-view script not installed in the current document");
+    }
+    Ok(())
+}
+
+/// The `<select>` a binding call on `session` reports, if it is the select binding's and well
+/// formed, with its box in the viewport of `session`'s target: measured by the browser
+/// through every frame of that process around it (the script itself cannot see past a frame
+/// of another origin), or as the script saw it in its own frame when that fails.
+pub(crate) async fn reported_select(
+    session: &Session,
+    called: &runtime::BindingCalled,
+) -> Option<(SelectPopup, SelectFrame)> {
+    if called.name != SELECT_BINDING {
+        return None;
+    }
+    let mut popup = serde_json::from_str::<SelectPopup>(&called.payload)
+        .ok()
+        .filter(|s| s.options.len() <= 10_000)?;
+    let context = called.execution_context_id;
+    match select_box(session, context, popup.id).await {
+        Some(rect) => popup.rect = rect,
+        None => tracing::debug!("select measured by its own frame only"),
+    }
+    let frame = SelectFrame {
+        session_id: session.id().map(str::to_string),
+        context,
+    };
+    Some((popup, frame))
+}
+
+/// The border box of the script's select `id` in `context`, in the viewport of the target.
+async fn select_box(
+    session: &Session,
+    context: runtime::ExecutionContextId,
+    id: u64,
+) -> Option<[f64; 4]> {
+    let element = session
+        .call_with_timeout(
+            runtime::Evaluate {
+                expression: format!(
+                    "window.__tandemLive ? window.__tandemLive.element({id}) : null"
+                ),
+                context_id: Some(context),
+                ..Default::default()
+            },
+            SCRIPT_WAIT,
+        )
+        .await
+        .ok()?
+        .result
+        .object_id?;
+    let model = session
+        .call_with_timeout(
+            dom::GetBoxModel {
+                object_id: Some(element.clone()),
+                ..Default::default()
+            },
+            SCRIPT_WAIT,
+        )
+        .await;
+    let _ = session
+        .call(runtime::ReleaseObject { object_id: element })
+        .await;
+    let model = model.ok()?.model;
+    let (x, y) = live_frames::top_left(&model.border)?;
+    Some([x, y, model.width, model.height])
+}
+
+/// Turns the tab's events into signals until the tab or the receiver goes away, and follows
+/// the tab's cross-site frames meanwhile.
+async fn watch_signals(tab: Session, mut events: cdp::EventStream, context: FrameContext) {
+    let signals = context.signals.clone();
+    let mut frames = JoinSet::new();
+    while let Some(event) = live_frames::next_event(&mut events, &mut frames).await {
+        if let Some(Ok(attached)) = event.parse::<target::AttachedToTarget>() {
+            live_frames::follow(&mut frames, &context, &tab, None, attached, 0);
+            continue;
+        }
+        if let Some(Ok(called)) = event.parse::<runtime::BindingCalled>()
+            && let Some((popup, frame)) = reported_select(&tab, &called).await
+        {
+            if signals.send(TabSignal::Select { popup, frame }).is_err() {
+                return;
+            }
+            continue;
+        }
         let signal = if let Some(Ok(d)) = event.parse::<page::JavascriptDialogOpening>() {
             let kind = match d.r#type {
                 page::DialogType::Alert => "alert",
@@ -517,13 +665,6 @@ async fn watch_signals(mut events: cdp::EventStream, signals: mpsc::UnboundedSen
                 })
         } else if let Some(Ok(b)) = event.parse::<runtime::BindingCalled>() {
             match b.name.as_str() {
-                SELECT_BINDING => serde_json::from_str::<SelectPopup>(&b.payload)
-                    .ok()
-                    .filter(|s| s.options.len() <= 10_000)
-                    .map(|popup| TabSignal::Select {
-                        popup,
-                        context: b.execution_context_id,
-                    }),
                 TITLE_BINDING => serde_json::from_str::<TitleReport>(&b.payload)
                     .ok()
                     .map(|t| TabSignal::Title {

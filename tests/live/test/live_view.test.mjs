@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   startTandem, startFixtures, launchChromium, waitForPicture, waitForFrame, pictureCentre, goTo,
-  remotePoint,
+  remotePoint, waitForClipboard, typeAndCopy, clipboardViewer,
 } from '../support.mjs';
 
 let tandem;
@@ -23,11 +23,7 @@ before(async () => {
   const created = await tandem.api('POST', '/sessions', {});
   assert.equal(created.status, 200);
   session = created.json;
-  context = await chromium.newContext({ viewport: { width: 1280, height: 860 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: tandem.base });
-  viewer = await context.newPage();
-  await viewer.goto(session.liveUrl);
-  await viewer.waitForFunction(() => window.tandemLive && window.tandemLive.frames > 0, null, { timeout: 20000 });
+  ({ context, viewer } = await clipboardViewer(chromium, tandem, session));
 });
 
 after(async () => {
@@ -173,7 +169,7 @@ test('paste goes in and copy comes out through the clipboard', async () => {
   await viewer.evaluate(() => navigator.clipboard.writeText(''));
   await viewer.keyboard.press('Control+A');
   await viewer.keyboard.press('Control+C');
-  await viewer.waitForFunction(async () => (await navigator.clipboard.readText()) === 'pasted words', null, { timeout: 10000 });
+  await waitForClipboard(viewer, 'pasted words');
 });
 
 test('cut takes the text out of the page into the clipboard, and paste puts it back', async () => {
@@ -183,7 +179,7 @@ test('cut takes the text out of the page into the clipboard, and paste puts it b
   await viewer.keyboard.press('Control+X');
   const emptied = await fixtures.waitFor((r) => r.event === 'input' && r.value === '', { since });
   assert.equal(emptied.value, '', 'the cut removed the text in the page');
-  await viewer.waitForFunction(async () => (await navigator.clipboard.readText()) === 'pasted words', null, { timeout: 10000 });
+  await waitForClipboard(viewer, 'pasted words');
   since = Date.now();
   await viewer.keyboard.press('Control+V');
   const back = await fixtures.waitFor((r) => r.event === 'input' && r.value === 'pasted words', { since });
@@ -359,13 +355,7 @@ test('a select opened from the keyboard shows its list too', async () => {
 
 test('copy reads the selection inside a same-origin iframe', async () => {
   await clickRemote(200, 245);
-  const since = Date.now();
-  await viewer.keyboard.type('words in a frame', { delay: 0 });
-  await fixtures.waitFor((r) => r.frame === 'inner' && r.event === 'input' && r.value === 'words in a frame', { since });
-  await viewer.evaluate(() => navigator.clipboard.writeText(''));
-  await viewer.keyboard.press('Control+A');
-  await viewer.keyboard.press('Control+C');
-  await viewer.waitForFunction(async () => (await navigator.clipboard.readText()) === 'words in a frame', null, { timeout: 10000 });
+  await typeAndCopy(viewer, fixtures, 'words in a frame', (r) => r.frame === 'inner');
 });
 
 test('downloads are announced without covering the page, and listed with a link Tandem serves', async () => {
@@ -589,7 +579,7 @@ test('embedded in an iframe of another app: clicks, typing and the clipboard get
     await frame.evaluate(() => navigator.clipboard.writeText(''));
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Control+C');
-    await frame.waitForFunction(async () => (await navigator.clipboard.readText()) === 'typed in a frame, pasted', null, { timeout: 10000 });
+    await waitForClipboard(frame, 'typed in a frame, pasted');
     await page.keyboard.press('Backspace');
   } finally {
     await host.close();

@@ -17,7 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use browser::input::{KeyInput, PointerAction, PointerInput};
 use browser::{
-    Browser, Downloads, Frame, LiveTab, Screencast, ScreencastSettings, TabEvent, TabSignal,
+    Browser, Downloads, Frame, LiveTab, Screencast, ScreencastSettings, SelectFrame, TabEvent,
+    TabSignal,
 };
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
@@ -414,10 +415,10 @@ fn sizing_pictures(viewers: &HashMap<u64, ViewerPicture>) -> Vec<ViewerPicture> 
 
 /// A `<select>` list on the viewers' screens: the id they answer with, and where the
 /// element lives (each frame numbers its own selects).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct OpenSelect {
     id: u64,
-    context: i64,
+    frame: SelectFrame,
     script_id: u64,
 }
 
@@ -624,12 +625,11 @@ impl Actor {
                 }
             }
             HubCommand::Select { id, index } => {
-                let Some(open) = self.select.filter(|s| s.id == id) else {
+                let Some(open) = self.select.take_if(|s| s.id == id) else {
                     return;
                 };
-                self.select = None;
                 if let (Some(tab), Some(index)) = (&self.tab, index)
-                    && let Err(e) = tab.pick_option(open.context, open.script_id, index).await
+                    && let Err(e) = tab.pick_option(&open.frame, open.script_id, index).await
                 {
                     tracing::debug!(error = %e, "select pick failed");
                 }
@@ -724,7 +724,7 @@ impl Actor {
                     s.chooser = Some(m)
                 });
             }
-            TabSignal::Select { mut popup, context } => {
+            TabSignal::Select { mut popup, frame } => {
                 let viewport = self.frames_tx.borrow().as_ref().map_or([0.0, 0.0], |f| {
                     [f.geometry.css_width, f.geometry.css_height]
                 });
@@ -732,7 +732,7 @@ impl Actor {
                 self.selects_shown += 1;
                 self.select = Some(OpenSelect {
                     id: self.selects_shown,
-                    context,
+                    frame,
                     script_id: popup.id,
                 });
                 popup.id = self.selects_shown;
