@@ -22,27 +22,15 @@ pub struct NewMessage {
     pub hidden: bool,
 }
 
-/// A stored message.
+/// A stored message: what was appended, and what the store gave it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageRecord {
     /// UUID v7; the cursor clients page with.
     pub id: Uuid,
     /// Position in the whole store; strictly increasing in insertion order.
     pub seq: i64,
-    /// The session whose feed this belongs to.
-    pub session_id: Uuid,
-    /// `user`, `assistant` or `tool`.
-    pub role: String,
-    /// Raw content.
-    pub data: String,
-    /// Kind of message.
-    pub kind: String,
-    /// One line for activity feeds.
-    pub summary: String,
-    /// Screenshot at the time of the message.
-    pub screenshot_url: Option<String>,
-    /// Whether chat UIs should hide it.
-    pub hidden: bool,
+    /// The message as it was appended.
+    pub message: NewMessage,
     /// When it was appended.
     pub created_at: DateTime<Utc>,
 }

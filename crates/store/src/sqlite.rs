@@ -263,13 +263,15 @@ impl TryFrom<MessageRow> for MessageRecord {
         Ok(MessageRecord {
             id: parse_uuid(T, &row.id)?,
             seq: row.seq,
-            session_id: parse_uuid(T, &row.session_id)?,
-            role: row.role,
-            data: row.data,
-            kind: row.kind,
-            summary: row.summary,
-            screenshot_url: row.screenshot_url,
-            hidden: row.hidden,
+            message: NewMessage {
+                session_id: parse_uuid(T, &row.session_id)?,
+                role: row.role,
+                data: row.data,
+                kind: row.kind,
+                summary: row.summary,
+                screenshot_url: row.screenshot_url,
+                hidden: row.hidden,
+            },
             created_at: row.created_at,
         })
     }
@@ -299,13 +301,7 @@ async fn insert_message(
     Ok(MessageRecord {
         id,
         seq,
-        session_id: message.session_id,
-        role: message.role.clone(),
-        data: message.data.clone(),
-        kind: message.kind.clone(),
-        summary: message.summary.clone(),
-        screenshot_url: message.screenshot_url.clone(),
-        hidden: message.hidden,
+        message: message.clone(),
         created_at,
     })
 }

@@ -501,9 +501,10 @@ pub struct MessageResponse {
 }
 
 impl From<MessageRecord> for MessageResponse {
-    fn from(m: MessageRecord) -> Self {
+    fn from(record: MessageRecord) -> Self {
+        let m = record.message;
         MessageResponse {
-            id: m.id,
+            id: record.id,
             session_id: m.session_id,
             role: m.role,
             data: m.data,
@@ -511,7 +512,7 @@ impl From<MessageRecord> for MessageResponse {
             summary: m.summary,
             screenshot_url: m.screenshot_url,
             hidden: m.hidden,
-            created_at: m.created_at,
+            created_at: record.created_at,
         }
     }
 }

@@ -132,9 +132,10 @@ pub async fn messages(
         messages: page
             .messages
             .into_iter()
-            .map(|mut m| {
-                m.screenshot_url = m.screenshot_url.and_then(|path| app.screenshot_url(&path));
-                MessageResponse::from(m)
+            .map(|mut record| {
+                let stored = record.message.screenshot_url.take();
+                record.message.screenshot_url = stored.and_then(|path| app.screenshot_url(&path));
+                MessageResponse::from(record)
             })
             .collect(),
         has_more: page.has_more,

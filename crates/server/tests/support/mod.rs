@@ -1,6 +1,6 @@
 //! Shared helpers of the server's end-to-end tests: a real server on a loopback port (with
 //! real Chromium from the pool), an HTTP client speaking to it, SDK-shape checks, and a
-//! scripted task runner standing in for the agent until it lands.
+//! scripted model (the one stand-in) for the agent to talk to.
 #![allow(dead_code)] // Each test binary uses its own subset.
 
 use std::path::PathBuf;

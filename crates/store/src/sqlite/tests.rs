@@ -62,7 +62,7 @@ async fn session_round_trips_every_field() {
     s.end_reason = Some("why".into());
     let first = message(s.id, 0);
     let stored = store.create_session(&s, Some(&first)).await.unwrap();
-    assert_eq!(stored.unwrap().summary, "step 0");
+    assert_eq!(stored.unwrap().message.summary, "step 0");
     assert_eq!(store.session(s.id).await.unwrap(), Some(s.clone()));
 
     s.status = SessionStatus::Idle;
