@@ -192,6 +192,7 @@ function handle(m) {
     case 'fileChooser': openChooser(m.multiple); break;
     case 'fileChooserClosed': closeChooser(); break;
     case 'select': openSelect(m); break;
+    case 'selectClosed': if (selectShown === m.id) closeSelect(); break;
     case 'downloads': renderDownloads(m.items); break;
     case 'clipboard': copyOut(m.text); break;
     case 'clock':
@@ -405,6 +406,8 @@ function base64(file) {
   });
 }
 
+/** The id of the `<select>` whose list is open here, if any. */
+let selectShown = null;
 function openSelect(m) {
   if (!control()) return;
   const popup = $('select');
@@ -424,14 +427,24 @@ function openSelect(m) {
       el.onmousedown = (e) => {
         e.preventDefault();
         send({ t: 'select', id: m.id, index });
-        popup.hidden = true;
+        closeSelect();
       };
     }
     return el;
   }));
   popup.hidden = false;
+  selectShown = m.id;
 }
-function closeSelect() { $('select').hidden = true; }
+function closeSelect() {
+  $('select').hidden = true;
+  selectShown = null;
+}
+/** The human closed the list without a choice (a click elsewhere, Escape): the page's select
+ * is closed for every viewer, as a native popup would be. */
+function dismissSelect() {
+  if (selectShown !== null) send({ t: 'select', id: selectShown, index: null });
+  closeSelect();
+}
 
 // ---- clipboard -----------------------------------------------------------------------------
 
@@ -471,7 +484,7 @@ function mouse(kind, e, p) {
 canvas.addEventListener('mousedown', (e) => {
   e.preventDefault();
   focusKeys();
-  closeSelect();
+  dismissSelect();
   if (!control()) return;
   const p = point(e, false);
   if (!p) return;
@@ -536,7 +549,7 @@ keys.addEventListener('keydown', (e) => {
   const special = shortcut(e, mac);
   if (special === 'paste') return; // the paste event below delivers the clipboard
   e.preventDefault();
-  if (e.key === 'Escape') closeSelect();
+  if (e.key === 'Escape') dismissSelect();
   // Input is replayed in order: the selection is read before the key goes out, which a cut
   // would empty first.
   if (special === 'copy' || special === 'cut') send({ t: 'copy' });

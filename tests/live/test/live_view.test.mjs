@@ -320,6 +320,35 @@ test('a native select opens in the viewer and the choice lands in the page', asy
   assert.equal(chosen.value, 'cherry');
 });
 
+test('with several viewers, one pick or one dismissal closes the list on every screen', async () => {
+  await goTo(viewer, fixtures.url('/live-select.html'));
+  const other = await context.newPage();
+  try {
+    await other.goto(session.liveUrl);
+    await waitForPicture(other);
+    await clickRemote(250, 120);
+    await viewer.locator('#select').waitFor({ state: 'visible' });
+    await other.locator('#select').waitFor({ state: 'visible' });
+    let since = Date.now();
+    await other.locator('#select div', { hasText: 'Banana' }).click();
+    const chosen = await fixtures.waitFor((r) => r.event === 'select', { since });
+    assert.equal(chosen.value, 'banana');
+    await viewer.locator('#select').waitFor({ state: 'hidden', timeout: 5000 });
+
+    await clickRemote(250, 120);
+    await viewer.locator('#select').waitFor({ state: 'visible' });
+    await other.locator('#select').waitFor({ state: 'visible' });
+    since = Date.now();
+    await viewer.keyboard.press('Escape');
+    await other.locator('#select').waitFor({ state: 'hidden', timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(fixtures.reports.filter((r) => r.at >= since && r.event === 'select').length, 0,
+      'a dismissed list changes nothing');
+  } finally {
+    await other.close();
+  }
+});
+
 test('a native select inside a same-origin iframe: its list shows under it and the choice lands in it', async () => {
   await goTo(viewer, fixtures.url('/live-frame.html'));
   // The iframe's content starts at (55, 205) (left/top 50/200 plus a 5 px border); its select

@@ -628,6 +628,7 @@ impl Actor {
                 let Some(open) = self.select.take_if(|s| s.id == id) else {
                     return;
                 };
+                self.publish(ServerMessage::SelectClosed { id }, |_, _| {});
                 if let (Some(tab), Some(index)) = (&self.tab, index)
                     && let Err(e) = tab.pick_option(&open.frame, open.script_id, index).await
                 {
@@ -873,7 +874,9 @@ impl Actor {
         }
         self.scale = 1.0;
         self.size = (0, 0);
-        self.select = None;
+        if let Some(open) = self.select.take() {
+            self.publish(ServerMessage::SelectClosed { id: open.id }, |_, _| {});
+        }
         if self.chooser.take().is_some() {
             self.publish(ServerMessage::FileChooserClosed, |s, _| s.chooser = None);
         }

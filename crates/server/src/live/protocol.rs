@@ -195,6 +195,12 @@ pub enum ServerMessage {
         /// The remote viewport size, to place the list.
         viewport: [f64; 2],
     },
+    /// A `<select>` list is answered or gone: every viewer showing it closes it, as a native
+    /// popup closes for everyone once one hand picks.
+    SelectClosed {
+        /// The id of the `select` message.
+        id: u64,
+    },
     /// The downloads so far.
     Downloads {
         /// Oldest first.

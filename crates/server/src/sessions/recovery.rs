@@ -58,7 +58,10 @@ mod tests {
             limit: 10,
         };
         let page = store.messages(id, &query).await.unwrap();
-        page.messages.into_iter().map(|m| m.message.summary).collect()
+        page.messages
+            .into_iter()
+            .map(|m| m.message.summary)
+            .collect()
     }
 
     #[tokio::test]
