@@ -5,8 +5,9 @@
 //! Everything that leaves the agent (the state text, tool results, feed messages, logs) goes
 //! through [`SensitiveData::redact`], which turns any value that shows up (typed into a
 //! visible field, echoed by the page) back into its placeholder: as typed, with its
-//! whitespace collapsed (as page text reads it), and percent-encoded (as URLs and titles
-//! of a submitted form carry it). Text that perception cuts short is redacted before it is
+//! whitespace collapsed (as page text reads it), with spaces between its characters (as
+//! page text joins the text nodes of inline elements: `abc<b>def</b>` reads `abc def`), and
+//! percent-encoded (as URLs and titles of a submitted form carry it). Text that perception cuts short is redacted before it is
 //! cut ([`SensitiveData::redact_cut`]), so no cut-off part of a value slips through.
 
 use std::collections::BTreeMap;
@@ -22,6 +23,10 @@ pub struct SensitiveData {
     /// (form of a value, placeholder), longest first so a value containing another is
     /// redacted whole.
     redactions: Vec<(String, String)>,
+    /// (a value's characters without its whitespace, placeholder), longest first: the
+    /// value as page text may spell it, with a space wherever an inline element began or
+    /// ended.
+    spaced: Vec<(Vec<char>, String)>,
 }
 
 impl fmt::Debug for SensitiveData {
@@ -46,17 +51,29 @@ impl SensitiveData {
             .flat_map(|(k, v)| forms(v).into_iter().map(|form| (form, placeholder(k))))
             .collect();
         redactions.sort_by_key(|(form, _)| std::cmp::Reverse(form.len()));
-        SensitiveData { values, redactions }
+        let mut spaced: Vec<(Vec<char>, String)> = values
+            .iter()
+            .map(|(k, v)| {
+                let chars = v.chars().filter(|c| !c.is_whitespace()).collect();
+                (chars, placeholder(k))
+            })
+            .filter(|(chars, _): &(Vec<char>, String)| chars.len() > 1)
+            .collect();
+        spaced.sort_by_key(|(chars, _)| std::cmp::Reverse(chars.len()));
+        SensitiveData {
+            values,
+            redactions,
+            spaced,
+        }
     }
 
     /// The longest form of a value, in characters: how much text beyond its own limit a
     /// producer must keep so that a value starting within the limit is seen whole.
     pub fn longest(&self) -> usize {
-        self.redactions
-            .iter()
-            .map(|(form, _)| form.chars().count())
-            .max()
-            .unwrap_or(0)
+        let forms = self.redactions.iter().map(|(form, _)| form.chars().count());
+        // Spelled with a space between every two characters at the most.
+        let spaced = self.spaced.iter().map(|(chars, _)| 2 * chars.len() - 1);
+        forms.chain(spaced).max().unwrap_or(0)
     }
 
     /// `text` redacted, then cut to `max` characters with `…`, and whether a value (or part
@@ -125,6 +142,9 @@ impl SensitiveData {
                 out = out.replace(value.as_str(), placeholder);
             }
         }
+        for (chars, placeholder) in &self.spaced {
+            out = replace_spaced(&out, chars, placeholder);
+        }
         out
     }
 
@@ -171,6 +191,54 @@ fn forms(value: &str) -> Vec<String> {
     forms.sort();
     forms.dedup();
     forms
+}
+
+/// `text` with every run that spells `value` with at most one space between two of its
+/// characters replaced by `placeholder`.
+fn replace_spaced(text: &str, value: &[char], placeholder: &str) -> String {
+    let Some(first) = value.first() else {
+        return text.to_string();
+    };
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let offset = |at: usize| chars.get(at).map_or(text.len(), |&(offset, _)| offset);
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while at < chars.len() {
+        let end = (chars[at].1 == *first)
+            .then(|| spelled_at(&chars, at, value))
+            .flatten();
+        match end {
+            Some(end) => {
+                out.push_str(&text[copied..offset(at)]);
+                out.push_str(placeholder);
+                copied = offset(end);
+                at = end;
+            }
+            None => at += 1,
+        }
+    }
+    if copied == 0 {
+        return text.to_string();
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Where the run spelling `value` from `start` ends (exclusive), if it does.
+fn spelled_at(chars: &[(usize, char)], start: usize, value: &[char]) -> Option<usize> {
+    let at_char = |at: usize| chars.get(at).map(|&(_, c)| c);
+    let mut at = start;
+    for (n, want) in value.iter().enumerate() {
+        if n > 0 && at_char(at) == Some(' ') && at_char(at + 1) == Some(*want) {
+            at += 1;
+        }
+        if at_char(at)? != *want {
+            return None;
+        }
+        at += 1;
+    }
+    Some(at)
 }
 
 /// `value` with every character `keep` refuses percent-encoded (as UTF-8, upper-case hex),
@@ -247,6 +315,24 @@ mod tests {
     }
 
     #[test]
+    fn redacts_a_value_split_by_inline_elements() {
+        let s = secrets();
+        // "hun<b>ter2</b>" and "<i>h</i>unter<b>2</b>" as page text reads them.
+        assert_eq!(
+            s.redact("code: hun ter2."),
+            "code: <secret>password</secret>."
+        );
+        assert_eq!(s.redact("h unter 2"), "<secret>password</secret>");
+        // The shorter value where the longer one is not spelled; two spaces break a run.
+        assert_eq!(s.redact("hun ter 3"), "<secret>pin</secret> 3");
+        assert_eq!(s.redact("hun  ter"), "hun  ter");
+        let spaced = SensitiveData::new([("pw".to_string(), "open sesame".to_string())]);
+        assert_eq!(spaced.redact("[3] open ses ame"), "[3] <secret>pw</secret>");
+        assert_eq!(spaced.redact("opensesame"), "<secret>pw</secret>");
+        assert_eq!(spaced.redact("ø open"), "ø open");
+    }
+
+    #[test]
     fn cut_text_loses_no_part_of_a_value() {
         let long = "x".repeat(20) + &"k".repeat(130);
         let s = SensitiveData::new([("token".to_string(), long.clone())]);
@@ -263,7 +349,7 @@ mod tests {
         let twice = format!("{long} {long}");
         let cut: String = twice
             .chars()
-            .take(100 + s.longest() - 1)
+            .take(twice.chars().count() - 1)
             .collect::<String>()
             + "…";
         let (out, found) = s.redact_cut(&cut, 100);

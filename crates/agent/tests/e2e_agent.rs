@@ -1094,6 +1094,7 @@ async fn secrets_stay_hidden_however_the_page_shows_them() {
                         .then_some(())
                         .ok_or("the tab is not redacted")?;
                     index(s, "Token '<secret>token</secret>'")?;
+                    line(s, "Split: <secret>token</secret>")?;
                     // A model that somehow wrote the value into its data: it is redacted.
                     Ok(call(
                         "done",

@@ -95,10 +95,13 @@ mod tests {
     fn raw_strings_are_redacted_before_they_are_cut() {
         let long = "Q".repeat(150);
         let secrets = SensitiveData::new([("token".to_string(), long.clone())]);
-        // As the walk sends a field it cut at 100 + keep, and an untouched one.
-        let cut: String = format!("key {long} {long}")
+        // As the walk sends a field it cut at 100 + keep (here within the second value),
+        // and an untouched one.
+        let field = format!("key {long} {long}");
+        assert!(field.chars().count() <= FIELD_MAX + secrets.longest());
+        let cut: String = field
             .chars()
-            .take(FIELD_MAX + secrets.longest() - 1)
+            .take(field.chars().count() - 1)
             .chain(['…'])
             .collect();
         let mut raw = RawWalk {
