@@ -7,19 +7,32 @@
 //! visible field, echoed by the page) back into its placeholder: as typed, with its
 //! whitespace collapsed (as page text reads it), with spaces between its characters (as
 //! page text joins the text nodes of inline elements: `abc<b>def</b>` reads `abc def`), and
-//! percent-encoded (as URLs and titles of a submitted form carry it). Text that perception cuts short is redacted before it is
-//! cut ([`SensitiveData::redact_cut`]), so no cut-off part of a value slips through.
+//! percent-encoded (as URLs and titles of a submitted form carry it); and what a field made
+//! of a typed value (a prefix its `maxlength` kept) is learned and hidden as well
+//! ([`SensitiveData::learn`]). Text that perception cuts short is redacted before it is cut
+//! ([`SensitiveData::redact_cut`]), so no cut-off part of a value slips through.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
 /// The secrets of one task, keyed by the names the model sees.
-#[derive(Clone, Default, PartialEq, Eq)]
+///
+/// Clones share what [`SensitiveData::learn`] adds: the agent, its observer and its actions
+/// each hold one, and all must hide what a page made of a value.
+#[derive(Clone, Default)]
 pub struct SensitiveData {
     /// key → value.
     values: BTreeMap<String, String>,
+    /// What to look for in a text, made once from the values.
+    forms: Arc<Forms>,
+}
+
+/// The shapes a task's values take in text, each with the placeholder it becomes.
+#[derive(Default)]
+struct Forms {
     /// (form of a value, placeholder), longest first so a value containing another is
     /// redacted whole.
     redactions: Vec<(String, String)>,
@@ -27,7 +40,25 @@ pub struct SensitiveData {
     /// value as page text may spell it, with a space wherever an inline element began or
     /// ended.
     spaced: Vec<(Vec<char>, String)>,
+    /// (form, placeholder) of what fields made of typed values (see
+    /// [`SensitiveData::learn`]), longest first.
+    learned: Mutex<Vec<(String, String)>>,
 }
+
+/// Secrets are equal when their values are: the rest is derived from them, or learned
+/// while a task runs.
+impl PartialEq for SensitiveData {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
+}
+
+impl Eq for SensitiveData {}
+
+/// The shortest part of a value worth learning: redacting every "a" a page shows because a
+/// one-character field kept the "a" of a password would wreck the state text for a clue
+/// that gives little away.
+const LEARN_MIN: usize = 4;
 
 impl fmt::Debug for SensitiveData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -60,19 +91,31 @@ impl SensitiveData {
             .filter(|(chars, _): &(Vec<char>, String)| chars.len() > 1)
             .collect();
         spaced.sort_by_key(|(chars, _)| std::cmp::Reverse(chars.len()));
-        SensitiveData {
-            values,
+        let forms = Forms {
             redactions,
             spaced,
+            learned: Mutex::default(),
+        };
+        SensitiveData {
+            values,
+            forms: Arc::new(forms),
         }
     }
 
     /// The longest form of a value, in characters: how much text beyond its own limit a
     /// producer must keep so that a value starting within the limit is seen whole.
     pub fn longest(&self) -> usize {
-        let forms = self.redactions.iter().map(|(form, _)| form.chars().count());
+        let forms = self
+            .forms
+            .redactions
+            .iter()
+            .map(|(form, _)| form.chars().count());
         // Spelled with a space between every two characters at the most.
-        let spaced = self.spaced.iter().map(|(chars, _)| 2 * chars.len() - 1);
+        let spaced = self
+            .forms
+            .spaced
+            .iter()
+            .map(|(chars, _)| 2 * chars.len() - 1);
         forms.chain(spaced).max().unwrap_or(0)
     }
 
@@ -85,7 +128,7 @@ impl SensitiveData {
         let mut found = out != text;
         if let Some(body) = out.strip_suffix('…') {
             let mut body = body.to_string();
-            for (form, _) in &self.redactions {
+            for (form, _) in &self.forms.redactions {
                 // The longest prefix of this form that the text ends with.
                 let ends: Option<usize> = form
                     .char_indices()
@@ -137,15 +180,56 @@ impl SensitiveData {
     /// `text` with every secret value replaced by its placeholder.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for (value, placeholder) in &self.redactions {
+        for (value, placeholder) in &self.forms.redactions {
             if out.contains(value.as_str()) {
                 out = out.replace(value.as_str(), placeholder);
             }
         }
-        for (chars, placeholder) in &self.spaced {
+        for (chars, placeholder) in &self.forms.spaced {
             out = replace_spaced(&out, chars, placeholder);
         }
+        let learned = self
+            .forms
+            .learned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (form, placeholder) in learned.iter() {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), placeholder);
+            }
+        }
         out
+    }
+
+    /// Hides from now on what a field shows after the model typed `text`, when that is not
+    /// the value itself: a `maxlength` keeps a prefix, an input mask reformats it, and a
+    /// form submitted later carries that into a URL the state shows. Only a `text` that is
+    /// one secret (its placeholder, or its bare key) teaches anything, and only a `shown` of
+    /// at least four characters (see `LEARN_MIN`) that the value does not already cover.
+    pub fn learn(&self, text: &str, shown: &str) {
+        let text = text.trim();
+        let Some(key) = self
+            .values
+            .keys()
+            .find(|key| text == key.as_str() || text == placeholder(key))
+        else {
+            return;
+        };
+        let shown = shown.trim();
+        if shown.chars().count() < LEARN_MIN || self.redact(shown) != shown {
+            return;
+        }
+        let mut learned = self
+            .forms
+            .learned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for form in forms(shown) {
+            if !learned.iter().any(|(known, _)| *known == form) {
+                learned.push((form, placeholder(key)));
+            }
+        }
+        learned.sort_by_key(|(form, _)| std::cmp::Reverse(form.len()));
     }
 
     /// `value` with [`SensitiveData::redact`] applied to every string in it, keys included:
@@ -330,6 +414,28 @@ mod tests {
         assert_eq!(spaced.redact("[3] open ses ame"), "[3] <secret>pw</secret>");
         assert_eq!(spaced.redact("opensesame"), "<secret>pw</secret>");
         assert_eq!(spaced.redact("ø open"), "ø open");
+    }
+
+    #[test]
+    fn learns_what_a_field_made_of_a_value() {
+        let s = secrets();
+        let observer = s.clone();
+        // A maxlength of 5 kept "hunte"; a form then sends it.
+        s.learn("<secret>password</secret>", "hunte");
+        assert_eq!(
+            observer.redact("?code=hunte&x=1"),
+            "?code=<secret>password</secret>&x=1"
+        );
+        // Too short to learn; a text that is not one secret; what is already hidden.
+        s.learn("password", "hun");
+        s.learn("user <secret>pin</secret>", "user hunt");
+        s.learn("pin", "hunter");
+        assert_eq!(observer.redact("hun user hunt"), "hun user hunt");
+        // Learned forms are percent-encoded too, and equality ignores them.
+        let spaced = SensitiveData::new([("pw".to_string(), "open sesame".to_string())]);
+        spaced.learn("pw", "open se");
+        assert_eq!(spaced.redact("q=open%20se"), "q=<secret>pw</secret>");
+        assert!(spaced == SensitiveData::new([("pw".to_string(), "open sesame".to_string())]));
     }
 
     #[test]

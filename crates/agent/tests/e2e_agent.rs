@@ -1057,7 +1057,8 @@ async fn secrets_stay_hidden_however_the_page_shows_them() {
         for secret in cases {
             let llm = ScriptedLlm::openai([
                 call("browser_navigate", json!({"url": url})),
-                // Into the form's field, and into one whose maxlength keeps only a prefix.
+                // Into the form's field, and into one whose maxlength keeps only a prefix,
+                // which the form then sends in the URL too.
                 on_state(|s| {
                     Ok(Reply::tool_calls([
                         (

@@ -837,6 +837,11 @@ impl Browsing {
             .await
         {
             let matches = if clear { now.trim() == value.trim() } else { now.contains(&value) };
+            let was_empty = !element.attributes.iter().any(|a| a.name == "value");
+            if !matches && typed_secret && (clear || was_empty) {
+                // All the field shows came of the secret: hide that too from now on.
+                secrets.learn(text, &now);
+            }
             if !matches && typed_secret {
                 // What it shows may be part of the secret (a maxlength cut it, say).
                 note = " (the field does not show exactly what was typed)".into();
