@@ -187,6 +187,12 @@ function spawnError(proc) {
   return new Promise((resolve) => proc.once("error", (err) => resolve(`spawn error: ${err.message}`)));
 }
 
+/** `webSocketDebuggerUrl` of a cdpUrl: Puppeteer's `browserURL` would drop the token path. */
+export async function browserWSEndpoint(cdpUrl) {
+  const version = await (await fetch(`${cdpUrl}/json/version`)).json();
+  return version.webSocketDebuggerUrl;
+}
+
 /** Poll `fn` until it returns something truthy; throw after `timeoutMs`. */
 export async function waitFor(fn, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
