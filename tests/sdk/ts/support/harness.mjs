@@ -18,6 +18,9 @@ export const TANDEM_BIN = process.env.TANDEM_BIN ?? join(REPO, "target", "debug"
 const LISTENING = /tandem: listening on (http:\/\/\S+)/;
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
+// Settings of the developer's shell that would configure the server (its LLM provider among
+// them, with a real key): each test says what it runs with instead.
+const INHERITED_CONFIG = /^(TANDEM_|(OPENAI|ANTHROPIC|GEMINI|GOOGLE)_(API_KEY|BASE_URL)$)/;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,8 +73,10 @@ function descendants(root) {
 }
 
 export class TandemServer {
-  constructor(args = ["--pool-size", "1"]) {
+  /** `env`: extra variables for the server, e.g. TANDEM_LLM_* pointing at a scripted model. */
+  constructor(args = ["--pool-size", "1"], { env = {} } = {}) {
     this.args = args;
+    this.env = env;
     this.apiKey = `tk_${randomBytes(16).toString("hex")}`;
     this.dataDir = mkdtempSync(join(tmpdir(), "tandem-sdk-ts-"));
     this.lines = [];
@@ -84,8 +89,9 @@ export class TandemServer {
   }
 
   async start() {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TANDEM_")));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_CONFIG.test(k)));
     env.TANDEM_API_KEY = this.apiKey;
+    Object.assign(env, this.env);
     env.RUST_LOG ??= "info";
     const args = ["serve", "--listen", "127.0.0.1:0", "--data-dir", this.dataDir, ...this.args];
     const proc = spawn(TANDEM_BIN, args, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -179,6 +185,12 @@ export class TandemServer {
 
 function spawnError(proc) {
   return new Promise((resolve) => proc.once("error", (err) => resolve(`spawn error: ${err.message}`)));
+}
+
+/** `webSocketDebuggerUrl` of a cdpUrl: Puppeteer's `browserURL` would drop the token path. */
+export async function browserWSEndpoint(cdpUrl) {
+  const version = await (await fetch(`${cdpUrl}/json/version`)).json();
+  return version.webSocketDebuggerUrl;
 }
 
 /** Poll `fn` until it returns something truthy; throw after `timeoutMs`. */

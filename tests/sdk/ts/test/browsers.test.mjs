@@ -6,13 +6,7 @@ import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { BrowserUse, BrowserUseError } from "browser-use-sdk/v3";
 import puppeteer from "puppeteer-core";
-import { TandemServer, waitStatus } from "../support/harness.mjs";
-
-/** `webSocketDebuggerUrl` of a cdpUrl: Puppeteer's `browserURL` would drop the token path. */
-async function browserWSEndpoint(cdpUrl) {
-  const version = await (await fetch(`${cdpUrl}/json/version`)).json();
-  return version.webSocketDebuggerUrl;
-}
+import { TandemServer, browserWSEndpoint, waitStatus } from "../support/harness.mjs";
 
 describe("CDP access and browsers (TS SDK, Puppeteer)", () => {
   let server;

@@ -1,4 +1,5 @@
-// Dispatching a task. There is no agent yet, so a task must end `error`, quickly and clearly.
+// Dispatching a task to a server with no LLM provider configured: the agent cannot run, so a
+// task must end `error`, quickly and clearly. The agent itself is in agent_flow.test.mjs.
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -17,7 +18,7 @@ function assertEndedInError(result, id) {
   assert.ok(result.isTaskSuccessful == null || result.isTaskSuccessful === false);
 }
 
-describe("task dispatch without an agent (TS SDK)", () => {
+describe("task dispatch without an LLM provider (TS SDK)", () => {
   let server;
   let client;
 
