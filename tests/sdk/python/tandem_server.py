@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
+# Settings of the developer's shell that would configure the server (its LLM provider among
+# them, with a real key): each test says what it runs with instead.
+INHERITED_CONFIG = re.compile(r"^(TANDEM_|(OPENAI|ANTHROPIC|GEMINI|GOOGLE)_(API_KEY|BASE_URL)$)")
 TANDEM_BIN = Path(os.environ.get("TANDEM_BIN", REPO / "target" / "debug" / "tandem"))
 LISTENING = re.compile(r"tandem: listening on (http://\S+)")
 START_TIMEOUT_S = 60.0
@@ -109,7 +112,7 @@ class TandemServer:
                 f"{TANDEM_BIN} does not exist: build it with `cargo build --bin tandem` "
                 "or set TANDEM_BIN"
             )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+        env = {k: v for k, v in os.environ.items() if not INHERITED_CONFIG.match(k)}
         env["TANDEM_API_KEY"] = self.api_key
         env.update(self.env)
         env.setdefault("RUST_LOG", "info")
