@@ -24,7 +24,9 @@ mod tabs;
 pub use browser::Browser;
 pub use downloads::{Download, DownloadStatus, Downloads};
 pub use error::BrowserError;
-pub use live_tab::{LiveInputError, LiveTab, SelectFrame, SelectOption, SelectPopup, TabSignal};
+pub use live_tab::{
+    FileInput, LiveInputError, LiveTab, SelectFrame, SelectOption, SelectPopup, TabSignal,
+};
 pub use options::{DEFAULT_EXECUTABLE, LaunchOptions, PoolOptions};
 pub use page::{NAVIGATION_TIMEOUT, Page};
 pub use pool::Pool;

@@ -2,7 +2,7 @@
 //! another site in a process of its own, as a CDP target of its own: the tab's session can
 //! neither script it nor hear its bindings. So the live tab auto-attaches to those frames
 //! (and each frame's session to the cross-site frames nested in it, so frames that load later
-//! are followed too), installs the same `<select>` interception in each, and moves what a
+//! are followed too), installs the same `<select>` and file chooser interception in each, and moves what a
 //! frame reports in its own viewport into the tab's by the frame's place in its parent.
 //!
 //! These sessions are the live view's own. The agent's perception attaches sessions of its
@@ -12,12 +12,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use cdp::protocol::{dom, page, runtime, target};
+use cdp::protocol::{dom, runtime, target};
 use cdp::{CdpError, EventStream, RawEvent, Session};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::live_tab::{TabSignal, intercept_selects, reported_select};
+use crate::live_tab::{
+    TabSignal, intercept_file_choosers, intercept_selects, reported_file_chooser, reported_select,
+};
 
 /// How deep cross-site frames are followed inside each other.
 pub(crate) const MAX_FRAME_DEPTH: usize = 4;
@@ -182,7 +184,7 @@ async fn watch_frame(context: FrameContext, frame_id: String, frame: FrameSessio
     let session = frame.session.clone();
     let mut events = session.events();
     let set_up = async {
-        session.call(page::Enable::default()).await?;
+        intercept_file_choosers(&session).await?;
         session.call(runtime::Enable::default()).await?;
         intercept_selects(&session).await?;
         if depth + 1 < MAX_FRAME_DEPTH {
@@ -204,6 +206,12 @@ async fn watch_frame(context: FrameContext, frame_id: String, frame: FrameSessio
         if let Some(Ok(attached)) = event.parse::<target::AttachedToTarget>() {
             let parent = Some(frame_id.clone());
             follow(&mut nested, &context, &session, parent, attached, depth + 1);
+            continue;
+        }
+        if let Some(chooser) = reported_file_chooser(&session, &event) {
+            if context.signals.send(chooser).is_err() {
+                break;
+            }
             continue;
         }
         let Some(Ok(called)) = event.parse::<runtime::BindingCalled>() else {

@@ -11,8 +11,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cdp::Session;
 use cdp::protocol::{dom, emulation, input, page, runtime, target};
+use cdp::{CdpError, RawEvent, Session};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
@@ -36,12 +36,13 @@ pub enum TabSignal {
     },
     /// The dialog is gone (answered here or elsewhere).
     DialogClosed,
-    /// The page asked for files; answer with [`LiveTab::set_files`].
+    /// The page (or one of its cross-site frames) asked for files; answer with
+    /// [`LiveTab::set_files`].
     FileChooser {
         /// Whether several files may be chosen.
         multiple: bool,
         /// The `<input type=file>` to answer.
-        backend_node_id: dom::BackendNodeId,
+        input: FileInput,
     },
     /// The human pressed on a native `<select>` (or a key that opens one); its options, to
     /// render and pick from with [`LiveTab::pick_option`].
@@ -74,6 +75,47 @@ pub struct SelectFrame {
     /// The session; `None` only for a session without an id (never a tab's or a frame's).
     session_id: Option<String>,
     context: runtime::ExecutionContextId,
+}
+
+/// The `<input type=file>` of a [`TabSignal::FileChooser`]: the session of its frame's
+/// process (a node id means something only there) and the node. Given back to
+/// [`LiveTab::set_files`] as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInput {
+    /// The session; `None` only for a session without an id (never a tab's or a frame's).
+    session_id: Option<String>,
+    backend_node_id: dom::BackendNodeId,
+}
+
+/// Turns `session`'s file chooser into events instead of a native dialog (headless shows
+/// none, so the page would wait forever): the tab's and each cross-site frame's, since each
+/// process asks for its own.
+pub(crate) async fn intercept_file_choosers(session: &Session) -> Result<(), CdpError> {
+    session
+        .call(page::Enable {
+            enable_file_chooser_opened_event: Some(true),
+        })
+        .await?;
+    session
+        .call(page::SetInterceptFileChooserDialog {
+            enabled: true,
+            cancel: None,
+        })
+        .await?;
+    Ok(())
+}
+
+/// The file chooser signal of a `Page.fileChooserOpened` on `session`, if it is one.
+pub(crate) fn reported_file_chooser(session: &Session, event: &RawEvent) -> Option<TabSignal> {
+    let opened = event.parse::<page::FileChooserOpened>()?.ok()?;
+    let backend_node_id = opened.backend_node_id?;
+    Some(TabSignal::FileChooser {
+        multiple: opened.mode == page::FileChooserMode::SelectMultiple,
+        input: FileInput {
+            session_id: session.id().map(str::to_string),
+            backend_node_id,
+        },
+    })
 }
 
 /// A native `<select>`'s options, as the injected script reports them.
@@ -235,18 +277,8 @@ impl LiveTab {
     ) -> Result<LiveTab, BrowserError> {
         let session = page.session().clone();
         let events = session.events();
-        session
-            .call(page::Enable {
-                enable_file_chooser_opened_event: Some(true),
-            })
-            .await?;
+        intercept_file_choosers(&session).await?;
         session.call(runtime::Enable::default()).await?;
-        session
-            .call(page::SetInterceptFileChooserDialog {
-                enabled: true,
-                cancel: None,
-            })
-            .await?;
         // Headless tabs have no window focus: without this, inputs lose focus, carets do
         // not blink and background tabs stop rendering.
         session
@@ -379,17 +411,26 @@ impl LiveTab {
     /// cancels it.
     pub async fn set_files(
         &self,
-        backend_node_id: dom::BackendNodeId,
+        input: &FileInput,
         files: &[PathBuf],
     ) -> Result<(), BrowserError> {
-        self.session()
+        self.session_of(input.session_id.as_deref())
             .call(dom::SetFileInputFiles {
                 files: files.iter().map(|p| p.display().to_string()).collect(),
-                backend_node_id: Some(backend_node_id),
+                backend_node_id: Some(input.backend_node_id),
                 ..Default::default()
             })
             .await?;
         Ok(())
+    }
+
+    /// The session `id` of this tab's connection (the tab's or one of its frames'); the
+    /// tab's own without one.
+    fn session_of(&self, id: Option<&str>) -> Session {
+        match id {
+            Some(id) => self.session().connection().session(id),
+            None => self.session().clone(),
+        }
     }
 
     /// Applies the human's choice in a native `<select>` reported by [`TabSignal::Select`],
@@ -400,10 +441,7 @@ impl LiveTab {
         select_id: u64,
         index: u32,
     ) -> Result<bool, BrowserError> {
-        let session = match &frame.session_id {
-            Some(id) => self.session().connection().session(id.as_str()),
-            None => self.session().clone(),
-        };
+        let session = self.session_of(frame.session_id.as_deref());
         let evaluated = session
             .call(runtime::Evaluate {
                 expression: format!(
@@ -657,12 +695,8 @@ async fn watch_signals(tab: Session, mut events: cdp::EventStream, context: Fram
             })
         } else if event.is::<page::JavascriptDialogClosed>() {
             Some(TabSignal::DialogClosed)
-        } else if let Some(Ok(c)) = event.parse::<page::FileChooserOpened>() {
-            c.backend_node_id
-                .map(|backend_node_id| TabSignal::FileChooser {
-                    multiple: c.mode == page::FileChooserMode::SelectMultiple,
-                    backend_node_id,
-                })
+        } else if let Some(chooser) = reported_file_chooser(&tab, &event) {
+            Some(chooser)
         } else if let Some(Ok(b)) = event.parse::<runtime::BindingCalled>() {
             match b.name.as_str() {
                 TITLE_BINDING => serde_json::from_str::<TitleReport>(&b.payload)

@@ -1,9 +1,11 @@
-// Native selects and copy inside cross-site iframes: a page of 127.0.0.1 embeds a frame of
-// localhost (another site, so Chromium runs it in its own process: an out-of-process iframe,
-// as a payment provider's card or country form is), which embeds one of sub.localhost (a
-// third site). Headless Chromium paints no select popup, so the viewer must draw the list,
-// in the right place, and the choice must land in the frame; copy must read the frame's
-// selection. Every effect is checked in the session's browser through the frames' reports.
+// Native selects, copy, dialogs and file choosers inside cross-site iframes: a page of
+// 127.0.0.1 embeds a frame of localhost (another site, so Chromium runs it in its own
+// process: an out-of-process iframe, as a payment provider's card or country form is), which
+// embeds one of sub.localhost (a third site). Headless Chromium paints no select popup, so
+// the viewer must draw the list, in the right place, and the choice must land in the frame;
+// copy must read the frame's selection; a file chooser the frame opens must reach the human,
+// whose files land in the frame. Every effect is checked in the session's browser through the
+// frames' reports.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -129,6 +131,28 @@ async function openWithSameSiteFrame() {
   await otherOrigin.waitFor((r) => r.frame === 'cross' && r.event === 'ready', { since });
   return port;
 }
+
+test('a dialog and a file chooser inside a cross-site iframe reach the human', async () => {
+  await openPage();
+  // The frame's Ask button at (360, 110), 150×40, and its file input at (430, 20), 120×40.
+  let since = Date.now();
+  await clickRemote(70 + 360 + 75, 160 + 110 + 20);
+  await viewer.locator('#dialog').waitFor({ state: 'visible', timeout: 10000 });
+  assert.match(await viewer.locator('#dialogmessage').textContent(), /Pay from the card frame/);
+  await viewer.locator('#dialogok').click();
+  const answered = await fixtures.waitFor((r) => r.frame === 'cross' && r.event === 'confirm', { since });
+  assert.equal(answered.result, true);
+  await viewer.locator('#dialog').waitFor({ state: 'hidden' });
+
+  since = Date.now();
+  await clickRemote(70 + 430 + 60, 160 + 20 + 20);
+  await viewer.locator('#chooser').waitFor({ state: 'visible', timeout: 10000 });
+  await viewer.locator('#fileinput').setInputFiles({
+    name: 'card.txt', mimeType: 'text/plain', buffer: Buffer.from('from the human, into the frame\n'),
+  });
+  const uploaded = await fixtures.waitFor((r) => r.frame === 'cross' && r.event === 'file', { since });
+  assert.deepEqual([uploaded.name, uploaded.text], ['card.txt', 'from the human, into the frame\n']);
+});
 
 test('a select in a frame of another origin in the page\'s own process is placed under it too', async () => {
   const port = await openWithSameSiteFrame();

@@ -17,8 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use browser::input::{KeyInput, PointerAction, PointerInput};
 use browser::{
-    Browser, Downloads, Frame, LiveTab, Screencast, ScreencastSettings, SelectFrame, TabEvent,
-    TabSignal,
+    Browser, Downloads, FileInput, Frame, LiveTab, Screencast, ScreencastSettings, SelectFrame,
+    TabEvent, TabSignal,
 };
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
@@ -443,7 +443,7 @@ struct Actor {
     selects_shown: u64,
     scale: f64,
     size: (u32, u32),
-    chooser: Option<i64>,
+    chooser: Option<FileInput>,
     /// Titles the watched tabs reported, by tab id, with the URL they belong to.
     titles: HashMap<String, (String, String)>,
     uploads: PathBuf,
@@ -681,7 +681,9 @@ impl Actor {
                 .map_err(|e| format!("cannot store the upload: {e}"))?;
             paths.push(path);
         }
-        tab.set_files(node, &paths).await.map_err(|e| e.to_string())
+        tab.set_files(&node, &paths)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn tab_event(&mut self, event: TabEvent) {
@@ -716,11 +718,8 @@ impl Actor {
             TabSignal::DialogClosed => {
                 self.publish(ServerMessage::DialogClosed, |s, _| s.dialog = None)
             }
-            TabSignal::FileChooser {
-                multiple,
-                backend_node_id,
-            } => {
-                self.chooser = Some(backend_node_id);
+            TabSignal::FileChooser { multiple, input } => {
+                self.chooser = Some(input);
                 self.publish(ServerMessage::FileChooser { multiple }, |s, m| {
                     s.chooser = Some(m)
                 });
