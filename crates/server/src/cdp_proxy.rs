@@ -36,6 +36,7 @@ use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
 
 use crate::api::AppState;
+use crate::sessions::Activity;
 use crate::token::{Mode, TokenError};
 
 /// Largest CDP message relayed (full-page screenshots are big).
@@ -176,7 +177,7 @@ async fn browser_socket(
 ) -> Result<Response, CdpAccessError> {
     let (id, browser) = authorize(&app, &token)?;
     let upstream = browser.ws_url().to_string();
-    Ok(accept(upgrade, id, upstream))
+    Ok(accept(upgrade, &app, id, upstream))
 }
 
 /// `{cdpUrl}/devtools/browser/{id}`: the same, for clients that keep Chromium's path shape.
@@ -200,7 +201,7 @@ async fn page_socket(
         return Err(CdpAccessError::BadTarget);
     }
     let upstream = page_url(browser.ws_url(), &target).ok_or(CdpAccessError::Gone)?;
-    Ok(accept(upgrade, id, upstream))
+    Ok(accept(upgrade, &app, id, upstream))
 }
 
 /// Chromium's page socket address, next to its browser socket address.
@@ -209,11 +210,14 @@ fn page_url(browser_ws: &str, target: &str) -> Option<String> {
     Some(format!("{origin}/devtools/page/{target}"))
 }
 
-fn accept(upgrade: WebSocketUpgrade, id: Uuid, upstream: String) -> Response {
+fn accept(upgrade: WebSocketUpgrade, app: &AppState, id: Uuid, upstream: String) -> Response {
+    // A client driving an agent session's browser between tasks is using it: its commands
+    // restart the inactivity clock, as a human's input in the live view does.
+    let activity = Activity::new(app.sessions.clone(), id);
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| relay(socket, id, upstream))
+        .on_upgrade(move |socket| relay(socket, id, upstream, activity))
 }
 
 /// What to do with one message from the client.
@@ -309,7 +313,7 @@ fn unreadable(text: &str, error: &serde_json::Error) -> String {
 }
 
 /// Relays one client to a new upstream connection of its own until either side closes.
-async fn relay(client: WebSocket, id: Uuid, upstream_url: String) {
+async fn relay(client: WebSocket, id: Uuid, upstream_url: String, activity: Activity) {
     let config = tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
@@ -396,6 +400,7 @@ async fn relay(client: WebSocket, id: Uuid, upstream_url: String) {
             if upstream_tx.send(relayed).await.is_err() {
                 break;
             }
+            activity.touch(false);
         }
         let _ = upstream_tx.close().await;
     };

@@ -653,6 +653,41 @@ async fn an_agent_session_s_browser_is_reachable_under_the_session_s_id() {
     assert!(process_gone(pid));
 }
 
+#[tokio::test]
+async fn a_cdp_client_s_commands_keep_an_idle_agent_session_alive() {
+    let server = TestServer::start(|c| {
+        c.pool_size = 0;
+        c.idle_timeout = Duration::from_secs(2);
+    });
+    let session = server.create(json!({})).await;
+    let sid = id(&session);
+    let cdp_url = session["cdpUrl"].as_str().unwrap().to_string();
+    let mut client = RawCdp::connect(&cdp_socket_url(&cdp_url).await)
+        .await
+        .unwrap();
+    let tab = client.open("about:blank").await;
+
+    // A script working in the browser for twice the inactivity limit, between tasks.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(4) {
+        assert_eq!(client.eval(&tab, "1 + 1").await, 2);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(server.session(&sid).await["status"], "idle");
+
+    // Connected but quiet: the clock runs again, and the session ends as usual.
+    let ended = server
+        .wait_status(&sid, &["timed_out"], Duration::from_secs(6))
+        .await;
+    assert!(
+        ended["lastStepSummary"]
+            .as_str()
+            .unwrap()
+            .contains("inactivity")
+    );
+    assert!(client.closed_by_server().await);
+}
+
 // Multi-threaded: the browser's owner runs on this test's runtime, and the server's shutdown
 // (on drop, blocking this thread) must still be able to reach it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

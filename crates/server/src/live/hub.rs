@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -24,7 +24,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
 use super::protocol::{ServerMessage, UploadedFile};
-use crate::sessions::{HumanSource, Resume, SessionClock, Sessions};
+use crate::sessions::{Activity, HumanSource, Resume, SessionClock, Sessions};
 
 /// How often a watched session's tab titles are re-read from the browser.
 const TAB_REFRESH: Duration = Duration::from_secs(2);
@@ -38,12 +38,6 @@ const MAX_SCALE: f64 = 2.0;
 /// How long the viewers' picture sizes must stay put before the screencast restarts for them:
 /// a host app animating its iframe, or a window being dragged larger, restarts it once.
 const RESIZE_SETTLE: Duration = Duration::from_millis(400);
-
-/// Human input is activity, but the supervisor need not hear about every keystroke.
-const TOUCH_EVERY: Duration = Duration::from_millis(500);
-/// How often acting input (clicks, keys) is reported: the first one takes the control
-/// from a working agent, so it must not wait behind a mouse move's report.
-const ACT_EVERY: Duration = Duration::from_millis(200);
 
 /// Replayed input, in arrival order.
 #[derive(Debug)]
@@ -165,35 +159,7 @@ pub struct Hub {
     snapshot: Mutex<Snapshot>,
     downloads: Arc<Downloads>,
     next_viewer: AtomicU64,
-    touch: Toucher,
-}
-
-/// Rate-limited "the human is active" to the session's supervisor.
-struct Toucher {
-    sessions: Sessions,
-    id: Uuid,
-    last: Mutex<Option<Instant>>,
-    last_act: Mutex<Option<Instant>>,
-}
-
-impl Toucher {
-    /// `acting`: a click, a key, a scroll (not a mouse move): while the agent works, the
-    /// first one takes the control from it, so those go out at once and often.
-    fn touch(&self, acting: bool) {
-        if acting {
-            let mut last = self.last_act.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_none_or(|t| t.elapsed() >= ACT_EVERY) {
-                *last = Some(Instant::now());
-                self.sessions.touch(self.id, true);
-                return;
-            }
-        }
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_none_or(|t| t.elapsed() >= TOUCH_EVERY) {
-            *last = Some(Instant::now());
-            self.sessions.touch(self.id, false);
-        }
-    }
+    touch: Activity,
 }
 
 impl Hub {
@@ -232,12 +198,7 @@ impl Hub {
             snapshot: Mutex::new(Snapshot::default()),
             downloads,
             next_viewer: AtomicU64::new(1),
-            touch: Toucher {
-                sessions,
-                id: session_id,
-                last: Mutex::new(None),
-                last_act: Mutex::new(None),
-            },
+            touch: Activity::new(sessions, session_id),
         });
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let (signals_tx, signals) = mpsc::unbounded_channel();
@@ -358,7 +319,7 @@ impl Hub {
     ) -> Result<(), String> {
         let resume = Resume { answer, approve };
         self.touch
-            .sessions
+            .sessions()
             .resume(self.session_id, resume, HumanSource::LiveView)
             .await
             .map(|_| ())
@@ -368,7 +329,7 @@ impl Hub {
     /// The human takes the browser from the working agent.
     pub async fn take_control(&self) -> Result<(), String> {
         self.touch
-            .sessions
+            .sessions()
             .take_control(self.session_id, HumanSource::LiveView)
             .await
             .map(|_| ())

@@ -4,6 +4,7 @@
 //! change goes through the session's supervisor (one tokio task per active session), which is
 //! the only code that changes a session's status.
 
+mod activity;
 mod clock;
 mod error;
 mod feed;
@@ -32,6 +33,7 @@ pub use handoff::{HandoffError, HumanSource, Resume};
 pub use recovery::recover;
 pub use spec::{DEFAULT_MODEL, NewSession, TaskSpec};
 
+pub(crate) use activity::Activity;
 pub(crate) use registry::{Control, Handle, Registry};
 use supervisor::{Command, Limits, Supervisor};
 pub(crate) use supervisor::{browser_gone, deadline_after};
