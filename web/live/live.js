@@ -541,6 +541,38 @@ canvas.addEventListener('wheel', (e) => {
 }, { passive: false });
 canvas.addEventListener('contextmenu', (e) => e.preventDefault());
 
+// Touch screens: a tap is a click (the browser's own compatibility mouse events above); a
+// one-finger drag scrolls the page under it, so the content follows the finger as it would on
+// the phone itself (the CSS keeps the viewer page from panning; pinch zoom stays the viewer's).
+let swipe = null;
+canvas.addEventListener('touchstart', (e) => {
+  const t = e.touches.length === 1 ? e.touches[0] : null;
+  swipe = t ? { x: t.clientX, y: t.clientY, moved: false } : null;
+}, { passive: true });
+canvas.addEventListener('touchmove', (e) => {
+  if (!swipe || e.touches.length !== 1 || !control()) return;
+  const t = e.touches[0];
+  const dx = swipe.x - t.clientX;
+  const dy = swipe.y - t.clientY;
+  // A finger never holds still: a tap that wobbles a few pixels stays a tap.
+  if (!swipe.moved && Math.hypot(dx, dy) < 8) return;
+  e.preventDefault();
+  swipe = { x: t.clientX, y: t.clientY, moved: true };
+  const p = point(t, true);
+  if (!p || !(rect.w > 0 && rect.h > 0)) return;
+  flushMove();
+  send({
+    t: 'mouse', kind: 'wheel', x: p.x, y: p.y, button: 0, buttons: 0, clicks: 0, mods: 0,
+    dx: dx / rect.w, dy: dy / rect.h, picture: true,
+  });
+}, { passive: false });
+canvas.addEventListener('touchend', (e) => {
+  // A drag is not a tap: no click at the spot where the finger let go.
+  if (swipe && swipe.moved) e.preventDefault();
+  swipe = null;
+}, { passive: false });
+canvas.addEventListener('touchcancel', () => { swipe = null; });
+
 // Keys go to a hidden textarea, which also receives pastes and IME compositions.
 let composing = false;
 keys.addEventListener('keydown', (e) => {

@@ -298,6 +298,27 @@ impl Hub {
         let _ = self.input.send(job).await;
     }
 
+    /// A delta given as fractions of the picture, in CSS pixels of the page on screen (zero
+    /// before the first frame, or for a delta that is not a number).
+    pub fn picture_delta(&self, fdx: f64, fdy: f64) -> (f64, f64) {
+        let Some((width, height)) = self
+            .frames
+            .borrow()
+            .as_ref()
+            .map(|f| (f.geometry.css_width, f.geometry.css_height))
+        else {
+            return (0.0, 0.0);
+        };
+        let css = |fraction: f64, size: f64| {
+            if fraction.is_finite() {
+                fraction.clamp(-10.0, 10.0) * size
+            } else {
+                0.0
+            }
+        };
+        (css(fdx, width), css(fdy, height))
+    }
+
     /// Sends a command to the hub's task.
     pub fn command(&self, command: HubCommand) {
         if !matches!(command, HubCommand::Viewport { .. } | HubCommand::Leave(_)) {

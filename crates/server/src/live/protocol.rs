@@ -47,6 +47,11 @@ pub enum ViewerMessage {
         /// Wheel delta in CSS pixels.
         #[serde(default)]
         dy: f64,
+        /// `dx` and `dy` are fractions of the picture's width and height instead: a finger
+        /// dragged over a touch screen scrolls the page by as much as the picture moved under
+        /// it, at whatever size the viewer shows it.
+        #[serde(default)]
+        picture: bool,
     },
     /// A key event.
     Key {

@@ -259,7 +259,13 @@ async fn dispatch(
             mods,
             dx,
             dy,
+            picture,
         } => {
+            let (dx, dy) = if picture {
+                hub.picture_delta(dx, dy)
+            } else {
+                (dx, dy)
+            };
             let action = match kind.as_str() {
                 "down" => PointerAction::Press,
                 "up" => PointerAction::Release,
