@@ -2,7 +2,7 @@
 // page server on 127.0.0.1 that records what pages report, and Playwright's Chromium.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,10 @@ const pages = join(repo, 'crates', 'testkit', 'pages');
 export const API_KEY = 'tk_live_view_tests';
 
 /** Starts `tandem serve` on a free loopback port with a fresh data directory. */
-export async function startTandem({ binary = process.env.TANDEM_BIN || join(repo, 'target', 'debug', 'tandem'), env = {} } = {}) {
+export async function startTandem({ binary = process.env.TANDEM_BIN || join(repo, 'target', 'debug', 'tandem'), env = {}, poolSize = 1 } = {}) {
   if (!existsSync(binary)) throw new Error(`${binary} missing: run cargo build -p tandem first`);
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-live-test-'));
-  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--pool-size', '1'], {
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--pool-size', String(poolSize)], {
     env: { ...process.env, TANDEM_API_KEY: API_KEY, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -35,6 +35,13 @@ export async function startTandem({ binary = process.env.TANDEM_BIN || join(repo
   return {
     base,
     dataDir,
+    /** The server's Chromium browsers (their main processes, not their helpers). */
+    browserPids() {
+      return descendants(child.pid).filter((pid) => {
+        const cmd = readCmdline(pid);
+        return cmd.some((a) => a.startsWith('--remote-debugging-port')) && !cmd.some((a) => a.startsWith('--type='));
+      });
+    },
     async api(method, path, body) {
       const res = await fetch(`${base}/api/v3${path}`, {
         method,
@@ -50,6 +57,41 @@ export async function startTandem({ binary = process.env.TANDEM_BIN || join(repo
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function readCmdline(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+/** Every live process below `root`, from /proc. */
+function descendants(root) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z') continue;
+    const parent = Number(rest[1]);
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(Number(entry));
+  }
+  const found = [];
+  const todo = [...(children.get(root) ?? [])];
+  while (todo.length) {
+    const pid = todo.pop();
+    found.push(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return found;
 }
 
 /** Serves crates/testkit/pages on 127.0.0.1 and records the reports pages POST to /report. */

@@ -1,6 +1,7 @@
 // The end of a session as a viewer lives it, on a server whose sessions last 20 s at most:
 // the maximum-duration warning (which "Stay" cannot postpone), a viewer that is away when the
-// session ends (its link expires with it), and what a reload shows afterwards.
+// session ends (its link expires with it), and what a reload shows afterwards; and, on a
+// server of its own, a browser that crashes under a watching viewer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTandem, launchChromium, waitForFrame, waitForSession } from '../support.mjs';
@@ -57,5 +58,31 @@ test('the maximum-duration warning has no Stay; a viewer away at the end hears i
     assert.equal(await page.evaluate(() => window.tandemLive.frames), 0);
   } finally {
     await page.close();
+  }
+});
+
+test('a browser that crashes under a watching viewer: the page says so, and the API agrees', async () => {
+  const own = await startTandem({ poolSize: 0 });
+  const page = await chromium.newPage();
+  try {
+    const session = (await own.api('POST', '/sessions', {})).json;
+    await page.goto(session.liveUrl);
+    await waitForFrame(page);
+    const [pid] = own.browserPids();
+    assert.ok(pid, 'the session has its browser');
+    process.kill(pid, 'SIGKILL');
+    await page.locator('#ended').waitFor({ state: 'visible', timeout: 10000 });
+    assert.equal(await page.locator('#endedtext').textContent(), 'This session has ended.');
+    const why = await page.locator('#endedwhy').textContent();
+    assert.match(why, /browser exited unexpectedly: killed by SIGKILL/);
+    // The same words as the API's.
+    const seen = await own.api('GET', `/sessions/${session.id}`);
+    assert.equal(seen.json.status, 'error');
+    assert.equal(seen.json.liveUrl, null);
+    assert.equal(why.replace(/\.$/, ''), seen.json.lastStepSummary);
+    assert.deepEqual(own.browserPids(), []);
+  } finally {
+    await page.close();
+    await own.stop();
   }
 });

@@ -39,6 +39,9 @@ const MAX_SCALE: f64 = 2.0;
 /// a host app animating its iframe, or a window being dragged larger, restarts it once.
 const RESIZE_SETTLE: Duration = Duration::from_millis(400);
 
+/// How long the live view waits, once the browser is gone, for the session's own reason.
+const ENDED_REASON_WAIT: Duration = Duration::from_secs(2);
+
 /// Replayed input, in arrival order.
 #[derive(Debug)]
 pub enum InputJob {
@@ -496,7 +499,19 @@ impl Actor {
                 },
                 Ok(()) = downloads.changed() => self.publish_downloads(),
                 true = browser_gone(&mut exited) => {
-                    self.end("The session's browser is gone".to_string()).await;
+                    // The supervisor learns it too and says why the session ended: the viewer
+                    // shows the same words as the API, when they come soon enough.
+                    let reason = match tokio::time::timeout(
+                        ENDED_REASON_WAIT,
+                        clock.wait_for(|c| c.ended.is_some()),
+                    )
+                    .await
+                    {
+                        Ok(Ok(clock)) => clock.ended.clone(),
+                        _ => None,
+                    };
+                    let reason = reason.unwrap_or_else(|| "The session's browser is gone".into());
+                    self.end(reason).await;
                     return;
                 },
             }
