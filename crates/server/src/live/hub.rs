@@ -162,7 +162,7 @@ pub struct Hub {
     snapshot: Mutex<Snapshot>,
     downloads: Arc<Downloads>,
     next_viewer: AtomicU64,
-    touch: Activity,
+    activity: Activity,
 }
 
 impl Hub {
@@ -201,7 +201,7 @@ impl Hub {
             snapshot: Mutex::new(Snapshot::default()),
             downloads,
             next_viewer: AtomicU64::new(1),
-            touch: Activity::new(sessions, session_id),
+            activity: Activity::new(sessions, session_id),
         });
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let (signals_tx, signals) = mpsc::unbounded_channel();
@@ -297,7 +297,7 @@ impl Hub {
             InputJob::Key(_) | InputJob::Text(_) => true,
             InputJob::Copy(_) => false,
         };
-        self.touch.touch(acting);
+        self.activity.touch(acting);
         let _ = self.input.send(job).await;
     }
 
@@ -325,14 +325,14 @@ impl Hub {
     /// Sends a command to the hub's task.
     pub fn command(&self, command: HubCommand) {
         if !matches!(command, HubCommand::Viewport { .. } | HubCommand::Leave(_)) {
-            self.touch.touch(true);
+            self.activity.touch(true);
         }
         let _ = self.commands.send(command);
     }
 
     /// The human asked for more time.
     pub fn touch(&self) {
-        self.touch.touch(false);
+        self.activity.touch(false);
     }
 
     /// The human answers what the agent waits for, or hands the control back.
@@ -342,7 +342,7 @@ impl Hub {
         approve: Option<bool>,
     ) -> Result<(), String> {
         let resume = Resume { answer, approve };
-        self.touch
+        self.activity
             .sessions()
             .resume(self.session_id, resume, HumanSource::LiveView)
             .await
@@ -352,7 +352,7 @@ impl Hub {
 
     /// The human takes the browser from the working agent.
     pub async fn take_control(&self) -> Result<(), String> {
-        self.touch
+        self.activity
             .sessions()
             .take_control(self.session_id, HumanSource::LiveView)
             .await
