@@ -18,7 +18,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::live_tab::{
-    TabSignal, intercept_file_choosers, intercept_selects, reported_file_chooser, reported_select,
+    TabSignal, enable_page, intercept_file_choosers, intercept_selects, reported_file_chooser,
+    reported_select,
 };
 
 /// How deep cross-site frames are followed inside each other.
@@ -184,12 +185,22 @@ async fn watch_frame(context: FrameContext, frame_id: String, frame: FrameSessio
     let session = frame.session.clone();
     let mut events = session.events();
     let set_up = async {
-        intercept_file_choosers(&session).await?;
-        session.call(runtime::Enable::default()).await?;
-        intercept_selects(&session).await?;
-        if depth + 1 < MAX_FRAME_DEPTH {
-            auto_attach(&session).await?;
-        }
+        // A human may press on a select as soon as the frame shows: the commands go out
+        // together (Chromium runs a session's commands in order) rather than a round trip
+        // each, the selects' first.
+        let nested = async {
+            if depth + 1 < MAX_FRAME_DEPTH {
+                auto_attach(&session).await?;
+            }
+            Ok(())
+        };
+        tokio::try_join!(
+            intercept_selects(&session),
+            enable_page(&session),
+            async { session.call(runtime::Enable::default()).await.map(|_| ()) },
+            nested,
+            intercept_file_choosers(&session),
+        )?;
         Ok::<(), CdpError>(())
     }
     .await;

@@ -87,15 +87,21 @@ pub struct FileInput {
     backend_node_id: dom::BackendNodeId,
 }
 
-/// Turns `session`'s file chooser into events instead of a native dialog (headless shows
-/// none, so the page would wait forever): the tab's and each cross-site frame's, since each
-/// process asks for its own.
-pub(crate) async fn intercept_file_choosers(session: &Session) -> Result<(), CdpError> {
+/// `Page.enable` for the live view: with `Page.fileChooserOpened` events (see
+/// [`intercept_file_choosers`]).
+pub(crate) async fn enable_page(session: &Session) -> Result<(), CdpError> {
     session
         .call(page::Enable {
             enable_file_chooser_opened_event: Some(true),
         })
         .await?;
+    Ok(())
+}
+
+/// Turns `session`'s file chooser into events instead of a native dialog (headless shows
+/// none, so the page would wait forever): the tab's and each cross-site frame's, since each
+/// process asks for its own. Needs [`enable_page`] first.
+pub(crate) async fn intercept_file_choosers(session: &Session) -> Result<(), CdpError> {
     session
         .call(page::SetInterceptFileChooserDialog {
             enabled: true,
@@ -277,8 +283,9 @@ impl LiveTab {
     ) -> Result<LiveTab, BrowserError> {
         let session = page.session().clone();
         let events = session.events();
-        intercept_file_choosers(&session).await?;
+        enable_page(&session).await?;
         session.call(runtime::Enable::default()).await?;
+        intercept_file_choosers(&session).await?;
         // Headless tabs have no window focus: without this, inputs lose focus, carets do
         // not blink and background tabs stop rendering.
         session
