@@ -679,14 +679,6 @@ async fn watch_signals(tab: Session, mut events: cdp::EventStream, context: Fram
             live_frames::follow(&mut frames, &context, &tab, None, attached, 0);
             continue;
         }
-        if let Some(Ok(called)) = event.parse::<runtime::BindingCalled>()
-            && let Some((popup, frame)) = reported_select(&tab, &called).await
-        {
-            if signals.send(TabSignal::Select { popup, frame }).is_err() {
-                return;
-            }
-            continue;
-        }
         let signal = if let Some(Ok(d)) = event.parse::<page::JavascriptDialogOpening>() {
             let kind = match d.r#type {
                 page::DialogType::Alert => "alert",
@@ -706,6 +698,9 @@ async fn watch_signals(tab: Session, mut events: cdp::EventStream, context: Fram
             Some(chooser)
         } else if let Some(Ok(b)) = event.parse::<runtime::BindingCalled>() {
             match b.name.as_str() {
+                SELECT_BINDING => reported_select(&tab, &b)
+                    .await
+                    .map(|(popup, frame)| TabSignal::Select { popup, frame }),
                 TITLE_BINDING => serde_json::from_str::<TitleReport>(&b.payload)
                     .ok()
                     .map(|t| TabSignal::Title {
