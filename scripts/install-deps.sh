@@ -68,6 +68,16 @@ install_nextest() {
   cargo install --locked cargo-nextest
 }
 
+# The style gate in test.sh needs rustfmt and clippy; a minimal rustup profile lacks them.
+install_style_tools() {
+  if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+    return
+  fi
+  command -v rustup >/dev/null 2>&1 || die "cargo fmt/clippy missing and no rustup to add them"
+  log "adding rustfmt and clippy (rustup component add)"
+  rustup component add rustfmt clippy
+}
+
 install_python_sdk() {
   local dir="$repo/tests/sdk/python"
   local venv="$dir/.venv"
@@ -105,6 +115,7 @@ install_chromium
 check_cargo
 if [ "$with_test" -eq 1 ]; then
   install_nextest
+  install_style_tools
   install_python_sdk
   install_ts_sdk
 fi

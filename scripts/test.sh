@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Install what is missing and run the whole test suite:
+#   0. the style gate:        cargo fmt --check, cargo clippy --all-targets -D warnings
 #   1. the Rust tests:        cargo nextest run --workspace   (--profile ci when CI=true)
 #   2. the Python SDK tests:  pytest -q in tests/sdk/python   (official browser-use-sdk, sync + async)
 #   3. the TS SDK tests:      node --test in tests/sdk/ts     (official browser-use-sdk/v3)
@@ -28,6 +29,9 @@ fi
 
 failed=()
 section() { printf '\n==> %s\n' "$*"; }
+
+section "Style: cargo fmt --check, cargo clippy -D warnings"
+{ cargo fmt --all --check && cargo clippy --workspace --all-targets --quiet -- -D warnings; } || failed+=("style")
 
 section "Rust: cargo nextest run ${nextest_args[*]}"
 cargo nextest run "${nextest_args[@]}" || failed+=("rust")

@@ -4,6 +4,7 @@
 //! The scripted model never knows an element id in advance: each reply reads the state text
 //! the agent sent (the last user message) and picks the `[index]` of the line naming what it
 //! wants, so every test exercises perception and actions together.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,5 @@
 //! Perception against real Chromium and the fixture pages in `crates/testkit/pages/perception`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::future::Future;
 

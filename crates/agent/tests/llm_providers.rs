@@ -1,6 +1,7 @@
 //! The three LLM adapters against the scripted model servers, over real HTTP on 127.0.0.1:
 //! tool-call round trips, retries honouring `Retry-After`, permanent errors, timeouts, and
 //! the "no provider configured" error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::time::{Duration, Instant};
 

@@ -7,6 +7,7 @@
 //! where nothing is left to warm up. Run with `benches/run.sh pool`
 //! or `cargo bench -p browser --bench pool_acquire`; figures and settings are in
 //! `benches/README.md`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::time::{Duration, Instant};
 

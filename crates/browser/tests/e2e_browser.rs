@@ -1,4 +1,5 @@
 //! The browser layer against real Chromium: lifecycle, pool, tabs, crashes, hung pages.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::time::Duration;
 

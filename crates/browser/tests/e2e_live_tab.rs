@@ -2,6 +2,7 @@
 //! target of its own, out of the page's process) reported in the tab's coordinates and
 //! picked in the frame, while another client (as the agent's perception does) has a session
 //! of its own on the same frame.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::time::Duration;
 

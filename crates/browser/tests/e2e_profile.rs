@@ -1,5 +1,6 @@
 //! Profiles against real Chromium: a browser's cookies (session ones included), local storage
 //! and IndexedDB survive a save and come back in a new browser seeded from it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::time::Duration;
 

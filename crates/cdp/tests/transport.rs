@@ -1,5 +1,6 @@
 //! The transport against a scripted WebSocket peer: the cases a real browser produces only
 //! rarely (answers out of order, a socket dying mid-command, a target detaching) made certain.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 //!
 //! Run: `cargo bench -p server --bench sessions` (release build), or add `--profile dev` to
 //! skip the release compile; env `BENCH_CREATES` sets the number of creates (default 20).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

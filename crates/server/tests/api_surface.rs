@@ -1,6 +1,7 @@
 //! The HTTP surface that needs no browser: health, OpenAPI, auth, routing, validation of
 //! requests that are refused before any session is touched. The pool size is zero, so no
 //! Chromium is started.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! Chromium: create, list and its filters, get, stop, errors; the CDP proxy with a raw
 //! WebSocket client (version rewrite, several clients, `Browser.close` not ending the
 //! browser, refused tokens); an agent session's browser under `/browsers`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The live view's frame pipeline against a real server and real Chromium, read by raw
 //! WebSocket viewers: the screencast runs only while someone watches, and a viewer that
 //! acknowledges frames never has more than a couple on the way, however slowly it reads.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 mod support;
 

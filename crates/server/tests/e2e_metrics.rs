@@ -1,5 +1,6 @@
 //! `/metrics` against a real server: it takes the API key (in the SDKs' header or as a bearer
 //! token, as Prometheus sends it) and its figures follow what the server holds.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 mod support;
 

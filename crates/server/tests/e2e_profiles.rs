@@ -1,6 +1,7 @@
 //! End-to-end tests of `/api/v3/profiles` and of profiles in use: a session logs in to a
 //! local site, ends (stop, timeout), and the next session or browser with the profile is still
 //! logged in, with its local storage.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! End-to-end tests of `/api/v3/sessions` against a real server with real Chromium.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 mod support;
 

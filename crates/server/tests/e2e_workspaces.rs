@@ -2,6 +2,7 @@
 //! `uploadUrl` (no API key), list, download, delete, refused paths and tokens; a session
 //! attached to a workspace finds its browser's downloads there, and `/browsers/{id}/downloads`
 //! lists and serves them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The `tandem` binary end to end: configuration sources, the start-up lines a harness
 //! parses, and a SIGTERM that leaves no Chromium behind.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! `tandem observe` as a process: the state text, `--json`, `--repeat`, and a browser that
 //! is always stopped (on success, on a failed load, on Ctrl-C).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on what it did not expect
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

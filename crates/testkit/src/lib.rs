@@ -2,6 +2,8 @@
 //! checks that a test left no Chromium behind.
 //!
 //! Kept in one place so that tests do not each grow their own copy of a page server.
+// Test support: a fixture that cannot start should fail the test loudly, so unwrap/expect are fine here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod llm;
 
