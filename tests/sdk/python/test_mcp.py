@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -423,3 +424,22 @@ def test_tandem_mcp_refuses_to_start_with_a_wrong_key(server: TandemServer) -> N
         timeout=30,
     )
     assert missing.returncode != 0 and "no API key" in missing.stderr, missing.stderr
+
+
+async def test_tandem_mcp_reports_a_server_that_is_down() -> None:
+    """A server not up yet is no reason to fail the client's start; each tool says what is wrong."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not INHERITED_CONFIG.match(k)}
+    env["TANDEM_API_KEY"] = "tk_secret_value"
+    params = StdioServerParameters(
+        command=str(TANDEM_BIN), args=["mcp", "--server", f"http://127.0.0.1:{port}"], env=env
+    )
+    async with Client(params) as client:
+        assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
+        result = await client.call_tool("list_sessions", {})
+        assert result.is_error
+        text = result.content[0].text
+        assert text.startswith(f"cannot reach the Tandem server at http://127.0.0.1:{port}/api/v3/sessions"), text
+        assert "tk_secret_value" not in text
