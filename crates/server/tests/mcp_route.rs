@@ -51,6 +51,39 @@ async fn the_key_is_checked_before_any_mcp_message() {
     assert_eq!(status, 401);
     assert_eq!(body, json!({"detail": "Invalid API key"}));
 
+    // The transport's own refusals speak the server's error shape too.
+    let stream = reqwest::Client::new()
+        .get(format!("{}/v3/mcp", server.base))
+        .header("x-browser-use-api-key", &server.key)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 405);
+    assert_eq!(stream.headers()["allow"], "POST");
+    assert_eq!(
+        stream.json::<Value>().await.unwrap(),
+        json!({"detail": "Method Not Allowed"})
+    );
+    let not_json = reqwest::Client::new()
+        .post(format!("{}/v3/mcp", server.base))
+        .header("x-browser-use-api-key", &server.key)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 415);
+    let detail = not_json.json::<Value>().await.unwrap();
+    assert!(
+        detail["detail"]
+            .as_str()
+            .unwrap()
+            .contains("application/json"),
+        "{detail}"
+    );
+
     let bearer = format!("Bearer {}", server.key);
     let (status, body) = rpc(&server, &[("authorization", &bearer)], initialize).await;
     assert_eq!(status, 200, "{body}");
