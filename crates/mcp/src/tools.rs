@@ -129,12 +129,16 @@ fn answer(outcome: Outcome) -> CallToolResult {
     }
 }
 
-/// A session id as a path segment: only a UUID, so no input can reach another route.
-fn session_path(id: &str) -> Result<String, String> {
+/// A session id as given by a model: only a UUID, so no input can reach another route.
+fn session_id(id: &str) -> Result<uuid::Uuid, String> {
     let id = id.trim();
     uuid::Uuid::parse_str(id)
-        .map(|id| format!("/sessions/{id}"))
         .map_err(|_| format!("session_id must be a session's id (a UUID), got {id:?}"))
+}
+
+/// The API path of a session.
+fn session_path(id: &str) -> Result<String, String> {
+    session_id(id).map(|id| format!("/sessions/{id}"))
 }
 
 /// An optional message id for a cursor.
@@ -257,7 +261,7 @@ impl TandemTools {
     }
 
     async fn send_task_outcome(&self, ext: &Extensions, p: SendTaskParams) -> Outcome {
-        let path = session_path(&p.session_id)?;
+        let id = session_id(&p.session_id)?;
         let mut body = task_body(
             p.task,
             p.model,
@@ -265,10 +269,7 @@ impl TandemTools {
             p.require_approval,
             p.keep_alive.unwrap_or(true),
         )?;
-        body.insert(
-            "sessionId".into(),
-            Value::String(path["/sessions/".len()..].into()),
-        );
+        body.insert("sessionId".into(), Value::String(id.to_string()));
         let session = self
             .call(ext, Method::POST, "/sessions", Some(Value::Object(body)))
             .await?;
