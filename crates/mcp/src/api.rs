@@ -165,7 +165,12 @@ impl Api {
                 (status, bytes.to_vec())
             }
             Api::Remote { base, http } => {
-                let url = base
+                // A server behind a path prefix keeps it: the root ends with `/`.
+                let mut root = base.clone();
+                if !root.path().ends_with('/') {
+                    root.set_path(&format!("{}/", root.path()));
+                }
+                let url = root
                     .join(path.trim_start_matches('/'))
                     .map_err(|e| ApiError::Read(e.to_string()))?;
                 let shown = redacted(&url);
@@ -349,7 +354,7 @@ mod tests {
             .unwrap()
             .port();
         let api = Api::Remote {
-            base: Url::parse(&format!("http://user:secret@127.0.0.1:{port}/")).unwrap(),
+            base: Url::parse(&format!("http://user:secret@127.0.0.1:{port}/tandem")).unwrap(),
             http: reqwest::Client::new(),
         };
         let error = api
@@ -357,10 +362,10 @@ mod tests {
             .await
             .unwrap_err();
         let text = error.to_string();
-        assert!(
-            text.starts_with("cannot reach the Tandem server at http://127.0.0.1:"),
-            "{text}"
+        let at = format!(
+            "cannot reach the Tandem server at http://127.0.0.1:{port}/tandem/api/v3/sessions:"
         );
+        assert!(text.starts_with(&at), "{text}");
         assert!(!text.contains("secret") && !text.contains("tk_a"), "{text}");
     }
 
