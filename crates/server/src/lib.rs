@@ -17,6 +17,7 @@ mod error;
 mod files;
 pub mod live;
 pub mod live_link;
+mod mcp_route;
 pub mod metrics;
 pub mod profiles;
 mod runner;
@@ -239,7 +240,8 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let app = api::router(self.state, self.api_key);
+        let app = api::router(self.state, self.api_key.clone());
+        let app = mcp_route::mount(app, self.api_key);
         tracing::info!(addr = %self.local_addr, "serving");
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

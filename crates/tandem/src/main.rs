@@ -4,12 +4,14 @@
 //! environment variables, then an optional TOML file, then defaults), starts the server, and
 //! turns SIGTERM/SIGINT into a clean shutdown that leaves no Chromium behind.
 
+mod mcp_stdio;
 mod observe;
 mod settings;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use mcp_stdio::McpArgs;
 use observe::ObserveArgs;
 use settings::ServeArgs;
 
@@ -27,15 +29,14 @@ enum Command {
     Serve(ServeArgs),
     /// Load a page and print what the agent sees: its interactive elements and text.
     Observe(ObserveArgs),
+    /// Serve the MCP tools on stdin/stdout, calling a Tandem server's API.
+    Mcp(McpArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -46,6 +47,19 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Observe(args) => runtime.block_on(observe::run(args)),
+        Command::Mcp(args) => runtime.block_on(mcp_stdio::run(args)),
+    }
+}
+
+/// `RUST_LOG`, else `info`; the MCP SDK's per-request lines (every stateless `/v3/mcp`
+/// request starts and ends a service) only when `RUST_LOG` names `rmcp`.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let given = std::env::var("RUST_LOG").unwrap_or_default();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    match "rmcp=warn".parse() {
+        Ok(quiet) if !given.contains("rmcp") => filter.add_directive(quiet),
+        _ => filter,
     }
 }
 
