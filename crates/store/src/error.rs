@@ -60,7 +60,10 @@ impl StoreError {
 /// `ENOSPC` and `EDQUOT` on Linux.
 const NO_SPACE: [i32; 2] = [28, 122];
 
-fn io_kind(error: &std::io::Error) -> StoreErrorKind {
+/// Classifies a file-system error the same way, for the files kept beside the database
+/// (workspaces, profiles, screenshots): out of space is [`StoreErrorKind::Full`], any other
+/// failure [`StoreErrorKind::Unavailable`].
+pub fn io_kind(error: &std::io::Error) -> StoreErrorKind {
     match error.raw_os_error() {
         Some(code) if NO_SPACE.contains(&code) => StoreErrorKind::Full,
         _ => StoreErrorKind::Unavailable,

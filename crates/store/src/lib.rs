@@ -27,7 +27,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use browser::{BrowserQuery, BrowserRecord, BrowserStatus};
-pub use error::{StoreError, StoreErrorKind};
+pub use error::{StoreError, StoreErrorKind, io_kind};
 pub use message::{MessagePage, MessageQuery, MessageRecord, NewMessage};
 pub use open::open;
 pub use postgres::PgStore;
