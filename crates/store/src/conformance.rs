@@ -10,8 +10,8 @@ use std::pin::Pin;
 
 use crate::{
     BrowserQuery, BrowserRecord, BrowserStatus, MessagePage, MessageQuery, MessageRecord,
-    NewMessage, ProfileRecord, SessionRecord, SessionStatus, Store, StoreStats, Uuid,
-    WorkspaceRecord,
+    NewMessage, ProfileRecord, SessionRecord, SessionStatus, Store, StoreErrorKind, StoreStats,
+    Uuid, WorkspaceRecord,
 };
 
 /// One check of the suite, as a plain function pointer so a runner can list them.
@@ -40,7 +40,8 @@ checks![
     save_with_message_is_atomic_and_ordered,
     browsers_round_trip_and_filter_by_status_and_metadata,
     profiles_and_workspaces_round_trip_list_and_delete,
-    stats_count_sessions_browsers_and_usage
+    stats_count_sessions_browsers_and_usage,
+    a_failed_write_rolls_back_whole_and_the_store_stays_usable
 ];
 
 fn session() -> SessionRecord {
@@ -406,4 +407,58 @@ pub async fn stats_count_sessions_browsers_and_usage(store: &dyn Store) {
         stats.llm_cost_usd
     );
     assert_eq!(stats.messages, 2);
+}
+
+/// Checks that a write failing half-way (a broken constraint after a first statement went
+/// through) leaves nothing of itself, is reported as neither a full disk nor an outage, and
+/// leaves no connection inside a transaction: many more writes than pooled connections
+/// succeed after it.
+pub async fn a_failed_write_rolls_back_whole_and_the_store_stays_usable(store: &dyn Store) {
+    let s = session();
+    let first = store
+        .create_session(&s, Some(&message(s.id, 0)))
+        .await
+        .unwrap()
+        .unwrap();
+    // The same id again: the insert fails, with its first message.
+    let error = store
+        .create_session(&s, Some(&message(s.id, 1)))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Other, "{error}");
+    // A create whose session row goes in, then whose message names no session: the
+    // session row is rolled back with it.
+    let ghost = session();
+    let orphan = session();
+    assert!(
+        store
+            .create_session(&orphan, Some(&message(ghost.id, 3)))
+            .await
+            .is_err()
+    );
+    assert_eq!(store.session(orphan.id).await.unwrap(), None);
+    // A save whose message names no session changes nothing either.
+    let mut changed = s.clone();
+    changed.status = SessionStatus::Error;
+    assert!(
+        store
+            .save_session(&changed, Some(&message(ghost.id, 2)))
+            .await
+            .is_err()
+    );
+    assert_eq!(store.session(s.id).await.unwrap(), Some(s.clone()));
+    let page = store.messages(s.id, &query(None, None, 10)).await.unwrap();
+    assert_eq!(ids(&page), vec![first.id]);
+    for n in 0..20 {
+        let mut next = s.clone();
+        next.step_count = n;
+        next.updated_at = crate::now();
+        store
+            .save_session(&next, Some(&message(s.id, 10 + n as usize)))
+            .await
+            .unwrap();
+    }
+    let page = store.messages(s.id, &query(None, None, 100)).await.unwrap();
+    assert_eq!(page.messages.len(), 21);
+    assert_eq!(store.session(s.id).await.unwrap().unwrap().step_count, 19);
 }
