@@ -110,10 +110,18 @@ async fn write(pool: &PgPool) -> Result<WriteTx<Postgres>, StoreError> {
     WriteTx::begin(pool, "BEGIN").await
 }
 
+/// Appends a message inside the caller's transaction. The session's row is locked first, so
+/// the messages of one session take their `seq` in commit order: without it, two concurrent
+/// writers could commit seq 11 before seq 10, and a reader paging `after` 11 would never see
+/// 10 (SQLite has one writer at a time, so this is how both behave the same).
 async fn insert_message(
     conn: &mut PgConnection,
     message: &NewMessage,
 ) -> Result<MessageRecord, StoreError> {
+    sqlx::query("SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE")
+        .bind(message.session_id.to_string())
+        .execute(&mut *conn)
+        .await?;
     let id = Uuid::now_v7();
     let created_at = crate::now();
     let (seq,): (i64,) = sqlx::query_as(
