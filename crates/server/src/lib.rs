@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use agent::TaskRunner;
 use browser::{LaunchOptions, Pool, PoolOptions};
-use store::{SqliteStore, Store};
+use store::Store;
 use tokio::net::TcpListener;
 
 pub use auth::ApiKey;
@@ -60,7 +60,7 @@ pub struct Server {
     api_key: ApiKey,
     sessions: Sessions,
     state: AppState,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
 }
 
 fn check(config: &Config) -> Result<(), ServerError> {
@@ -136,7 +136,7 @@ impl Server {
                 config.data_dir.join("project_id").display()
             ))
         })?;
-        let store = Arc::new(SqliteStore::open(&config.data_dir).await?);
+        let store = store::open(&config.database_url()).await?;
         let recovered = sessions::recover(store.as_ref()).await?;
         if recovered > 0 {
             tracing::info!(recovered, "settled sessions left active by a previous run");
@@ -170,16 +170,11 @@ impl Server {
             launch,
         });
         let screenshots = screenshots::Screenshots::new(config.data_dir.join("screenshots"));
-        let profiles = profiles::Profiles::new(
-            store.clone() as Arc<dyn Store>,
-            config.data_dir.join("profiles"),
-        );
-        let workspaces = workspaces::Workspaces::new(
-            store.clone() as Arc<dyn Store>,
-            config.data_dir.join("workspaces"),
-        );
+        let profiles = profiles::Profiles::new(store.clone(), config.data_dir.join("profiles"));
+        let workspaces =
+            workspaces::Workspaces::new(store.clone(), config.data_dir.join("workspaces"));
         let sessions = Sessions::new(
-            store.clone() as Arc<dyn Store>,
+            store.clone(),
             pool,
             runner,
             sessions::SessionFiles {
@@ -247,7 +242,9 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await;
         self.sessions.shutdown().await;
-        self.store.close().await;
+        if let Err(error) = self.store.close().await {
+            tracing::warn!(%error, "closing the store");
+        }
         tracing::info!("stopped");
         served.map_err(ServerError::Serve)
     }

@@ -788,7 +788,7 @@ async fn a_restart_stops_the_browsers_it_lost() {
         record.finished_at = None;
         record.end_reason = None;
         db.save_browser(&record).await.unwrap();
-        db.close().await;
+        db.close().await.unwrap();
     }
     let second = TestServer::start_with(support::config(dir.path().to_path_buf()), no_agent());
     let got = second

@@ -18,6 +18,10 @@ pub struct ServeArgs {
     /// Directory for the database, secrets and the generated API key [default: ./data]
     #[arg(long, env = "TANDEM_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Database URL: postgres://user:password@host:port/db stores everything in PostgreSQL
+    /// (several nodes can share it) [default: SQLite in the data directory]
+    #[arg(long, env = "TANDEM_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// TOML file with any of these settings (keys in snake_case, e.g. idle_timeout = "15m")
     #[arg(long, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
@@ -58,6 +62,7 @@ pub struct ServeArgs {
 struct FileSettings {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
     api_key: Option<String>,
     pool_size: Option<usize>,
     max_sessions: Option<usize>,
@@ -150,6 +155,10 @@ impl ServeArgs {
         Ok(server::Config {
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+            database_url: self
+                .database_url
+                .or(file.database_url)
+                .filter(|url| !url.trim().is_empty()),
             api_key: self.api_key.or(file.api_key),
             public_url: self.public_url.or(file.public_url),
             pool_size: self
@@ -240,6 +249,30 @@ mod tests {
         assert_eq!(config.agent.max_steps, 7);
         assert_eq!(config.agent.actions.upload_dirs, [PathBuf::from("/tmp")]);
         assert!(toml::from_str::<FileSettings>("[agent]\nsteps = 1").is_err());
+    }
+
+    #[test]
+    fn database_url_comes_from_the_flag_else_the_file_else_sqlite() {
+        let config = ServeArgs::default()
+            .merge(file(
+                "database_url = \"postgres://t@127.0.0.1:5432/tandem\"",
+            ))
+            .unwrap();
+        assert_eq!(config.database_url(), "postgres://t@127.0.0.1:5432/tandem");
+        let args = Wrapper::parse_from([
+            "tandem",
+            "--database-url",
+            "postgres://flag@127.0.0.1/db",
+            "--data-dir",
+            "/srv/tandem",
+        ])
+        .args;
+        let config = args
+            .merge(file("database_url = \"postgres://file@127.0.0.1/db\""))
+            .unwrap();
+        assert_eq!(config.database_url(), "postgres://flag@127.0.0.1/db");
+        let config = ServeArgs::default().merge(FileSettings::default()).unwrap();
+        assert_eq!(config.database_url(), "sqlite://./data/tandem.db");
     }
 
     #[test]

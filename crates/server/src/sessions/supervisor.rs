@@ -298,6 +298,12 @@ impl Supervisor {
                 strategy: StopStrategy::Session,
                 reply,
             }) => {
+                // A stop that could not be persisted answers the error and leaves the
+                // session (and its browser) as it was, rather than half of each.
+                if let Err(e) = self.check_writable().await {
+                    let _ = reply.send(Err(e));
+                    return Flow::Continue;
+                }
                 let was_running = self.task.is_some();
                 let summary = was_running.then(|| "Task stopped: the session was stopped".into());
                 self.note_dropped_handoff("the client stopped the session")
@@ -314,6 +320,10 @@ impl Supervisor {
                 Flow::End
             }
             Event::Command(Command::Delete { reply }) => {
+                if let Err(e) = self.check_writable().await {
+                    let _ = reply.send(Err(e));
+                    return Flow::Continue;
+                }
                 self.record.deleted = true;
                 let result = self
                     .end(SessionStatus::Stopped, "deleted by the client", None, None)
@@ -470,6 +480,14 @@ impl Supervisor {
         Ok(self.record.clone())
     }
 
+    /// Saves the record as it is, to learn whether the store takes writes right now before
+    /// doing something that cannot be undone (stopping the browser, aborting the task).
+    async fn check_writable(&mut self) -> Result<(), SessionError> {
+        self.record.updated_at = store::now();
+        self.store.save_session(&self.record, None).await?;
+        Ok(())
+    }
+
     /// Says in the feed which request to a human (`humanInput`) the end of the task drops,
     /// if one was pending; `why` says what ended it.
     async fn note_dropped_handoff(&self, why: &str) {
@@ -577,6 +595,7 @@ impl Supervisor {
             // Nothing runs: a no-op, so stopping a task twice is harmless.
             return Ok(self.record.clone());
         }
+        self.check_writable().await?;
         self.note_dropped_handoff("the client stopped the task")
             .await;
         self.abort_task();
@@ -706,12 +725,39 @@ impl Supervisor {
                 Ok(())
             }
             Err(e) => {
-                tracing::error!(session = %self.record.id, error = %e, "cannot save session end");
+                // The browser is gone: the end must reach the store once storage is back.
+                tracing::error!(session = %self.record.id, error = %e, "cannot save session end; retrying until storage is back");
+                persist_end_later(self.store.clone(), self.record.clone(), message);
                 Err(e.into())
             }
         }
     }
 }
+
+/// Retries saving an ended session's record (and its last message) until the store takes
+/// it, backing off up to [`END_RETRY_MAX`]. The supervisor has ended, so nothing else writes
+/// the record meanwhile; if the server stops first, restart recovery ends the session.
+fn persist_end_later(store: Arc<dyn Store>, record: SessionRecord, message: Option<NewMessage>) {
+    tokio::spawn(async move {
+        let mut wait = Duration::from_millis(250);
+        loop {
+            tokio::time::sleep(wait).await;
+            match store.save_session(&record, message.as_ref()).await {
+                Ok(_) => {
+                    tracing::info!(session = %record.id, status = %record.status, "session end saved after a storage failure");
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(session = %record.id, error = %e, "session end still not saved");
+                    wait = (wait * 2).min(END_RETRY_MAX);
+                }
+            }
+        }
+    });
+}
+
+/// Longest pause between two attempts of [`persist_end_later`].
+const END_RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// A feed message about a handoff: `user` for what a human did, `assistant` for the agent.
 fn human_message(session_id: store::Uuid, role: &str, text: &str) -> NewMessage {
