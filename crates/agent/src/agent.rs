@@ -49,6 +49,8 @@ pub struct AgentSettings {
     pub step_screenshots: bool,
     /// What actions may touch (upload directories).
     pub actions: ActionOptions,
+    /// The cost cap in USD of a task that names none (`--max-cost-usd`); `None`: no cap.
+    pub max_cost_usd: Option<f64>,
 }
 
 impl Default for AgentSettings {
@@ -62,6 +64,7 @@ impl Default for AgentSettings {
             vision: false,
             step_screenshots: true,
             actions: ActionOptions::default(),
+            max_cost_usd: None,
         }
     }
 }
@@ -167,6 +170,12 @@ struct Run<'a> {
     /// The human-control epoch the current step was planned in: when it moves on, a human
     /// used the browser since and the plan is stale.
     plan_epoch: u64,
+    /// The cost cap in USD, if any.
+    max_cost: Option<f64>,
+    /// `thinkingLevel`, sent with every call.
+    thinking: Option<llm::ThinkingLevel>,
+    /// Whether the feed was told that the model's price is unknown.
+    unpriced_noted: bool,
 }
 
 /// Whether an action may run, after asking for approval where the task requires it.
@@ -217,6 +226,9 @@ impl<'a> Run<'a> {
             progress: &ctx.progress,
             require_approval: &ctx.require_approval,
             plan_epoch: ctx.human.control().epoch,
+            max_cost: ctx.max_cost_usd.or(agent.settings.max_cost_usd),
+            thinking: ctx.thinking_level,
+            unpriced_noted: false,
         }
     }
 
@@ -229,8 +241,47 @@ impl<'a> Run<'a> {
             steps: self.steps,
             input_tokens: self.usage.input_tokens,
             output_tokens: self.usage.output_tokens,
-            llm_cost_usd: cost::decimal(cost::cost_usd(&self.model, &self.usage)),
+            llm_cost_usd: cost::decimal(self.cost()),
         }
+    }
+
+    /// What the task's LLM calls cost so far, or `None` when the model's price is unknown.
+    fn cost(&self) -> Option<f64> {
+        cost::cost_usd(&self.model, &self.usage, &self.agent.llm.prices)
+    }
+
+    /// After a call: the task's end when its cost reached the cap. A model without a known
+    /// price cannot be capped; the feed says so once.
+    async fn check_cost(&mut self) -> Option<TaskOutcome> {
+        let cap = self.max_cost?;
+        let Some(cost) = self.cost() else {
+            if !self.unpriced_noted {
+                self.unpriced_noted = true;
+                let text = format!(
+                    "The price of the model {} is unknown, so this task's cost is not counted \
+                     (its tokens are) and the cost cap of ${cap} cannot apply. An operator can \
+                     price it in [llm.prices].",
+                    self.model
+                );
+                self.append(steps::completion(&text, self.secrets)).await;
+            }
+            return None;
+        };
+        if cost < cap {
+            return None;
+        }
+        let text = format!(
+            "Stopped at the cost cap of ${cap}: the task's LLM calls cost ${}",
+            cost::decimal(Some(cost))
+        );
+        tracing::info!(cap, cost, "task stopped at its cost cap");
+        self.append(steps::completion(&text, self.secrets)).await;
+        Some(TaskOutcome::Done {
+            output: None,
+            success: false,
+            summary: Some(text),
+            stats: self.stats(),
+        })
     }
 
     /// Tells the supervisor what the task has consumed so far (and, with `summary`, what
@@ -345,6 +396,10 @@ impl<'a> Run<'a> {
                 StepEnd::Continue { ok: false } => self.failures += 1,
                 StepEnd::Nudged => {}
             }
+            // The step the answer paid for has run; no further call past the cap.
+            if let Some(outcome) = self.check_cost().await {
+                return outcome;
+            }
             // A forced step ends the task unless its done needs another go: a corrective
             // retry of its data, or a re-plan after a human used the browser.
             if forced && !self.replan {
@@ -439,6 +494,7 @@ impl<'a> Run<'a> {
             tool_choice,
             max_tokens: None,
             temperature: None,
+            thinking: self.thinking,
         }
     }
 

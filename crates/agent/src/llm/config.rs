@@ -132,6 +132,8 @@ impl fmt::Debug for ApiKey {
 /// max_retries = 3
 /// [llm.models]
 /// "gpt-5-mini" = "gpt-4o-mini"
+/// [llm.prices]
+/// "qwen3:8b" = { input = 0.05, output = 0.2 }
 /// ```
 ///
 /// Every field is optional; environment variables override it.
@@ -153,6 +155,22 @@ pub struct LlmToml {
     /// API model name (what a client sends as `model`) → provider model.
     #[serde(default)]
     pub models: HashMap<String, String>,
+    /// Provider model (or model name prefix) → its price, for models Tandem's own table lacks
+    /// or prices differently (a gateway, a negotiated rate).
+    #[serde(default)]
+    pub prices: HashMap<String, ModelPrice>,
+}
+
+/// What a model costs, in USD per million tokens, for `llmCostUsd` and the cost cap.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPrice {
+    /// Fresh prompt tokens.
+    pub input: f64,
+    /// Answer tokens (reasoning included).
+    pub output: f64,
+    /// Prompt tokens served from the provider's cache; the input price when not given.
+    pub cached_input: Option<f64>,
 }
 
 /// Everything needed to talk to one model server.
@@ -172,6 +190,8 @@ pub struct LlmConfig {
     pub max_retries: u32,
     /// API model name → provider model.
     pub models: HashMap<String, String>,
+    /// Operator prices (`[llm.prices]`), which win over Tandem's own table.
+    pub prices: HashMap<String, ModelPrice>,
 }
 
 impl LlmConfig {
@@ -261,6 +281,16 @@ impl LlmConfig {
             });
         }
 
+        for (model, price) in &toml.prices {
+            let prices = [price.input, price.output, price.cached_input.unwrap_or(0.0)];
+            if prices.iter().any(|p| !p.is_finite() || *p < 0.0) {
+                return Err(ConfigError::Invalid {
+                    setting: "llm.prices",
+                    message: format!("the price of {model:?} is not a non-negative number"),
+                });
+            }
+        }
+
         Ok(LlmConfig {
             provider,
             base_url,
@@ -269,6 +299,7 @@ impl LlmConfig {
             timeout,
             max_retries,
             models: toml.models,
+            prices: toml.prices,
         })
     }
 
@@ -429,6 +460,35 @@ mod tests {
         assert_eq!(c.provider_model("gpt-5-mini"), "gpt-4o-mini");
         assert_eq!(c.provider_model("claude-opus-4.7"), "llama3.3:70b");
         assert_eq!(c.provider_model("bu-2-0"), "qwen3:8b");
+    }
+
+    #[test]
+    fn toml_prices_are_read_and_checked() {
+        let t: LlmToml = toml::from_str(
+            "base_url = \"http://127.0.0.1:1/v1\"\n[prices]\n\"qwen3\" = { input = 0.1, output = 0.4 }",
+        )
+        .unwrap();
+        let c = config(&[], Some(t)).unwrap();
+        assert_eq!(
+            c.prices["qwen3"],
+            ModelPrice {
+                input: 0.1,
+                output: 0.4,
+                cached_input: None
+            }
+        );
+        let t: LlmToml = toml::from_str(
+            "base_url = \"http://127.0.0.1:1/v1\"\n[prices]\n\"q\" = { input = -1, output = 0 }",
+        )
+        .unwrap();
+        assert!(matches!(
+            config(&[], Some(t)),
+            Err(ConfigError::Invalid {
+                setting: "llm.prices",
+                ..
+            })
+        ));
+        assert!(toml::from_str::<LlmToml>("[prices]\n\"q\" = { input = 1, outptu = 2 }").is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod gemini;
 mod model;
 mod openai;
 mod retry;
+mod thinking;
 mod transport;
 
 use std::future::Future;
@@ -26,7 +27,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use anthropic::Anthropic;
-pub use config::{ApiKey, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, LlmConfig, LlmToml, ProviderKind};
+pub use config::{
+    ApiKey, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, LlmConfig, LlmToml, ModelPrice, ProviderKind,
+};
 pub use error::{ConfigError, LlmError};
 pub use gemini::Gemini;
 pub use model::{
@@ -35,6 +38,7 @@ pub use model::{
 };
 pub use openai::OpenAi;
 pub use retry::MAX_SERVER_WAIT;
+pub use thinking::ThinkingLevel;
 
 /// The future a [`Provider`] returns: boxed so providers can be shared as
 /// `Arc<dyn Provider>`, like [`TaskRunner`](crate::TaskRunner)s.

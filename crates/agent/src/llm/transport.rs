@@ -281,6 +281,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             max_retries: 0,
             models: Default::default(),
+            prices: Default::default(),
         };
         let transport = Transport::new(&config).unwrap();
         assert_eq!(
