@@ -320,15 +320,27 @@ impl<'a> Run<'a> {
         let mut upload_dirs = self.upload_dirs.to_vec();
         upload_dirs.append(&mut actions.upload_dirs);
         actions.upload_dirs = upload_dirs;
-        let mut browsing = match Browsing::attach(browser, actions).await {
+        let mut browsing = match Browsing::attach(browser.clone(), actions).await {
             Ok(mut browsing) => {
                 browsing.follow_control(self.human.control_changes());
                 browsing.set_secrets(self.secrets.clone());
                 browsing
             }
             Err(e) => {
-                return TaskOutcome::Failed {
-                    reason: format!("The agent cannot use the browser: {e}"),
+                let reason = format!("The agent cannot use the browser: {e}");
+                // Only a browser that is gone ends the session; a tab that would not come
+                // back ends this task.
+                if !browser.is_running() {
+                    return TaskOutcome::Failed {
+                        reason,
+                        stats: self.stats(),
+                    };
+                }
+                self.append(steps::completion(&reason, self.secrets)).await;
+                return TaskOutcome::Done {
+                    output: None,
+                    success: false,
+                    summary: Some(one_line(&reason, steps::SUMMARY_CHARS)),
                     stats: self.stats(),
                 };
             }
@@ -347,6 +359,9 @@ impl<'a> Run<'a> {
             self.steps = step;
             self.publish(None);
             if let Some(outcome) = self.yield_to_human(browsing, step).await {
+                return outcome;
+            }
+            if let Some(outcome) = self.recover_tab(browsing, step).await {
                 return outcome;
             }
             forced_by_failures = step < max_steps && self.failures >= max_failures;
@@ -421,6 +436,47 @@ impl<'a> Run<'a> {
             success: false,
             summary: Some(text),
             stats: self.stats(),
+        }
+    }
+
+    /// Brings the agent's tab back if its renderer died, and says so in the feed and to the
+    /// model. The task's end only when that fails; a failed session only when the browser
+    /// process itself is gone.
+    async fn recover_tab(&mut self, browsing: &mut Browsing, step: u32) -> Option<TaskOutcome> {
+        match browsing.recover().await {
+            Ok(None) => None,
+            Ok(Some(url)) => {
+                let url = self.secrets.redact(&url);
+                let text = format!(
+                    "The tab crashed (its renderer died); Tandem reloaded {url} and the task goes on."
+                );
+                tracing::info!(step, "the agent's tab crashed and was reloaded");
+                self.append(steps::notice(&text, self.secrets)).await;
+                self.history.push(format!("step {step}: {text}"));
+                self.notes.push(format!(
+                    "{text} Anything typed or opened on the page before the crash may be lost: \
+                     read the current state before acting."
+                ));
+                None
+            }
+            Err(e) => {
+                let reason = self.secrets.redact(&format!(
+                    "The tab crashed and could not be brought back: {e}"
+                ));
+                if !browsing.browser_alive() {
+                    return Some(TaskOutcome::Failed {
+                        reason,
+                        stats: self.stats(),
+                    });
+                }
+                self.append(steps::completion(&reason, self.secrets)).await;
+                Some(TaskOutcome::Done {
+                    output: None,
+                    success: false,
+                    summary: Some(one_line(&reason, steps::SUMMARY_CHARS)),
+                    stats: self.stats(),
+                })
+            }
         }
     }
 
@@ -640,10 +696,19 @@ impl<'a> Run<'a> {
                     }
                     self.note_repeats(&action);
                     let limit = self.settings().action_timeout;
-                    let result = match timeout(limit, browsing.execute(&action, self.secrets)).await
-                    {
-                        Ok(result) => result.map_err(|e| e.to_string()),
-                        Err(_) => Err(format!("the action took longer than {limit:?}")),
+                    // A renderer that dies mid-action never answers: stop waiting at once (the
+                    // next step revives the tab).
+                    let mut crash = browsing.crash_changes();
+                    let result = tokio::select! {
+                        result = timeout(limit, browsing.execute(&action, self.secrets)) => {
+                            match result {
+                                Ok(result) => result.map_err(|e| e.to_string()),
+                                Err(_) => Err(format!("the action took longer than {limit:?}")),
+                            }
+                        }
+                        _ = crash.wait_for(|gone| *gone) => {
+                            Err("the tab crashed during the action".to_string())
+                        }
                     };
                     let label = self.secrets.redact(&short_call(call));
                     match result {

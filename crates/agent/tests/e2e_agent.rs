@@ -2171,3 +2171,62 @@ async fn the_server_default_cap_applies_when_the_task_has_none() {
     })
     .await;
 }
+
+/// A renderer crash (`Page.crash`, as a heavy site causes) in the session's tab: the next
+/// task notices it, brings the tab back on the same URL, says so in the feed, and succeeds.
+#[tokio::test]
+async fn a_crashed_tab_is_revived_and_the_task_goes_on() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/search.html");
+        let tab = browser.active_tab().unwrap();
+        let page = browser.page(&tab.id).await.unwrap();
+        page.navigate(&url).await.unwrap();
+        // Crash the renderer through a session of its own, as a CDP client would (the
+        // command itself is never answered).
+        let crasher = browser.page(&tab.id).await.unwrap();
+        let session = crasher.session().clone();
+        tokio::spawn(async move { session.send("Page.crash", json!({})).await });
+        let mut gone = crasher.crash_changes();
+        tokio::time::timeout(Duration::from_secs(10), gone.wait_for(|gone| *gone))
+            .await
+            .expect("the renderer crashed")
+            .unwrap();
+        assert!(
+            browser.page(&tab.id).await.unwrap().renderer_gone(),
+            "a session attached after the crash knows of it at once"
+        );
+        let llm = ScriptedLlm::openai([
+            on_state(|s| {
+                let field = index(s, "Search products")?;
+                Ok(call(
+                    "browser_type",
+                    json!({"index": field, "text": "lamp", "submit": true}),
+                ))
+            }),
+            on_state(|s| {
+                line(s, "results for \"lamp\"")?;
+                Ok(done(line(s, "desk lamp costs")?.trim()))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let started = Instant::now();
+        let (outcome, feed) =
+            run(&agent, &browser, "Find the lamp's price", Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert!(
+            output.as_str().unwrap().contains("desk lamp costs"),
+            "{output}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            feed.iter().any(|m| m.summary.contains("crashed")),
+            "the feed says the tab crashed: {feed:#?}"
+        );
+    })
+    .await;
+}

@@ -95,6 +95,9 @@ pub struct Browsing {
     /// value is masked in every state, whatever the page made of it (a `maxlength` that
     /// kept a prefix, a field that upper-cases).
     secret_fields: HashSet<(String, Option<String>, i64)>,
+    /// The URL of a crashed tab brought back since the agent last asked (see
+    /// [`Browsing::recover`]).
+    revived: Option<String>,
 }
 
 /// Answers `alert`/`confirm`/`prompt` dialogs of one tab with OK while it lives.
@@ -218,6 +221,11 @@ impl Browsing {
             None => browser.new_tab("about:blank").await?,
         };
         let page = open_page(&browser, &tab.id).await?;
+        // A tab whose renderer died (between tasks, say) answers nothing until revived.
+        let revived = match page.renderer_gone() {
+            true => Some(revive(&page).await?),
+            false => None,
+        };
         let human = HumanFlags::default();
         let dialogs = DialogAnswerer::start(page.session().clone(), human.clone());
         let device_pixel_ratio = page
@@ -239,7 +247,53 @@ impl Browsing {
             device_pixel_ratio,
             secrets: SensitiveData::default(),
             secret_fields: HashSet::new(),
+            revived,
         })
+    }
+
+    /// Brings the agent's tab back if its renderer died (a crash, a kill, out of memory):
+    /// reloads it on the same URL, or else opens a new tab there. The URL when the tab was
+    /// revived since the last call (here or when attaching), for the feed.
+    pub async fn recover(&mut self) -> Result<Option<String>, ActionError> {
+        if self.page.renderer_gone() {
+            match revive(&self.page).await {
+                Ok(url) => {
+                    self.state = None;
+                    self.frame_sessions.clear();
+                    self.revived = Some(url);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot reload the crashed tab; opening a new one");
+                    let crashed = self.page.tab_id().to_string();
+                    let url = self
+                        .browser
+                        .tabs()
+                        .into_iter()
+                        .find(|t| t.id == crashed)
+                        .map(|t| t.url)
+                        .filter(|u| !u.is_empty())
+                        .unwrap_or_else(|| "about:blank".into());
+                    let tab = self.browser.new_tab(&url).await?;
+                    self.switch_to(&tab.id).await?;
+                    if let Err(e) = self.browser.close_tab(&crashed).await {
+                        tracing::debug!(error = %e, "cannot close the crashed tab");
+                    }
+                    self.revived = Some(url);
+                }
+            }
+        }
+        Ok(self.revived.take())
+    }
+
+    /// Whether the browser process still runs (a crashed tab is recoverable, a gone browser
+    /// is not).
+    pub fn browser_alive(&self) -> bool {
+        self.browser.is_running()
+    }
+
+    /// Becomes true when the agent's tab's renderer dies, so a step can stop waiting on it.
+    pub fn crash_changes(&self) -> watch::Receiver<bool> {
+        self.page.crash_changes()
     }
 
     /// The task's secrets: from now on no observation holds their values, nor does what
@@ -1291,8 +1345,19 @@ impl Change {
 /// Attaches to a tab with page events on (loads, navigations).
 async fn open_page(browser: &Browser, tab_id: &str) -> Result<Page, ActionError> {
     let page = browser.page(tab_id).await?;
-    page.session().call(page::Enable::default()).await?;
+    // A dead renderer would never answer: `revive` enables the domain once it is back.
+    if !page.renderer_gone() {
+        page.session().call(page::Enable::default()).await?;
+    }
     Ok(page)
+}
+
+/// Reloads a crashed tab on its URL and enables what the agent reads from it; the URL.
+async fn revive(page: &Page) -> Result<String, ActionError> {
+    let url = page.revive().await?;
+    page.session().call(page::Enable::default()).await?;
+    tracing::info!(tab = page.tab_id(), "revived a crashed tab");
+    Ok(url)
 }
 
 /// Waits until a new tab's document has loaded, at most [`LOAD_WAIT`]. A new tab shows a
