@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::watch;
@@ -37,8 +37,13 @@ pub struct AgentSettings {
     pub max_steps: u32,
     /// Consecutive failed steps before the model is made to call `done`.
     pub max_failures: u32,
-    /// Longest an LLM call may take, retries included.
-    pub llm_timeout: Duration,
+    /// Longest the task waits for the model to answer (`[agent] llm_wait`): over every try
+    /// of a call (each HTTP request is bounded by the provider's `timeout_secs` and retried
+    /// `max_retries` times on rate limits, server and connection errors) and over the steps
+    /// that ask again after a failed call. Past it the task fails. While it waits, the feed
+    /// and `lastStepSummary` say for how long the model has not answered and that it is
+    /// retried.
+    pub llm_wait: Duration,
     /// Longest one browser action may take.
     pub action_timeout: Duration,
     /// Tool calls run per step; extra ones are refused.
@@ -58,7 +63,7 @@ impl Default for AgentSettings {
         AgentSettings {
             max_steps: 50,
             max_failures: 3,
-            llm_timeout: Duration::from_secs(120),
+            llm_wait: Duration::from_secs(120),
             action_timeout: Duration::from_secs(60),
             max_actions_per_step: 5,
             vision: false,
@@ -176,6 +181,9 @@ struct Run<'a> {
     thinking: Option<llm::ThinkingLevel>,
     /// Whether the feed was told that the model's price is unknown.
     unpriced_noted: bool,
+    /// Since when the model has not answered (the first try of a call not yet answered,
+    /// failed tries included); `None` after an answer.
+    unanswered_since: Option<Instant>,
 }
 
 /// Whether an action may run, after asking for approval where the task requires it.
@@ -229,6 +237,7 @@ impl<'a> Run<'a> {
             max_cost: ctx.max_cost_usd.or(agent.settings.max_cost_usd),
             thinking: ctx.thinking_level,
             unpriced_noted: false,
+            unanswered_since: None,
         }
     }
 
@@ -391,6 +400,33 @@ impl<'a> Run<'a> {
                     self.history
                         .push(format!("step {step}: the model call failed: {e}"));
                     tracing::warn!(step, error = %e, "LLM call failed");
+                    let wait = self.settings().llm_wait;
+                    let waited = self
+                        .unanswered_since
+                        .map(|since| since.elapsed())
+                        .unwrap_or_default();
+                    if waited >= wait {
+                        return TaskOutcome::Failed {
+                            reason: format!(
+                                "The LLM has not answered for {} s (the limit, [agent] \
+                                 llm_wait, is {} s); last error: {e}",
+                                waited.as_secs(),
+                                wait.as_secs()
+                            ),
+                            stats: self.stats(),
+                        };
+                    }
+                    if self.llm_failures < max_failures {
+                        let text = format!(
+                            "The model call failed ({}); retrying. No answer for {} s so far \
+                             (the limit is {} s).",
+                            one_line(&e, 200),
+                            waited.as_secs(),
+                            wait.as_secs()
+                        );
+                        self.publish(Some(one_line(&text, steps::SUMMARY_CHARS)));
+                        self.append(steps::notice(&text, self.secrets)).await;
+                    }
                     if self.llm_failures >= max_failures {
                         return TaskOutcome::Failed {
                             reason: format!(
@@ -554,12 +590,53 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Asks the model, within what is left of [`AgentSettings::llm_wait`]. While no answer
+    /// comes, the summary says for how long, and the feed says so once and at every retry.
     async fn call_llm(&mut self, request: &ChatRequest) -> Result<ChatResponse, String> {
-        let limit = self.settings().llm_timeout;
-        let response = timeout(limit, self.agent.provider.chat(request))
-            .await
-            .map_err(|_| format!("no answer within {limit:?}"))?
-            .map_err(|e| e.to_string())?;
+        let wait = self.settings().llm_wait;
+        let since = *self.unanswered_since.get_or_insert_with(Instant::now);
+        let deadline = tokio::time::Instant::from_std(since + wait);
+        let every = (wait / 8).clamp(Duration::from_secs(1), Duration::from_secs(15));
+        let mut next_report = tokio::time::Instant::now() + every;
+        let mut told_feed = false;
+        let (retries_tx, mut retries) = tokio::sync::mpsc::unbounded_channel();
+        let provider = self.agent.provider.clone();
+        let call = llm::reporting_retries(retries_tx, provider.chat(request));
+        tokio::pin!(call);
+        let response = loop {
+            tokio::select! {
+                result = &mut call => break result.map_err(|e| e.to_string())?,
+                Some(retry) = retries.recv() => {
+                    let text = format!(
+                        "The model has not answered for {} s: {retry} (Tandem waits up to {} s \
+                         in all).",
+                        since.elapsed().as_secs(),
+                        wait.as_secs()
+                    );
+                    self.publish(Some(one_line(&text, steps::SUMMARY_CHARS)));
+                    self.append(steps::notice(&text, self.secrets)).await;
+                    told_feed = true;
+                }
+                () = tokio::time::sleep_until(next_report) => {
+                    next_report += every;
+                    let text = format!(
+                        "The model has not answered for {} s; still waiting, and retrying if \
+                         the call fails (up to {} s in all).",
+                        since.elapsed().as_secs(),
+                        wait.as_secs()
+                    );
+                    self.publish(Some(one_line(&text, steps::SUMMARY_CHARS)));
+                    if !told_feed {
+                        told_feed = true;
+                        self.append(steps::notice(&text, self.secrets)).await;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(format!("no answer within {} s", wait.as_secs()));
+                }
+            }
+        };
+        self.unanswered_since = None;
         self.usage.input_tokens += response.usage.input_tokens;
         self.usage.output_tokens += response.usage.output_tokens;
         self.usage.cached_input_tokens += response.usage.cached_input_tokens;

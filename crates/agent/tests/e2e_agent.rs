@@ -2230,3 +2230,100 @@ async fn a_crashed_tab_is_revived_and_the_task_goes_on() {
     })
     .await;
 }
+
+/// A model that never answers: within the bound (`llm_wait`) the summary and the feed say for
+/// how long it has not answered, and the task fails once the bound is reached, not later.
+#[tokio::test]
+async fn a_hung_model_is_visible_and_bounded_by_llm_wait() {
+    with_browser(|browser, _pages| async move {
+        let llm = ScriptedLlm::openai([]).await;
+        llm.otherwise(Reply::stall(Duration::from_secs(600)));
+        let settings = AgentSettings {
+            llm_wait: Duration::from_secs(4),
+            ..AgentSettings::default()
+        };
+        let agent = Arc::new(agent_for(&llm, settings));
+        let feed = Recorder::default();
+        let progress = watch::Sender::new(agent::TaskProgress::default());
+        let mut published = progress.subscribe();
+        let (_stop, cancel) = watch::channel(false);
+        let ctx = TaskContext {
+            task: "Wait for the model".into(),
+            model: "gpt-5-mini".into(),
+            output_schema: None,
+            browser: browser.clone(),
+            cancel,
+            feed: Box::new(feed.clone()),
+            previous_tasks: Vec::new(),
+            sensitive_data: SensitiveData::default(),
+            human: HumanLink::none(),
+            require_approval: Vec::new(),
+            upload_dirs: Vec::new(),
+            progress,
+            max_cost_usd: None,
+            thinking_level: None,
+        };
+        let started = Instant::now();
+        let running = {
+            let agent = agent.clone();
+            tokio::spawn(async move { agent.run(ctx).await })
+        };
+        // The summary says the model is late while the task still runs.
+        let summary = tokio::time::timeout(
+            Duration::from_secs(4),
+            published.wait_for(|p| {
+                p.summary
+                    .as_deref()
+                    .is_some_and(|s| s.contains("The model has not answered for"))
+            }),
+        )
+        .await
+        .expect("a waiting summary within the bound")
+        .unwrap()
+        .summary
+        .clone()
+        .unwrap();
+        assert!(summary.contains("retrying"), "{summary}");
+        assert!(!running.is_finished());
+        let outcome = running.await.unwrap();
+        let took = started.elapsed();
+        match outcome {
+            TaskOutcome::Failed { reason, .. } => {
+                assert!(reason.contains("has not answered for 4 s"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            took >= Duration::from_secs(4) && took < Duration::from_secs(8),
+            "{took:?}"
+        );
+        let feed = feed.messages();
+        let waiting: Vec<_> = feed
+            .iter()
+            .filter(|m| m.summary.contains("The model has not answered for"))
+            .collect();
+        assert_eq!(waiting.len(), 1, "told once, not at every tick: {feed:#?}");
+    })
+    .await;
+}
+
+/// Retries of a failing call are said in the feed as they happen, and the task goes on.
+#[tokio::test]
+async fn a_retried_model_call_is_said_in_the_feed() {
+    with_browser(|browser, _pages| async move {
+        let llm = ScriptedLlm::openai([
+            Reply::status(503, "overloaded (scripted)"),
+            done("finished"),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(&agent, &browser, "Finish", Extra::default()).await;
+        succeeded(&outcome);
+        assert!(
+            feed.iter()
+                .any(|m| m.summary.contains("HTTP 503; retry 1 of 3")),
+            "{feed:#?}"
+        );
+    })
+    .await;
+}

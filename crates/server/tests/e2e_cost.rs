@@ -109,3 +109,65 @@ async fn a_task_stops_at_max_cost_usd_and_a_follow_up_with_a_higher_cap_finishes
     assert_eq!(idle["maxCostUsd"], "10");
     assert_eq!(llm.requests().len(), 3 + 5);
 }
+
+/// A hung model is visible through the API: while the task runs, `lastStepSummary` and the
+/// feed say how long the model has not answered; the task ends once `[agent] llm_wait` is
+/// reached.
+#[tokio::test]
+async fn a_hung_model_shows_in_the_summary_and_the_feed_within_llm_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let llm = ScriptedLlm::openai([]).await;
+    llm.otherwise(Reply::stall(Duration::from_secs(600)));
+    let mut cfg = config(dir.path().to_path_buf());
+    use_model(&mut cfg, &llm);
+    cfg.agent.llm_wait = Duration::from_secs(6);
+    let server = TestServer::start_configured(cfg);
+
+    let session = server
+        .create(json!({"task": "anything", "keepAlive": true}))
+        .await;
+    let sid = session["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let summary = loop {
+        let s = server.session(&sid).await;
+        let summary = s["lastStepSummary"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if summary.contains("The model has not answered for") {
+            assert_eq!(s["status"], "running");
+            break summary;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "no waiting summary within the bound: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(summary.contains("retrying"), "{summary}");
+    let feed = server.messages(&sid, "limit=100").await;
+    assert!(
+        feed["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["summary"]
+                .as_str()
+                .unwrap()
+                .contains("The model has not answered for")),
+        "{feed}"
+    );
+    let ended = server.wait_status(&sid, &["error"], LONG).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "ended after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        ended["lastStepSummary"]
+            .as_str()
+            .unwrap()
+            .contains("has not answered for 6 s"),
+        "{ended}"
+    );
+}

@@ -95,8 +95,10 @@ struct AgentSettingsFile {
     max_failures: Option<u32>,
     /// Send a screenshot with each step (vision models).
     vision: Option<bool>,
-    /// Longest LLM call, e.g. "2m" (default 120s).
-    llm_timeout: Option<String>,
+    /// Longest the task waits for the model to answer, over retries, e.g. "2m" (default 2m);
+    /// `llm_timeout` is its old name.
+    #[serde(alias = "llm_timeout")]
+    llm_wait: Option<String>,
     /// Directories `browser_upload_file` may take files from (default: none, uploads off).
     #[serde(default)]
     upload_dirs: Vec<PathBuf>,
@@ -109,8 +111,7 @@ impl AgentSettingsFile {
             max_steps: self.max_steps.unwrap_or(defaults.max_steps).max(1),
             max_failures: self.max_failures.unwrap_or(defaults.max_failures).max(1),
             vision: self.vision.unwrap_or(defaults.vision),
-            llm_timeout: duration("agent.llm_timeout", self.llm_timeout)?
-                .unwrap_or(defaults.llm_timeout),
+            llm_wait: duration("agent.llm_wait", self.llm_wait)?.unwrap_or(defaults.llm_wait),
             actions: agent::actions::ActionOptions {
                 upload_dirs: self.upload_dirs,
             },

@@ -54,6 +54,16 @@ pub trait Provider: Send + Sync {
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> LlmFuture<'a>;
 }
 
+/// Runs `call` (a [`Provider::chat`] future) and sends one line to `retries` for each retry
+/// the provider makes meanwhile (a 429, a 5xx, a connection error), so a caller can show
+/// that a slow answer is being retried.
+pub async fn reporting_retries<F: Future>(
+    retries: tokio::sync::mpsc::UnboundedSender<String>,
+    call: F,
+) -> F::Output {
+    transport::RETRIES.scope(retries, call).await
+}
+
 /// Builds the provider a configuration names.
 pub fn connect(config: &LlmConfig) -> Result<Arc<dyn Provider>, LlmError> {
     Ok(match config.provider {
