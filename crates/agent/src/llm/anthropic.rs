@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{LlmConfig, ProviderKind};
+use super::config::{LlmConfig, ProviderInfo, ProviderKind};
 use super::error::LlmError;
 use super::model::{
     ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage, push_turn,
@@ -20,6 +20,19 @@ use super::{LlmFuture, Provider};
 const API_VERSION: &str = "2023-06-01";
 /// Anthropic requires `max_tokens`; enough for a step's thinking and several tool calls.
 const DEFAULT_MAX_TOKENS: u32 = 8192;
+
+/// Anthropic, as [`ProviderKind::Anthropic`](super::ProviderKind::Anthropic).
+pub(crate) const INFO: ProviderInfo = ProviderInfo {
+    name: "anthropic",
+    aliases: &[],
+    default_base_url: "https://api.anthropic.com",
+    default_model: "claude-sonnet-4-5",
+    key_envs: &["ANTHROPIC_API_KEY"],
+    base_url_env: Some("ANTHROPIC_BASE_URL"),
+    inferred_from: &["ANTHROPIC_API_KEY"],
+    keyless_when_self_hosted: false,
+    connect: |config| Ok(std::sync::Arc::new(Anthropic::new(config)?)),
+};
 
 /// A client for the Anthropic Messages API.
 pub struct Anthropic {

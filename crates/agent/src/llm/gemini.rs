@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{LlmConfig, ProviderKind};
+use super::config::{LlmConfig, ProviderInfo, ProviderKind};
 use super::error::LlmError;
 use super::model::{
     ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage, push_turn,
@@ -15,6 +15,19 @@ use super::model::{
 use super::thinking::{self, Refusals};
 use super::transport::{Transport, null_as_default};
 use super::{LlmFuture, Provider};
+
+/// Google Gemini, as [`ProviderKind::Gemini`](super::ProviderKind::Gemini).
+pub(crate) const INFO: ProviderInfo = ProviderInfo {
+    name: "gemini",
+    aliases: &["google"],
+    default_base_url: "https://generativelanguage.googleapis.com/v1beta",
+    default_model: "gemini-2.5-flash",
+    key_envs: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    base_url_env: None,
+    inferred_from: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    keyless_when_self_hosted: false,
+    connect: |config| Ok(std::sync::Arc::new(Gemini::new(config)?)),
+};
 
 /// A client for the Gemini API.
 pub struct Gemini {

@@ -28,7 +28,8 @@ use std::sync::Arc;
 
 pub use anthropic::Anthropic;
 pub use config::{
-    ApiKey, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, LlmConfig, LlmToml, ModelPrice, ProviderKind,
+    ApiKey, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, LlmConfig, LlmToml, ModelPrice, ProviderInfo,
+    ProviderKind,
 };
 pub use error::{ConfigError, LlmError};
 pub use gemini::Gemini;
@@ -66,9 +67,5 @@ pub async fn reporting_retries<F: Future>(
 
 /// Builds the provider a configuration names.
 pub fn connect(config: &LlmConfig) -> Result<Arc<dyn Provider>, LlmError> {
-    Ok(match config.provider {
-        ProviderKind::OpenAi => Arc::new(OpenAi::new(config)?),
-        ProviderKind::Anthropic => Arc::new(Anthropic::new(config)?),
-        ProviderKind::Gemini => Arc::new(Gemini::new(config)?),
-    })
+    (config.provider.info().connect)(config)
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{LlmConfig, ProviderKind};
+use super::config::{LlmConfig, ProviderInfo, ProviderKind};
 use super::error::LlmError;
 use super::model::{
     ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage,
@@ -14,6 +14,19 @@ use super::model::{
 use super::thinking::{self, Refusals};
 use super::transport::{Transport, null_as_default};
 use super::{LlmFuture, Provider};
+
+/// OpenAI-compatible servers, as [`ProviderKind::OpenAi`](super::ProviderKind::OpenAi).
+pub(crate) const INFO: ProviderInfo = ProviderInfo {
+    name: "openai",
+    aliases: &[],
+    default_base_url: "https://api.openai.com/v1",
+    default_model: "gpt-5-mini",
+    key_envs: &["OPENAI_API_KEY"],
+    base_url_env: Some("OPENAI_BASE_URL"),
+    inferred_from: &["OPENAI_API_KEY", "OPENAI_BASE_URL"],
+    keyless_when_self_hosted: true,
+    connect: |config| Ok(std::sync::Arc::new(OpenAi::new(config)?)),
+};
 
 /// A client for one OpenAI-compatible server.
 pub struct OpenAi {
