@@ -777,7 +777,8 @@ impl<'a> Run<'a> {
                                 Err(_) => Err(format!("the action took longer than {limit:?}")),
                             }
                         }
-                        _ = crash.wait_for(|gone| *gone) => {
+                        // `Err` is the tab's session ending (a new tab became the agent's), no crash.
+                        Ok(_) = crash.wait_for(|gone| *gone) => {
                             Err("the tab crashed during the action".to_string())
                         }
                     };
