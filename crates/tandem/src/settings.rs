@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Chromium binary [default: /usr/lib/chromium/chromium]
     #[arg(long, env = "TANDEM_CHROMIUM")]
     chromium: Option<PathBuf>,
+    /// Cost cap in USD of a task whose request sets no `maxCostUsd` [default: none]
+    #[arg(long, env = "TANDEM_MAX_COST_USD")]
+    max_cost_usd: Option<f64>,
     /// Only from the environment: a key on the command line would show in `ps`.
     #[arg(skip)]
     api_key: Option<String>,
@@ -72,6 +75,7 @@ struct FileSettings {
     device_scale_factor: Option<f64>,
     public_url: Option<String>,
     chromium: Option<PathBuf>,
+    max_cost_usd: Option<f64>,
     /// The LLM provider (`[llm]`); `TANDEM_LLM_*` variables override it.
     llm: Option<agent::llm::LlmToml>,
     /// The agent loop (`[agent]`).
@@ -96,8 +100,10 @@ struct AgentSettingsFile {
     max_failures: Option<u32>,
     /// Send a screenshot with each step (vision models).
     vision: Option<bool>,
-    /// Longest LLM call, e.g. "2m" (default 120s).
-    llm_timeout: Option<String>,
+    /// Longest the task waits for the model to answer, over retries, e.g. "2m" (default 2m);
+    /// `llm_timeout` is its old name.
+    #[serde(alias = "llm_timeout")]
+    llm_wait: Option<String>,
     /// Directories `browser_upload_file` may take files from (default: none, uploads off).
     #[serde(default)]
     upload_dirs: Vec<PathBuf>,
@@ -110,8 +116,7 @@ impl AgentSettingsFile {
             max_steps: self.max_steps.unwrap_or(defaults.max_steps).max(1),
             max_failures: self.max_failures.unwrap_or(defaults.max_failures).max(1),
             vision: self.vision.unwrap_or(defaults.vision),
-            llm_timeout: duration("agent.llm_timeout", self.llm_timeout)?
-                .unwrap_or(defaults.llm_timeout),
+            llm_wait: duration("agent.llm_wait", self.llm_wait)?.unwrap_or(defaults.llm_wait),
             actions: agent::actions::ActionOptions {
                 upload_dirs: self.upload_dirs,
             },
@@ -152,6 +157,13 @@ impl ServeArgs {
 
     fn merge(self, file: FileSettings) -> anyhow::Result<server::Config> {
         let defaults = server::Config::default();
+        let mut agent = file.agent.unwrap_or_default().resolve()?;
+        agent.max_cost_usd = self.max_cost_usd.or(file.max_cost_usd);
+        if let Some(cap) = agent.max_cost_usd
+            && !(cap.is_finite() && cap >= 0.0)
+        {
+            anyhow::bail!("max_cost_usd = {cap} is not a non-negative amount of USD");
+        }
         Ok(server::Config {
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
@@ -187,7 +199,7 @@ impl ServeArgs {
                 .unwrap_or(defaults.device_scale_factor),
             chromium: self.chromium.or(file.chromium),
             llm: file.llm,
-            agent: file.agent.unwrap_or_default().resolve()?,
+            agent,
         })
     }
 }
@@ -282,5 +294,22 @@ mod tests {
             .merge(file("idle_timeout = \"soon\""))
             .unwrap_err();
         assert!(err.to_string().contains("idle_timeout"));
+        let err = ServeArgs::default()
+            .merge(file("max_cost_usd = -1"))
+            .unwrap_err();
+        assert!(err.to_string().contains("max_cost_usd"));
+    }
+
+    #[test]
+    fn the_default_cost_cap_comes_from_the_flag_or_the_file() {
+        let config = ServeArgs::default()
+            .merge(file("max_cost_usd = 2.5"))
+            .unwrap();
+        assert_eq!(config.agent.max_cost_usd, Some(2.5));
+        let args = Wrapper::parse_from(["tandem", "--max-cost-usd", "0.75"]).args;
+        let config = args.merge(file("max_cost_usd = 2.5")).unwrap();
+        assert_eq!(config.agent.max_cost_usd, Some(0.75));
+        let config = ServeArgs::default().merge(FileSettings::default()).unwrap();
+        assert_eq!(config.agent.max_cost_usd, None);
     }
 }

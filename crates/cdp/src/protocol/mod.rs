@@ -27,6 +27,7 @@ pub mod dom_snapshot;
 pub mod emulation;
 pub mod fetch;
 pub mod input;
+pub mod inspector;
 pub mod network;
 pub mod page;
 pub mod runtime;
@@ -49,6 +50,7 @@ mod tests {
     fn commands_without_parameters_send_an_empty_object() {
         let commands = [
             wire::<page::Enable>(),
+            wire::<inspector::Enable>(),
             wire::<page::Disable>(),
             wire::<page::StopScreencast>(),
             wire::<page::BringToFront>(),

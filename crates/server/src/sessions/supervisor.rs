@@ -527,6 +527,17 @@ impl Supervisor {
             require_approval: spec.require_approval.clone(),
             upload_dirs: self.workspace.iter().cloned().collect(),
             progress: progress_tx,
+            // The record holds the follow-up's own values when it gave them.
+            max_cost_usd: self
+                .record
+                .max_cost_usd
+                .as_deref()
+                .and_then(|cap| cap.parse().ok()),
+            thinking_level: self
+                .record
+                .thinking_level
+                .as_deref()
+                .and_then(agent::llm::ThinkingLevel::parse),
         };
         let runner = self.runner.clone();
         let join = tokio::spawn(async move { runner.run(ctx).await });
