@@ -43,10 +43,10 @@ async fn create_get_list_and_paging() {
         // The token is signed with the key in the data directory, for this session, for
         // control, until the session's maximum duration runs out.
         let token = live.split_once("?token=").unwrap().1;
-        let signer = server::token::Signer::load_or_create(&server.data_dir).unwrap();
+        let signer = server::links::Signer::load_or_create(&server.data_dir).unwrap();
         let claims = signer.verify(token, chrono::Utc::now()).unwrap();
-        assert_eq!(claims.session_id.to_string(), id(&session));
-        assert_eq!(claims.mode, server::token::Mode::Control);
+        assert_eq!(claims.subject.to_string(), id(&session));
+        assert_eq!(claims.mode, server::links::Mode::Control);
         let created = chrono::DateTime::parse_from_rfc3339(session["createdAt"].as_str().unwrap())
             .unwrap()
             .timestamp();
@@ -600,6 +600,7 @@ async fn idle_timeout_ends_the_session_and_its_browser() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     server
         .sessions
+        .owners()
         .touch(uuid::Uuid::parse_str(&sid).unwrap(), false);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(server.session(&sid).await["status"], "idle");

@@ -24,7 +24,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
 use super::protocol::{ServerMessage, UploadedFile};
-use crate::sessions::{Activity, HumanSource, Resume, SessionClock, Sessions};
+use crate::owners::{Activity, SessionClock};
+use crate::sessions::{HumanSource, Resume, Sessions};
 
 /// How often a watched session's tab titles are re-read from the browser.
 const TAB_REFRESH: Duration = Duration::from_secs(2);
@@ -163,6 +164,8 @@ pub struct Hub {
     downloads: Arc<Downloads>,
     next_viewer: AtomicU64,
     activity: Activity,
+    /// The session layer, for a human's answers and taking the control.
+    sessions: Sessions,
 }
 
 impl Hub {
@@ -177,7 +180,7 @@ impl Hub {
         settings: ScreencastSettings,
         dir: tempfile::TempDir,
     ) -> Result<(Arc<Hub>, tokio::sync::oneshot::Receiver<()>), browser::BrowserError> {
-        let downloads = match sessions.downloads(session_id) {
+        let downloads = match sessions.owners().downloads(session_id) {
             Some(downloads) => downloads,
             None => {
                 let downloads_dir = dir.path().join("downloads");
@@ -201,7 +204,8 @@ impl Hub {
             snapshot: Mutex::new(Snapshot::default()),
             downloads,
             next_viewer: AtomicU64::new(1),
-            activity: Activity::new(sessions, session_id),
+            activity: Activity::new(sessions.owners().clone(), session_id),
+            sessions,
         });
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let (signals_tx, signals) = mpsc::unbounded_channel();
@@ -342,8 +346,7 @@ impl Hub {
         approve: Option<bool>,
     ) -> Result<(), String> {
         let resume = Resume { answer, approve };
-        self.activity
-            .sessions()
+        self.sessions
             .resume(self.session_id, resume, HumanSource::LiveView)
             .await
             .map(|_| ())
@@ -352,8 +355,7 @@ impl Hub {
 
     /// The human takes the browser from the working agent.
     pub async fn take_control(&self) -> Result<(), String> {
-        self.activity
-            .sessions()
+        self.sessions
             .take_control(self.session_id, HumanSource::LiveView)
             .await
             .map(|_| ())
