@@ -8,7 +8,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{LiveMessage, LiveSocket, RawCdp, TestServer, cdp_socket_url, next_live, open_live};
+use support::{
+    LiveMessage, LiveSocket, RawCdp, TestServer, cdp_socket_url, next_live, open_live, send_live,
+};
 
 /// Whether a DevTools client (the live view's hub, here) is attached to the tab `target`.
 async fn attached(cdp: &mut RawCdp, target: &str) -> bool {
@@ -123,5 +125,39 @@ async fn a_viewer_that_acknowledges_frames_never_has_a_backlog() {
     }
     let after = frames_within(&mut slow, Duration::from_secs(2)).await;
     assert!(after >= 1, "frames come again once acknowledged");
+    server.stop();
+}
+
+// Issue 15.4: a `nav` sent before the first tab was on screen was answered "no tab is open".
+// It waits for the tab instead, and then goes.
+#[tokio::test]
+async fn a_nav_sent_before_the_first_tab_is_on_screen_waits_for_it() {
+    let server = TestServer::start(|c| c.pool_size = 1);
+    let pages = testkit::FixtureServer::start().await;
+    let session = server.create(json!({})).await;
+    let live_url = session["liveUrl"].as_str().unwrap();
+    let (page, token) = live_url.split_once("?token=").unwrap();
+    let socket_url = format!("{}/ws?token={token}", page.replacen("http://", "ws://", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(socket_url).await.unwrap();
+    // Navigate at once, before the viewer says its picture's size: no tab is on screen yet.
+    let target = pages.url("/live-animated.html");
+    send_live(
+        &mut socket,
+        json!({"t": "nav", "action": "go", "url": target}),
+    )
+    .await;
+    send_live(
+        &mut socket,
+        json!({"t": "viewport", "w": 1280, "h": 800, "dpr": 1}),
+    )
+    .await;
+    loop {
+        if let LiveMessage::Json(message) = next_live(&mut socket).await {
+            assert_ne!(message["t"], "error", "{message}");
+            if message["t"] == "location" && message["url"] == target.as_str() {
+                break;
+            }
+        }
+    }
     server.stop();
 }

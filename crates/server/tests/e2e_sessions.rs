@@ -667,6 +667,39 @@ async fn a_crashed_browser_ends_the_session_in_error() {
     assert_eq!(ended["liveUrl"], Value::Null);
 }
 
+// Issue 15.4: the live view heard of a crash before the API said `error`. The end reaches
+// viewers (through the clock the live view watches) only once it is persisted.
+#[tokio::test]
+async fn a_session_end_is_persisted_before_any_viewer_hears_of_it() {
+    let server = TestServer::start(|c| c.pool_size = 0);
+    let session = server.create(json!({})).await;
+    let sid = id(&session);
+    let uuid = uuid::Uuid::parse_str(&sid).unwrap();
+    let mut clock = server.sessions.owners().clock(uuid).unwrap();
+    let pid = server.browser_pid(&sid);
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let heard = tokio::time::timeout(
+        Duration::from_secs(10),
+        clock.wait_for(|c| c.ended.is_some()),
+    )
+    .await
+    .expect("the end is told")
+    .expect("the end is told before the clock goes")
+    .ended
+    .clone()
+    .unwrap();
+    // The moment a viewer hears of the end, the API answers it.
+    let seen = server
+        .call("GET", &format!("/api/v3/sessions/{sid}"), None)
+        .await;
+    assert_eq!(seen.json["status"], "error", "{heard}");
+    assert_eq!(seen.json["lastStepSummary"], heard.as_str());
+}
+
 #[tokio::test]
 async fn a_restart_settles_sessions_whose_browser_was_lost() {
     let dir = tempfile::tempdir().unwrap();

@@ -67,8 +67,6 @@ impl Owner {
 
     /// Stops Chromium (saving the profile first), then persists the end and frees the slot.
     async fn end(&mut self, reason: &str) -> Result<(), OwnerError> {
-        self.clock
-            .send_modify(|c| c.ended = Some(format!("The browser has stopped: {reason}")));
         match &self.profile {
             Some(lease) => {
                 if let Err(e) = lease.save_and_stop(&self.browser).await {
@@ -83,6 +81,9 @@ impl Owner {
         self.record.updated_at = now;
         self.record.end_reason = Some(reason.to_string());
         let saved = self.store.save_browser(&self.record).await;
+        // Viewers hear of the end only once it is persisted.
+        self.clock
+            .send_modify(|c| c.ended = Some(format!("The browser has stopped: {reason}")));
         self.owners.remove(self.record.id);
         self.permit.take();
         match saved {

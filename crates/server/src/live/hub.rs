@@ -40,8 +40,9 @@ const MAX_SCALE: f64 = 2.0;
 /// a host app animating its iframe, or a window being dragged larger, restarts it once.
 const RESIZE_SETTLE: Duration = Duration::from_millis(400);
 
-/// How long the live view waits, once the browser is gone, for the session's own reason.
-const ENDED_REASON_WAIT: Duration = Duration::from_secs(2);
+/// How long the live view waits, once the browser is gone, for the session's own reason
+/// (its owner publishes it once the end is persisted, which a loaded disk can delay).
+const ENDED_REASON_WAIT: Duration = Duration::from_secs(10);
 
 /// Replayed input, in arrival order.
 #[derive(Debug)]
@@ -230,6 +231,7 @@ impl Hub {
             uploads: dir.path().join("uploads"),
             uploads_made: 0,
             retry_follow: None,
+            pending_nav: Vec::new(),
             _dir: dir,
         };
         tokio::spawn(async move {
@@ -437,8 +439,20 @@ struct Actor {
     uploads_made: u64,
     /// When to try again to put the active tab on screen, after a failed attempt.
     retry_follow: Option<tokio::time::Instant>,
+    /// Address bar actions sent before a tab was on screen, run once one is.
+    pending_nav: Vec<PendingNav>,
     _dir: tempfile::TempDir,
 }
+
+/// An address bar action waiting for the first tab on screen.
+struct PendingNav {
+    action: String,
+    url: String,
+    reply: mpsc::UnboundedSender<ServerMessage>,
+}
+
+/// Address bar actions kept while no tab is on screen yet; more are refused.
+const MAX_PENDING_NAV: usize = 16;
 
 impl Actor {
     async fn run(
@@ -563,6 +577,13 @@ impl Actor {
                 self.viewers_changed().await;
             }
             HubCommand::Nav { action, url, reply } => {
+                // Sent before the first tab is on screen (a viewer that navigates as soon as
+                // it connects): kept until one is, unless the browser has no tab at all.
+                let tab_coming = self.viewers.is_empty() || self.browser.active_tab().is_some();
+                if self.tab.is_none() && tab_coming && self.pending_nav.len() < MAX_PENDING_NAV {
+                    self.pending_nav.push(PendingNav { action, url, reply });
+                    return;
+                }
                 if let Err(detail) = self.nav(&action, &url).await {
                     let _ = reply.send(ServerMessage::Error { detail });
                 }
@@ -814,6 +835,13 @@ impl Actor {
         }
         self.publish_tabs();
         self.publish_location(None).await;
+        if self.tab.is_some() {
+            for PendingNav { action, url, reply } in std::mem::take(&mut self.pending_nav) {
+                if let Err(detail) = self.nav(&action, &url).await {
+                    let _ = reply.send(ServerMessage::Error { detail });
+                }
+            }
+        }
     }
 
     /// Frame size in device pixels: the largest of `pictures`, capped by the settings.

@@ -673,7 +673,6 @@ impl Supervisor {
     ) -> Result<(), SessionError> {
         self.abort_task();
         let ended = summary.clone().unwrap_or_else(|| reason.to_string());
-        self.clock.send_modify(|c| c.ended = Some(ended));
         self.stop_browser().await;
         self.record.status = status;
         self.record.end_reason = Some(reason.to_string());
@@ -685,6 +684,9 @@ impl Supervisor {
             .store
             .save_session(&self.record, message.as_ref())
             .await;
+        // Only now, with the end persisted, may viewers hear of it: a client that sees it in
+        // the live view and then asks the API must read the same end.
+        self.clock.send_modify(|c| c.ended = Some(ended));
         self.owners.remove(self.record.id);
         self.permit.take();
         match saved {
