@@ -37,6 +37,14 @@ use assets::PageState;
 pub use hub::Hub;
 use hub::MAX_UPLOAD_BYTES;
 
+/// Largest message a view-only viewer may send: its messages are small controls (picture
+/// size, acknowledgements, pings); anything bigger closes its socket with 1009.
+pub const VIEW_MESSAGE_LIMIT: usize = 4 << 10;
+
+/// Largest message a controlling viewer may send: a file chooser's uploads, base64 (a third
+/// larger) inside JSON.
+pub const CONTROL_MESSAGE_LIMIT: usize = MAX_UPLOAD_BYTES / 3 * 4 + (1 << 20);
+
 /// The live views of this server's sessions, one hub per watched session.
 #[derive(Clone)]
 pub struct Live {
@@ -204,8 +212,14 @@ async fn socket(
             Err(Unavailable::Failed) => Admission::Unavailable,
         }
     };
-    // Base64 inflates uploads by a third; leave room for it and the JSON around it.
-    let upgrade = upgrade.max_message_size(MAX_UPLOAD_BYTES / 3 * 4 + (1 << 20));
+    // What a viewer may send in one message, and in one frame (browsers do not fragment):
+    // a view-only viewer only small control messages; a controlling one its uploads too.
+    let limit = if access.may_control() {
+        CONTROL_MESSAGE_LIMIT
+    } else {
+        VIEW_MESSAGE_LIMIT
+    };
+    let upgrade = upgrade.max_message_size(limit).max_frame_size(limit);
     let viewers = live.viewers.clone();
     Ok(upgrade.on_upgrade(move |socket| async move {
         match admission {
