@@ -23,7 +23,6 @@
 pub mod browser;
 pub mod dom;
 pub mod emulation;
-pub mod fetch;
 pub mod input;
 pub mod network;
 pub mod page;
@@ -53,8 +52,6 @@ mod tests {
             wire::<runtime::Enable>(),
             wire::<browser::GetVersion>(),
             wire::<browser::Close>(),
-            wire::<fetch::Disable>(),
-            wire::<fetch::Enable>(),
             wire::<target::GetTargets>(),
         ];
         for (method, params) in commands {
@@ -71,7 +68,6 @@ mod tests {
             dom::ScrollIntoViewIfNeeded::METHOD,
             input::InsertText::METHOD,
             browser::SetDownloadBehavior::METHOD,
-            fetch::FulfillRequest::METHOD,
             storage::GetCookies::METHOD,
         ];
         assert_eq!(
@@ -83,7 +79,6 @@ mod tests {
                 "DOM.scrollIntoViewIfNeeded",
                 "Input.insertText",
                 "Browser.setDownloadBehavior",
-                "Fetch.fulfillRequest",
                 "Storage.getCookies",
             ]
         );

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Identifies one network request within a target; unrelated to `fetch::RequestId`, except that
-/// `fetch::RequestPaused::network_id` carries it.
+/// Identifies one network request within a target (the Fetch domain's `networkId` carries
+/// it).
 pub type RequestId = String;
 
 /// Identifies one document load; changes on every cross-document navigation, so it tells a
