@@ -3,8 +3,9 @@
 //! lifecycle.
 //!
 //! This crate wires the lower layers together: `store` for persistence, `browser` for the
-//! Chromium pool, `agent` for running tasks. It never speaks CDP itself, and only a session's
-//! supervisor changes that session's status. The `tandem` binary builds a [`Config`] and
+//! Chromium pool, `agent` for running tasks. It speaks CDP itself only in [`cdp_proxy`],
+//! which relays clients' messages, and only a session's supervisor changes that session's
+//! status. The `tandem` binary builds a [`Config`] and
 //! calls [`Server::bind`] then [`Server::run`] (or [`serve`]).
 
 pub mod api;
