@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use browser::input::{KeyInput, PointerAction};
+use browser::input::KeyInput;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 
@@ -296,16 +296,8 @@ async fn dispatch(
             } else {
                 (dx, dy)
             };
-            let action = match kind.as_str() {
-                "down" => PointerAction::Press,
-                "up" => PointerAction::Release,
-                "move" => PointerAction::Move,
-                "wheel" => PointerAction::Wheel,
-                "leave" => PointerAction::Leave,
-                _ => return,
-            };
             hub.input(InputJob::Pointer {
-                action,
+                action: kind.into(),
                 fx: x,
                 fy: y,
                 button,
