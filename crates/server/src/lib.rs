@@ -3,8 +3,9 @@
 //! lifecycle.
 //!
 //! This crate wires the lower layers together: `store` for persistence, `browser` for the
-//! Chromium pool, `agent` for running tasks. It never speaks CDP itself, and only a session's
-//! supervisor changes that session's status. The `tandem` binary builds a [`Config`] and
+//! Chromium pool, `agent` for running tasks. It speaks CDP itself only in [`cdp_proxy`],
+//! which relays clients' messages, and only a session's supervisor changes that session's
+//! status. The `tandem` binary builds a [`Config`] and
 //! calls [`Server::bind`] then [`Server::run`] (or [`serve`]).
 
 pub mod api;
@@ -15,15 +16,18 @@ mod config;
 mod downloads;
 mod error;
 mod files;
+mod http;
+pub mod links;
 pub mod live;
-pub mod live_link;
 mod mcp_route;
 pub mod metrics;
+pub mod owners;
 pub mod profiles;
+pub mod router;
 mod runner;
 pub mod screenshots;
 pub mod sessions;
-pub mod token;
+pub mod state;
 pub mod workspaces;
 
 use std::future::Future;
@@ -44,10 +48,10 @@ pub use config::{
 pub use error::ServerError;
 pub use sessions::Sessions;
 
-use api::AppState;
-use live_link::LiveLinks;
+use links::{LiveLinks, Signer};
+use owners::Owners;
 use sessions::SessionLimits;
-use token::Signer;
+use state::AppState;
 
 /// Longest timeout accepted, so deadlines never overflow (ten years).
 const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -170,18 +174,27 @@ impl Server {
             launch,
         });
         let screenshots = screenshots::Screenshots::new(config.data_dir.join("screenshots"));
-        let profiles = profiles::Profiles::new(store.clone(), config.data_dir.join("profiles"));
-        let workspaces =
-            workspaces::Workspaces::new(store.clone(), config.data_dir.join("workspaces"));
-        let sessions = Sessions::new(
-            store.clone(),
+        let profiles = profiles::Profiles::new(
+            store.clone() as Arc<dyn Store>,
+            config.data_dir.join("profiles"),
+        );
+        let workspaces = workspaces::Workspaces::new(
+            store.clone() as Arc<dyn Store>,
+            config.data_dir.join("workspaces"),
+        );
+        let owners = Owners::new(
+            store.clone() as Arc<dyn Store>,
             pool,
+            config.data_dir.join("downloads"),
+            config.max_sessions,
+        );
+        let sessions = Sessions::new(
+            owners.clone(),
             runner,
             sessions::SessionFiles {
                 screenshots: screenshots.clone(),
                 profiles: profiles.clone(),
                 workspaces: workspaces.clone(),
-                downloads: config.data_dir.join("downloads"),
             },
             SessionLimits {
                 max_sessions: config.max_sessions,
@@ -194,15 +207,21 @@ impl Server {
             Some(url) => LiveLinks::public(url, signer),
             None => LiveLinks::new(&format!("http://{}", reachable(local_addr)), signer),
         };
+        let live = live::Live::new(
+            sessions.clone(),
+            links.signer().clone(),
+            browser::ScreencastSettings::default(),
+        );
         let state = AppState {
+            owners: owners.clone(),
             sessions: sessions.clone(),
-            browsers: browsers::Browsers::new(sessions.clone(), profiles.clone()),
+            browsers: browsers::Browsers::new(owners.clone(), profiles.clone()),
             profiles,
             workspaces,
             project_id,
             links,
             screenshots,
-            live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),
+            live,
         };
         Ok(Server {
             listener,
@@ -235,13 +254,13 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let app = api::router(self.state, self.api_key.clone());
+        let app = router::router(self.state, self.api_key.clone());
         let app = mcp_route::mount(app, self.api_key);
         tracing::info!(addr = %self.local_addr, "serving");
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        self.sessions.shutdown().await;
+        self.sessions.owners().shutdown().await;
         if let Err(error) = self.store.close().await {
             tracing::warn!(%error, "closing the store");
         }

@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{ApiKey, require_api_key};
+use crate::api::require_api_key;
+use crate::auth::ApiKey;
 
 /// Longest plain-text error body of the transport that is turned into a `detail`.
 const MAX_ERROR_BYTES: usize = 64 * 1024;

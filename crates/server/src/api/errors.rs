@@ -81,6 +81,12 @@ pub enum ApiError {
     Workspace(#[from] WorkspaceError),
 }
 
+impl From<crate::owners::OwnerError> for ApiError {
+    fn from(e: crate::owners::OwnerError) -> ApiError {
+        ApiError::Session(e.into())
+    }
+}
+
 impl ApiError {
     /// A validation error with a single entry.
     pub fn invalid(error: FieldError) -> ApiError {

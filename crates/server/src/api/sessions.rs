@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use store::MessageQuery;
 
-use super::AppState;
 use super::errors::ApiError;
 use super::extract::{Body, QueryParams, SessionId};
 use super::models::{
@@ -14,6 +13,8 @@ use super::models::{
     SessionRequest, SessionResponse, StopRequest,
 };
 use crate::sessions::{HumanSource, Resume};
+use crate::state::AppState;
+use store::SessionRecord;
 
 /// `POST /sessions`: create a session, with or without a task, or run a task in one.
 pub async fn create_or_dispatch(
@@ -140,4 +141,26 @@ pub async fn messages(
             .collect(),
         has_more: page.has_more,
     }))
+}
+
+impl AppState {
+    /// A stored screenshot path as a signed, expiring link.
+    pub fn screenshot_url(&self, path: &str) -> Option<String> {
+        self.links
+            .screenshot_url(path, crate::screenshots::LINK_LIFETIME)
+    }
+
+    /// The wire view of a session, with Tandem's `cdpUrl` while it is active.
+    pub fn view(&self, record: &SessionRecord) -> SessionResponse {
+        let cdp_url = record
+            .status
+            .is_active()
+            .then(|| self.links.cdp_url(record.id, record.expires_at));
+        SessionResponse::new(
+            record,
+            self.links.live_url(record),
+            self.links.view_url(record),
+        )
+        .with_cdp_url(cdp_url)
+    }
 }

@@ -19,12 +19,11 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, sleep_until};
 
 use super::StopStrategy;
-use super::clock::SessionClock;
 use super::error::SessionError;
 use super::feed::StoreFeed;
 use super::handoff::{Change, Handoff, HumanSource, Resume, cancelled_note};
-use super::registry::Registry;
 use super::spec::{TaskSpec, assistant_message, begin_task};
+use crate::owners::{Owners, SessionClock, browser_gone, deadline_after};
 use crate::profiles::ProfileLease;
 use crate::screenshots::Screenshots;
 
@@ -98,7 +97,7 @@ pub(crate) struct Supervisor {
     runner: Arc<dyn TaskRunner>,
     screenshots: Screenshots,
     browser: Browser,
-    registry: Arc<Registry>,
+    owners: Owners,
     permit: Option<OwnedSemaphorePermit>,
     limits: Limits,
     idle_deadline: Instant,
@@ -133,13 +132,6 @@ enum Flow {
     End,
 }
 
-/// `now + d`, saturating far in the future instead of overflowing.
-pub(crate) fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .unwrap_or_else(|| now + Duration::from_secs(10 * 365 * 24 * 3600))
-}
-
 /// A human-readable duration, e.g. "15m" or "2s".
 pub(crate) fn human(d: Duration) -> String {
     let secs = d.as_secs();
@@ -157,27 +149,22 @@ pub(crate) fn human(d: Duration) -> String {
 impl Supervisor {
     /// A supervisor for a session whose record is already stored. When the record is
     /// `running`, `first_task` is the task to start at once.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "each is a separate dependency the session's owner hands over once"
-    )]
     pub(crate) fn new(
         record: SessionRecord,
-        store: Arc<dyn Store>,
         runner: Arc<dyn TaskRunner>,
         screenshots: Screenshots,
         browser: Browser,
-        registry: Arc<Registry>,
+        owners: Owners,
         permit: OwnedSemaphorePermit,
         limits: Limits,
     ) -> Supervisor {
         Supervisor {
             record,
-            store,
+            store: owners.store().clone(),
             runner,
             screenshots,
             browser,
-            registry,
+            owners,
             permit: Some(permit),
             limits,
             idle_deadline: deadline_after(limits.idle_timeout),
@@ -385,7 +372,7 @@ impl Supervisor {
                     .send_modify(|c| c.ended = Some("The server is shutting down".into()));
                 self.abort_task();
                 self.stop_browser().await;
-                self.registry.remove(self.record.id);
+                self.owners.remove(self.record.id);
                 self.permit.take();
                 Flow::End
             }
@@ -716,7 +703,6 @@ impl Supervisor {
     ) -> Result<(), SessionError> {
         self.abort_task();
         let ended = summary.clone().unwrap_or_else(|| reason.to_string());
-        self.clock.send_modify(|c| c.ended = Some(ended));
         self.stop_browser().await;
         self.record.status = status;
         self.record.end_reason = Some(reason.to_string());
@@ -728,7 +714,10 @@ impl Supervisor {
             .store
             .save_session(&self.record, message.as_ref())
             .await;
-        self.registry.remove(self.record.id);
+        // Only now, with the end persisted, may viewers hear of it: a client that sees it in
+        // the live view and then asks the API must read the same end.
+        self.clock.send_modify(|c| c.ended = Some(ended));
+        self.owners.remove(self.record.id);
         self.permit.take();
         match saved {
             Ok(_) => {
@@ -800,20 +789,6 @@ async fn wait_task(task: &mut Option<RunningTask>) -> Event {
             Ok(()) = task.progress.changed() => Event::Progress,
         },
         None => std::future::pending().await,
-    }
-}
-
-/// Resolves once the browser process is gone.
-pub(crate) async fn browser_gone(exited: &mut watch::Receiver<Option<Exit>>) -> Exit {
-    match exited.wait_for(Option::is_some).await {
-        Ok(exit) => exit.clone().unwrap_or_else(|| Exit {
-            crashed: true,
-            reason: "unknown".into(),
-        }),
-        Err(_) => Exit {
-            crashed: true,
-            reason: "its process watcher stopped".into(),
-        },
     }
 }
 

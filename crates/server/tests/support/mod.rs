@@ -224,6 +224,7 @@ impl TestServer {
     pub fn browser_pid(&self, id: &str) -> u32 {
         let id = Uuid::parse_str(id).unwrap();
         self.sessions
+            .owners()
             .browser(id)
             .expect("session has no live browser")
             .pid()
