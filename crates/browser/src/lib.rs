@@ -7,6 +7,7 @@
 //! stops ([`Browser::stop_saving_profile`]). This crate speaks CDP
 //! through the `cdp` crate and knows nothing of sessions, agents or HTTP.
 
+pub mod address;
 mod browser;
 mod downloads;
 mod error;
@@ -21,6 +22,7 @@ mod profile;
 mod screencast;
 mod tabs;
 
+pub use address::AddressError;
 pub use browser::Browser;
 pub use downloads::{Download, DownloadStatus, Downloads};
 pub use error::BrowserError;

@@ -15,10 +15,14 @@
 //! several clients, the agent and the live view share the browser without seeing each other's
 //! sessions. A client's `Browser.close` is answered with success and ends only that client's
 //! connection, never the browser: Playwright's and Puppeteer's `browser.close()` must not end
-//! the session. `Browser.crash` is refused, and `Browser.setDownloadBehavior` for the default
-//! context is acknowledged without effect: that context's downloads stay Tandem's (listed at
-//! `/browsers/{id}/downloads`, copied into the session's workspace). Every client message is
-//! parsed for these (escapes included); one that is not plain JSON is refused.
+//! the session. `Browser.setDownloadBehavior` (and `Page.`'s) is acknowledged without effect:
+//! downloads stay Tandem's (listed at `/browsers/{id}/downloads`, copied into the session's
+//! workspace), never written where a client says. A client reaches nothing of the server's
+//! machine: `Page.navigate`, `Target.createTarget` and `Network.loadNetworkResource` to an
+//! address [`browser::address::check`] refuses (`file:`, `chrome:`, ...) are refused, and so
+//! are the commands in [`REFUSED_METHODS`] (`Browser.crash`, local file uploads, handing a page
+//! the raw protocol). Every client message is parsed for these (escapes included); one that is
+//! not plain JSON is refused.
 
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -246,11 +250,12 @@ struct ClientCommand<'a> {
     params: Option<CommandParams>,
 }
 
-/// The one parameter [`inspect`] looks at.
+/// The parameters [`inspect`] looks at: the context of a download setting, the address of a
+/// navigation or a new tab.
 #[derive(Deserialize)]
 struct CommandParams {
-    #[serde(default, rename = "browserContextId")]
-    browser_context_id: Option<Value>,
+    #[serde(default)]
+    url: Option<Value>,
 }
 
 /// `Browser.close` ends only the client's connection; `Browser.crash` is refused;
@@ -273,28 +278,62 @@ fn inspect(text: &str) -> Verdict {
     if let Some(session) = message.session_id {
         answer["sessionId"] = session;
     }
-    let default_context = message
-        .params
-        .is_none_or(|p| p.browser_context_id.is_none_or(|c| c.is_null()));
-    match message.method.as_deref() {
-        Some("Browser.close") => {
+    let url = message.params.and_then(|p| p.url);
+    let method = message.method.as_deref().unwrap_or_default();
+    let refuse = |mut answer: Value, why: String| {
+        answer["error"] = json!({ "code": -32000, "message": why });
+        Verdict::Answer(answer.to_string())
+    };
+    match method {
+        "Browser.close" => {
             answer["result"] = json!({});
             Verdict::AnswerAndClose(answer.to_string())
         }
-        Some("Browser.crash") => {
-            answer["error"] = json!({
-                "code": -32000,
-                "message": "Tandem does not let a CDP client crash a shared browser",
-            });
-            Verdict::Answer(answer.to_string())
-        }
-        Some("Browser.setDownloadBehavior") if default_context => {
+        "Browser.setDownloadBehavior" | "Page.setDownloadBehavior" => {
             answer["result"] = json!({});
             Verdict::Answer(answer.to_string())
+        }
+        _ if REFUSED_METHODS.contains(&method) => refuse(
+            answer,
+            format!("Tandem does not let a CDP client use {method} on a shared browser"),
+        ),
+        "Page.navigate" | "Target.createTarget" | "Network.loadNetworkResource" => {
+            match url.as_ref().map(|u| u.as_str()) {
+                // Chromium's own `about:blank` for a new tab.
+                Some(Some("")) if method == "Target.createTarget" => Verdict::Forward,
+                Some(Some(url)) => match browser::address::check(url) {
+                    Ok(()) => Verdict::Forward,
+                    Err(e) => refuse(answer, format!("{method} refused: {e}")),
+                },
+                // Chromium answers a missing url itself; a url that is not a string is refused,
+                // since we cannot tell where it would go.
+                None => Verdict::Forward,
+                Some(None) => refuse(answer, format!("{method} needs a string url")),
+            }
         }
         _ => Verdict::Forward,
     }
 }
+
+/// Commands a CDP client may not send through `cdpUrl`: crashing the shared browser, handing a
+/// page the raw protocol (which the proxy would no longer see), pointing Chromium at local files
+/// for an upload (`DOM.setFileInputFiles` reads any path the server can: a client uploads file
+/// contents instead, e.g. Playwright's `setInputFiles` with a buffer), or at other machines'
+/// debuggers, and the browser's own command and extension back doors.
+const REFUSED_METHODS: &[&str] = &[
+    "Browser.crash",
+    "Browser.crashGpuProcess",
+    "Browser.executeBrowserCommand",
+    "Target.exposeDevToolsProtocol",
+    "Target.setRemoteLocations",
+    "DOM.setFileInputFiles",
+    "Extensions.loadUnpacked",
+    "Extensions.uninstall",
+    "Extensions.getStorageItems",
+    "Extensions.setStorageItems",
+    "Extensions.removeStorageItems",
+    "Extensions.clearStorageItems",
+];
 
 /// The error answer to a message [`inspect`] cannot read, with its id when one can be found.
 fn unreadable(text: &str, error: &serde_json::Error) -> String {
@@ -444,12 +483,12 @@ mod tests {
             panic!("the default context's downloads stay Tandem's")
         };
         assert!(answer.contains("\"result\""));
-        assert_eq!(
-            inspect(
-                r#"{"id":10,"method":"Browser.setDownloadBehavior","params":{"behavior":"deny","browserContextId":"C"}}"#
-            ),
-            Verdict::Forward
-        );
+        let Verdict::Answer(answer) = inspect(
+            r#"{"id":10,"method":"Browser.setDownloadBehavior","params":{"behavior":"allow","downloadPath":"/etc","browserContextId":"C"}}"#,
+        ) else {
+            panic!("no context's downloads go where a client says")
+        };
+        assert!(answer.contains("\"result\""));
         assert_eq!(
             inspect(
                 r#"{"id":9,"method":"Runtime.evaluate","params":{"expression":"'Browser.close'"}}"#
@@ -484,10 +523,51 @@ mod tests {
             assert!(answer["error"]["message"].is_string(), "{answer}");
         }
         assert_eq!(
-            inspect(r#"{"id":13,"method":"Page.navigate","params":{"url":"\ud800"}}"#),
+            inspect(r#"{"id":13,"method":"Runtime.evaluate","params":{"expression":"'\ud800'"}}"#),
             Verdict::Forward,
             "a lone surrogate in a value we ignore is Chromium's business"
         );
+        assert!(
+            matches!(
+                inspect(r#"{"id":13,"method":"Page.navigate","params":{"url":"\ud800"}}"#),
+                Verdict::Answer(_)
+            ),
+            "an address we cannot read is refused"
+        );
+    }
+
+    #[test]
+    fn navigations_to_local_addresses_and_escape_hatches_are_refused() {
+        for allowed in [
+            r#"{"id":1,"method":"Page.navigate","params":{"url":"https://example.com/"}}"#,
+            r#"{"id":1,"method":"Page.navigate","sessionId":"S","params":{"url":"about:blank"}}"#,
+            r#"{"id":1,"method":"Target.createTarget","params":{"url":""}}"#,
+            r#"{"id":1,"method":"Target.createTarget","params":{"url":"about:blank"}}"#,
+            r#"{"id":1,"method":"Runtime.evaluate","params":{"expression":"1"}}"#,
+        ] {
+            assert_eq!(inspect(allowed), Verdict::Forward, "{allowed}");
+        }
+        for refused in [
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"file:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":" FILE:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"\u0066ile:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"view-source:file:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"chrome://version"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":["file:///"]}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"https://a","url":"file:///"}}"#,
+            r#"{"id":2,"method":"Target.createTarget","params":{"url":"file:///"}}"#,
+            r#"{"id":2,"method":"Network.loadNetworkResource","params":{"url":"file:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"DOM.setFileInputFiles","params":{"files":["/etc/passwd"]}}"#,
+            r#"{"id":2,"method":"Target.exposeDevToolsProtocol","params":{"targetId":"T"}}"#,
+            r#"{"id":2,"method":"Target.setRemoteLocations","params":{"locations":[]}}"#,
+        ] {
+            let Verdict::Answer(answer) = inspect(refused) else {
+                panic!("{refused} must be refused")
+            };
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["id"], 2, "{answer}");
+            assert!(answer["error"]["message"].is_string(), "{answer}");
+        }
     }
 
     #[test]
