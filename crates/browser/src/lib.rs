@@ -9,6 +9,7 @@
 
 pub mod address;
 mod browser;
+mod confine;
 mod downloads;
 mod error;
 pub mod input;

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -74,17 +74,29 @@ impl Process {
             std::process::id(),
             NEXT_MARKER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut command = Command::new(&options.executable);
-        command
-            .args(chromium_args(options, &profile_dir))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .env(MARKER_ENV, &marker)
-            .env("TMPDIR", &temp_dir)
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = match command.spawn() {
+        let home = profile_dir.join("home");
+        if let Err(e) = std::fs::create_dir(&home) {
+            remove_profile(&profile_dir).await;
+            return Err(BrowserError::ProfileDir(e));
+        }
+        let spawned = match mount_plan(options, &profile_dir) {
+            Some(plan) => {
+                match launch(options, &profile_dir, &temp_dir, &home, &marker, Some(plan)).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        MOUNTS_UNAVAILABLE.store(true, Ordering::Relaxed);
+                        tracing::warn!(
+                            error = %e,
+                            "cannot give Chromium a mount namespace of its own; browsers run \
+                             without Tandem's URL policy inside Chromium and see the data directory"
+                        );
+                        launch(options, &profile_dir, &temp_dir, &home, &marker, None).await
+                    }
+                    spawned => spawned,
+                }
+            }
+            None => launch(options, &profile_dir, &temp_dir, &home, &marker, None).await,
+        };
+        let mut child = match spawned {
             Ok(child) => child,
             Err(source) => {
                 remove_profile(&profile_dir).await;
@@ -176,6 +188,96 @@ impl Drop for Process {
             let _ = std::fs::remove_dir_all(&self.profile_dir);
         }
     }
+}
+
+/// Set once a mount namespace could not be made: later launches go without one.
+static MOUNTS_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
+
+/// The mounts of a new browser's namespace, when Tandem may make them (root, Debian's
+/// `/etc/chromium` present, not failed before); `None` otherwise, said once in the log.
+fn mount_plan(options: &LaunchOptions, profile_dir: &Path) -> Option<crate::confine::MountPlan> {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let why_not = if MOUNTS_UNAVAILABLE.load(Ordering::Relaxed) {
+        return None;
+    } else if !nix::unistd::geteuid().is_root() {
+        "Tandem does not run as root"
+    } else if !Path::new(crate::confine::CHROMIUM_ETC).is_dir() {
+        "there is no /etc/chromium to hold the policy"
+    } else {
+        match crate::confine::MountPlan::prepare(
+            &profile_dir.join("confine"),
+            &options.hidden_dirs,
+            &options.shared_dirs,
+        ) {
+            Ok(plan) => return Some(plan),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prepare Chromium's mount namespace");
+                return None;
+            }
+        }
+    };
+    SAID.call_once(|| {
+        tracing::warn!(
+            "{why_not}: browsers run without a mount namespace of their own (Tandem's URL \
+             policy is checked by Tandem only, not inside Chromium, and the data directory \
+             stays visible to the browser)"
+        )
+    });
+    None
+}
+
+/// Environment variables passed through to Chromium when set; everything else (the API key,
+/// LLM keys, anything of the server's) is left out.
+const PASSED_ENV: &[&str] = &[
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "TZ",
+    "FONTCONFIG_PATH",
+    "FONTCONFIG_FILE",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+];
+
+/// Forks and executes Chromium from the spawner thread with a clean environment and its
+/// confinement (see [`crate::confine`]).
+async fn launch(
+    options: &LaunchOptions,
+    profile_dir: &Path,
+    temp_dir: &Path,
+    home: &Path,
+    marker: &str,
+    plan: Option<crate::confine::MountPlan>,
+) -> std::io::Result<Child> {
+    let mut command = Command::new(&options.executable);
+    command
+        .args(chromium_args(options, profile_dir))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", home)
+        .env("TMPDIR", temp_dir)
+        .env(MARKER_ENV, marker)
+        .process_group(0)
+        .kill_on_drop(true);
+    if std::env::var_os("LANG").is_none() {
+        command.env("LANG", "C.UTF-8");
+    }
+    for name in PASSED_ENV {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    crate::confine::confine(command.as_std_mut(), plan);
+    crate::confine::spawn(move || command.spawn()).await
 }
 
 /// How many pixels of height the browser's own toolbars took in the last window Tandem sized
@@ -323,6 +425,7 @@ pub(crate) fn remove_orphaned_temp_dirs() {
         if owner == std::process::id() || Path::new(&format!("/proc/{owner}")).exists() {
             continue;
         }
+        kill_leftovers(&entry.path());
         match std::fs::remove_dir_all(entry.path()) {
             Ok(()) => {
                 tracing::info!(dir = %entry.path().display(), "removed an orphaned Chromium profile")
@@ -331,6 +434,36 @@ pub(crate) fn remove_orphaned_temp_dirs() {
                 tracing::debug!(dir = %entry.path().display(), error = %e, "could not remove an orphaned Chromium profile")
             }
         }
+    }
+}
+
+/// Kills the Chromium processes a killed server left running on the profile in `dir` (found
+/// by the directory in their command line: the browser's `--user-data-dir`, its helpers'
+/// paths), with their process groups. A parent-death signal normally takes the browser with
+/// its server; this catches what escaped it (a server killed during a launch, an older Tandem).
+fn kill_leftovers(dir: &Path) {
+    let Some(needle) = dir.to_str().map(str::as_bytes) else {
+        return;
+    };
+    let own_group = nix::unistd::getpgrp().as_raw();
+    for (pid, stat) in proc_stats() {
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        if !cmdline.windows(needle.len()).any(|w| w == needle) {
+            continue;
+        }
+        let Ok(raw) = i32::try_from(pid) else {
+            continue;
+        };
+        let group = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2)?.parse::<i32>().ok());
+        tracing::info!(pid, dir = %dir.display(), "killing a Chromium left by a killed server");
+        if let Some(group) = group.filter(|g| *g > 1 && *g != own_group) {
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        }
+        let _ = nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGKILL);
     }
 }
 

@@ -1,0 +1,240 @@
+//! What a Chromium child does between `fork` and `exec`: its confinement.
+//!
+//! - It dies with the server: `PR_SET_PDEATHSIG(SIGKILL)`. The signal fires when the *thread*
+//!   that forked exits, so every Chromium is forked by one thread that lives as long as the
+//!   process ([`spawn`]), never by a runtime worker or blocking thread that may end.
+//! - When Tandem runs as root, a mount namespace of its own
+//!   ([`MountPlan`]): Tandem's managed policy (the URL blocklist of [`crate::address`]) bound
+//!   read-only over `/etc/chromium`, where Debian's Chromium reads its policies, without
+//!   touching the host's `/etc`; and an empty tmpfs over each hidden directory (the server's
+//!   data directory), so that the browser cannot read the API key, the token key or the
+//!   database even if a navigation slipped through; the folders it must use (downloads, the
+//!   upload folders) are bound back inside.
+//!
+//! Code in a `pre_exec` hook runs in the forked child of a multi-threaded process: it only
+//! makes system calls on memory prepared before the fork, never allocates or locks.
+
+// `Command::pre_exec` is unsafe: the hook must be async-signal-safe, which the code below is
+// (system calls on prepared C strings only).
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
+use nix::unistd::{Pid, getppid};
+
+/// Where Debian's Chromium reads its configuration and managed policies
+/// (`/etc/chromium/policies/managed/*.json`).
+pub(crate) const CHROMIUM_ETC: &str = "/etc/chromium";
+
+/// The mounts made in a Chromium's own mount namespace, as C strings ready before the fork.
+pub(crate) struct MountPlan {
+    /// A directory laid out like `/etc/chromium`, with Tandem's policy in it.
+    etc_source: CString,
+    etc_target: CString,
+    hidden: Vec<CString>,
+    shares: Vec<Share>,
+}
+
+/// A directory inside a hidden one that the browser still needs, bound back over the tmpfs.
+struct Share {
+    source: CString,
+    /// An empty directory (in the browser's own profile) holding `source` while the tmpfs is
+    /// laid over it.
+    stash: CString,
+    /// The directories to create in the tmpfs, outermost first, the last being the target.
+    dirs: Vec<CString>,
+}
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
+}
+
+impl MountPlan {
+    /// Prepares the mounts: writes `etc` (a copy of `/etc/chromium`'s files plus Tandem's
+    /// policy) and the stash directories under `scratch`. `hidden` directories are covered;
+    /// each of `shared` that lies inside one of them is bound back.
+    pub(crate) fn prepare(
+        scratch: &Path,
+        hidden: &[PathBuf],
+        shared: &[PathBuf],
+    ) -> io::Result<MountPlan> {
+        let etc = scratch.join("etc-chromium");
+        let managed = etc.join("policies").join("managed");
+        std::fs::create_dir_all(&managed)?;
+        // Chromium's own files there (`master_preferences`), so that nothing else changes.
+        for entry in std::fs::read_dir(CHROMIUM_ETC)?.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                std::fs::copy(entry.path(), etc.join(entry.file_name()))?;
+            }
+        }
+        std::fs::write(
+            managed.join("tandem.json"),
+            crate::address::chromium_policy().to_string(),
+        )?;
+        let mut shares = Vec::new();
+        for (i, source) in shared.iter().enumerate() {
+            let Some(outer) = hidden
+                .iter()
+                .find(|h| source.starts_with(h) && source != *h)
+            else {
+                continue;
+            };
+            if !source.is_dir() {
+                continue;
+            }
+            let stash = scratch.join("mnt").join(i.to_string());
+            std::fs::create_dir_all(&stash)?;
+            let mut dirs = Vec::new();
+            let mut at = outer.clone();
+            for part in source.strip_prefix(outer).unwrap_or(source).components() {
+                at.push(part);
+                dirs.push(c_path(&at)?);
+            }
+            shares.push(Share {
+                source: c_path(source)?,
+                stash: c_path(&stash)?,
+                dirs,
+            });
+        }
+        Ok(MountPlan {
+            etc_source: c_path(&etc)?,
+            etc_target: c_path(Path::new(CHROMIUM_ETC))?,
+            hidden: hidden
+                .iter()
+                .filter(|h| h.is_dir())
+                .map(|h| c_path(h))
+                .collect::<io::Result<_>>()?,
+            shares,
+        })
+    }
+
+    /// Runs in the child: a new mount namespace, slave to the host's (nothing propagates
+    /// back), then the mounts. Only system calls.
+    fn apply(&self) -> nix::Result<()> {
+        let none: Option<&std::ffi::CStr> = None;
+        unshare(CloneFlags::CLONE_NEWNS)?;
+        mount(none, c"/", none, MsFlags::MS_REC | MsFlags::MS_SLAVE, none)?;
+        mount(
+            Some(self.etc_source.as_c_str()),
+            self.etc_target.as_c_str(),
+            none,
+            MsFlags::MS_BIND,
+            none,
+        )?;
+        mount(
+            none,
+            self.etc_target.as_c_str(),
+            none,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            none,
+        )?;
+        for share in &self.shares {
+            mount(
+                Some(share.source.as_c_str()),
+                share.stash.as_c_str(),
+                none,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                none,
+            )?;
+        }
+        for hidden in &self.hidden {
+            mount(
+                Some(c"tmpfs"),
+                hidden.as_c_str(),
+                Some(c"tmpfs"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                Some(c"mode=0755,size=64k"),
+            )?;
+        }
+        for share in &self.shares {
+            for dir in &share.dirs {
+                match nix::unistd::mkdir(dir.as_c_str(), Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Some(target) = share.dirs.last() {
+                mount(
+                    Some(share.stash.as_c_str()),
+                    target.as_c_str(),
+                    none,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    none,
+                )?;
+            }
+            umount2(share.stash.as_c_str(), MntFlags::MNT_DETACH)?;
+        }
+        Ok(())
+    }
+}
+
+/// Installs the child's confinement on `command`: the mounts of `plan`, if any, then the
+/// parent-death signal. A child whose parent already died before the signal was armed exits.
+pub(crate) fn confine(command: &mut std::process::Command, plan: Option<MountPlan>) {
+    let parent = Pid::this();
+    // SAFETY: the hook only makes system calls (unshare, mount, mkdir, umount2, prctl,
+    // getppid) on C strings prepared before the fork; it does not allocate or take locks.
+    unsafe {
+        command.pre_exec(move || {
+            if let Some(plan) = &plan {
+                plan.apply().map_err(io::Error::from)?;
+            }
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+            if getppid() != parent {
+                return Err(io::Error::other("the server exited during the launch"));
+            }
+            Ok(())
+        });
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `spawn` on the one thread that forks every Chromium, and returns its result.
+///
+/// The thread lives as long as the process, so a child's parent-death signal fires only when
+/// the server itself exits. `spawn` is run inside `handle`'s runtime (tokio's child handling
+/// needs it).
+pub(crate) async fn spawn<T: Send + 'static>(
+    spawn: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    static SPAWNER: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("chromium-spawner".into())
+            .spawn(move || {
+                for job in queue {
+                    job();
+                }
+            })
+            .ok()
+            .map(|_| jobs)
+    });
+    let Some(spawner) = spawner else {
+        return Err(io::Error::other("cannot start the Chromium spawner thread"));
+    };
+    let handle = tokio::runtime::Handle::current();
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _runtime = handle.enter();
+        let _ = done.send(spawn());
+    });
+    spawner
+        .send(job)
+        .map_err(|_| io::Error::other("the Chromium spawner thread is gone"))?;
+    result
+        .await
+        .map_err(|_| io::Error::other("the Chromium spawner thread dropped a launch"))?
+}
