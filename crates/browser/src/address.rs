@@ -113,11 +113,17 @@ pub const BLOCKED_URL_PATTERNS: &[&str] = &[
     "filesystem:*",
 ];
 
+/// Exceptions to [`BLOCKED_URL_PATTERNS`]: Chromium's own browser UI (`chrome://*.top-chrome`
+/// pages such as the omnibox popup, which headless Chromium loads at start). Blocked, they turn
+/// into error pages that show up as tabs.
+pub const ALLOWED_URL_PATTERNS: &[&str] = &["chrome://top-chrome"];
+
 /// The managed policy (JSON) Tandem's Chromium runs with: [`BLOCKED_URL_PATTERNS`] as
-/// `URLBlocklist`. Nothing else: file selection stays on (the file chooser is how uploads
-/// work, answered by Tandem), and so do printing and downloads, which CDP clients use.
+/// `URLBlocklist`, [`ALLOWED_URL_PATTERNS`] as `URLAllowlist`. Nothing else: file selection
+/// stays on (the file chooser is how uploads work, answered by Tandem), and so do printing and
+/// downloads, which CDP clients use.
 pub fn chromium_policy() -> Value {
-    json!({ "URLBlocklist": BLOCKED_URL_PATTERNS })
+    json!({ "URLBlocklist": BLOCKED_URL_PATTERNS, "URLAllowlist": ALLOWED_URL_PATTERNS })
 }
 
 #[cfg(test)]
