@@ -20,6 +20,7 @@
 
 use std::ffi::CString;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -181,12 +182,26 @@ impl MountPlan {
 
 /// Installs the child's confinement on `command`: the mounts of `plan`, if any, then the
 /// parent-death signal. A child whose parent already died before the signal was armed exits.
-pub(crate) fn confine(command: &mut std::process::Command, plan: Option<MountPlan>) {
+///
+/// `pipe` is the child's ends of the DevTools pipe (`--remote-debugging-pipe`): the one it
+/// reads becomes its fd 3, the one it writes its fd 4. Both must be above 4 (see
+/// [`DevtoolsPipe`]), so that placing one cannot overwrite the other.
+pub(crate) fn confine(
+    command: &mut std::process::Command,
+    plan: Option<MountPlan>,
+    pipe: (RawFd, RawFd),
+) {
     let parent = Pid::this();
-    // SAFETY: the hook only makes system calls (unshare, mount, mkdir, umount2, prctl,
-    // getppid) on C strings prepared before the fork; it does not allocate or take locks.
+    // SAFETY: the hook only makes system calls (dup2, unshare, mount, mkdir, umount2, prctl,
+    // getppid) on descriptors and C strings prepared before the fork; it does not allocate or
+    // take locks.
     unsafe {
         command.pre_exec(move || {
+            for (from, to) in [(pipe.0, 3), (pipe.1, 4)] {
+                if nix::libc::dup2(from, to) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
             if let Some(plan) = &plan {
                 plan.apply().map_err(io::Error::from)?;
             }
@@ -196,6 +211,46 @@ pub(crate) fn confine(command: &mut std::process::Command, plan: Option<MountPla
             }
             Ok(())
         });
+    }
+}
+
+/// The two pipes of `--remote-debugging-pipe`: Tandem writes commands into `to_browser`,
+/// Chromium reads them on its fd 3; Chromium writes answers and events on its fd 4, Tandem reads
+/// them from `from_browser`. No port is opened, so no other process can reach the browser's
+/// DevTools.
+pub(crate) struct DevtoolsPipe {
+    /// Tandem's end: commands to the browser.
+    pub(crate) to_browser: OwnedFd,
+    /// Tandem's end: answers and events from the browser.
+    pub(crate) from_browser: OwnedFd,
+    /// The child's end it reads (its fd 3 after the fork); close-on-exec here.
+    pub(crate) child_read: OwnedFd,
+    /// The child's end it writes (its fd 4 after the fork); close-on-exec here.
+    pub(crate) child_write: OwnedFd,
+}
+
+impl DevtoolsPipe {
+    /// Creates both pipes, close-on-exec, with the child's ends moved to descriptors above 9.
+    pub(crate) fn new() -> io::Result<DevtoolsPipe> {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        let high = |fd: OwnedFd| -> io::Result<OwnedFd> {
+            let raw = fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(10)).map_err(io::Error::from)?;
+            // SAFETY: `raw` was just returned by fcntl and is owned by nobody else.
+            Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+        };
+        let (child_read, to_browser) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        let (from_browser, child_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        Ok(DevtoolsPipe {
+            to_browser,
+            from_browser,
+            child_read: high(child_read)?,
+            child_write: high(child_write)?,
+        })
+    }
+
+    /// The child's ends, as raw descriptors for [`confine`].
+    pub(crate) fn child_ends(&self) -> (RawFd, RawFd) {
+        (self.child_read.as_raw_fd(), self.child_write.as_raw_fd())
     }
 }
 

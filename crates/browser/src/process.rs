@@ -4,6 +4,7 @@
 //! renderers and utility processes with it; its exit is watched by a task that owns the child,
 //! so a crash is noticed at once and the process is always reaped.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -31,17 +32,15 @@ pub struct Exit {
 /// A running Chromium process and its profile directory.
 pub(crate) struct Process {
     pub(crate) pid: u32,
-    pub(crate) ws_url: String,
+    /// Tandem's ends of the DevTools pipe, taken by [`crate::Browser::launch`].
+    pub(crate) pipe: std::sync::Mutex<Option<(OwnedFd, OwnedFd)>>,
     pub(crate) profile_dir: PathBuf,
     pub(crate) exit: watch::Receiver<Option<Exit>>,
     stopping: watch::Sender<bool>,
 }
 
-/// How long Chromium may take to print its DevTools address before we give up on it.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
-
 impl Process {
-    /// Starts Chromium and waits for its DevTools WebSocket address.
+    /// Starts Chromium with its DevTools on a pipe (see [`Process::take_pipe`]).
     pub(crate) async fn spawn(options: &LaunchOptions) -> Result<Process, BrowserError> {
         let profile_dir = tempfile::Builder::new()
             .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
@@ -79,9 +78,29 @@ impl Process {
             remove_profile(&profile_dir).await;
             return Err(BrowserError::ProfileDir(e));
         }
+        let pipe = match crate::confine::DevtoolsPipe::new() {
+            Ok(pipe) => pipe,
+            Err(e) => {
+                remove_profile(&profile_dir).await;
+                return Err(BrowserError::Start(format!(
+                    "cannot create the DevTools pipe: {e}"
+                )));
+            }
+        };
+        let ends = pipe.child_ends();
         let spawned = match mount_plan(options, &profile_dir) {
             Some(plan) => {
-                match launch(options, &profile_dir, &temp_dir, &home, &marker, Some(plan)).await {
+                match launch(
+                    options,
+                    &profile_dir,
+                    &temp_dir,
+                    &home,
+                    &marker,
+                    Some(plan),
+                    ends,
+                )
+                .await
+                {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         MOUNTS_UNAVAILABLE.store(true, Ordering::Relaxed);
                         tracing::warn!(
@@ -89,13 +108,21 @@ impl Process {
                             "cannot give Chromium a mount namespace of its own; browsers run \
                              without Tandem's URL policy inside Chromium and see the data directory"
                         );
-                        launch(options, &profile_dir, &temp_dir, &home, &marker, None).await
+                        launch(options, &profile_dir, &temp_dir, &home, &marker, None, ends).await
                     }
                     spawned => spawned,
                 }
             }
-            None => launch(options, &profile_dir, &temp_dir, &home, &marker, None).await,
+            None => launch(options, &profile_dir, &temp_dir, &home, &marker, None, ends).await,
         };
+        // The child has its own copies now (fds 3 and 4); ours would keep the pipes open.
+        let crate::confine::DevtoolsPipe {
+            to_browser,
+            from_browser,
+            child_read,
+            child_write,
+        } = pipe;
+        drop((child_read, child_write));
         let mut child = match spawned {
             Ok(child) => child,
             Err(source) => {
@@ -116,37 +143,20 @@ impl Process {
 
         let (exit_tx, exit) = watch::channel(None);
         let (stopping, stopping_rx) = watch::channel(false);
-        let (address_tx, address_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(read_stderr(stderr, address_tx));
+        tokio::spawn(read_stderr(stderr));
         tokio::spawn(watch_exit(child, pid, marker, stopping_rx, exit_tx));
-
-        let mut process = Process {
+        Ok(Process {
             pid,
-            ws_url: String::new(),
+            pipe: std::sync::Mutex::new(Some((from_browser, to_browser))),
             profile_dir,
             exit,
             stopping,
-        };
-        match tokio::time::timeout(START_TIMEOUT, address_rx).await {
-            Ok(Ok(ws_url)) => {
-                process.ws_url = ws_url;
-                Ok(process)
-            }
-            Ok(Err(_)) => {
-                let exit = process.exit.borrow().clone();
-                process.stop().await;
-                Err(BrowserError::Start(match exit {
-                    Some(exit) => format!("Chromium exited before listening: {}", exit.reason),
-                    None => "Chromium closed stderr before listening".into(),
-                }))
-            }
-            Err(_) => {
-                process.stop().await;
-                Err(BrowserError::Start(format!(
-                    "Chromium did not print its DevTools address within {START_TIMEOUT:?}"
-                )))
-            }
-        }
+        })
+    }
+
+    /// Tandem's ends of the DevTools pipe, `(read, write)`; `None` once taken.
+    pub(crate) fn take_pipe(&self) -> Option<(OwnedFd, OwnedFd)> {
+        self.pipe.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Marks the coming exit as wanted, so that it is not reported as a crash (a graceful
@@ -254,6 +264,7 @@ async fn launch(
     home: &Path,
     marker: &str,
     plan: Option<crate::confine::MountPlan>,
+    pipe: (std::os::fd::RawFd, std::os::fd::RawFd),
 ) -> std::io::Result<Child> {
     let mut command = Command::new(&options.executable);
     command
@@ -276,7 +287,7 @@ async fn launch(
             command.env(name, value);
         }
     }
-    crate::confine::confine(command.as_std_mut(), plan);
+    crate::confine::confine(command.as_std_mut(), plan, pipe);
     crate::confine::spawn(move || command.spawn()).await
 }
 
@@ -307,7 +318,8 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
         "--disable-component-update".to_string(),
         "--disable-sync".to_string(),
         "--disable-dev-shm-usage".to_string(),
-        "--remote-debugging-port=0".to_string(),
+        // DevTools over fds 3 and 4 only: no port any local process could connect to.
+        "--remote-debugging-pipe".to_string(),
         // Cookies encrypted with Chromium's fixed key, never a desktop keyring, so that a
         // saved profile reads the same in every browser Tandem starts.
         "--password-store=basic".to_string(),
@@ -329,18 +341,10 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
     args
 }
 
-/// Reads Chromium's stderr for its DevTools address, then keeps draining it: a full pipe
-/// would block the browser.
-async fn read_stderr(stderr: ChildStderr, address: tokio::sync::oneshot::Sender<String>) {
+/// Drains Chromium's stderr into the trace log: a full pipe would block the browser.
+async fn read_stderr(stderr: ChildStderr) {
     let mut lines = BufReader::new(stderr).lines();
-    let mut address = Some(address);
     while let Ok(Some(line)) = lines.next_line().await {
-        if let Some(url) = line.strip_prefix("DevTools listening on ") {
-            if let Some(tx) = address.take() {
-                let _ = tx.send(url.trim().to_string());
-            }
-            continue;
-        }
         tracing::trace!(target: "chromium", "{line}");
     }
 }

@@ -59,6 +59,8 @@ struct State {
     pending: HashMap<u64, Pending>,
     /// Event channels keyed by flattened session id; `None` is the browser itself.
     channels: HashMap<Option<String>, broadcast::Sender<Arc<RawEvent>>>,
+    /// Every event of every session, in order, for [`Connection::all_events`].
+    tap: Option<broadcast::Sender<Arc<RawEvent>>>,
     closed_reason: Option<String>,
 }
 
@@ -120,15 +122,7 @@ impl Connection {
                 message: e.to_string(),
             })?;
         let (mut sink, mut stream) = socket.split();
-        let (outgoing, mut outgoing_rx) = mpsc::unbounded_channel::<String>();
-        let (closed, _) = watch::channel(None);
-        let inner = Arc::new(Inner {
-            outgoing,
-            next_id: AtomicU64::new(1),
-            state: Mutex::new(State::default()),
-            closed,
-            options,
-        });
+        let (inner, mut outgoing_rx) = Inner::new(options);
 
         let writer_inner = Arc::downgrade(&inner);
         tokio::spawn(async move {
@@ -175,6 +169,81 @@ impl Connection {
         });
 
         Ok(Connection { inner })
+    }
+
+    /// Talks to a browser started with `--remote-debugging-pipe`: `write` is the pipe Chromium
+    /// reads as its fd 3, `read` the one it writes as its fd 4. Messages are JSON texts, each
+    /// followed by a NUL byte. No port is opened: only the process holding the pipe can talk.
+    pub fn over_pipe<R, W>(read: R, write: W, options: ConnectOptions) -> Connection
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let (inner, mut outgoing_rx) = Inner::new(options);
+        let writer_inner = Arc::downgrade(&inner);
+        let mut write = write;
+        tokio::spawn(async move {
+            while let Some(text) = outgoing_rx.recv().await {
+                let mut bytes = text.into_bytes();
+                bytes.push(0);
+                let written = match write.write_all(&bytes).await {
+                    Ok(()) => write.flush().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = written {
+                    if let Some(inner) = writer_inner.upgrade() {
+                        inner.shut_down(format!("write failed: {e}"));
+                    }
+                    return;
+                }
+            }
+            let _ = write.shutdown().await;
+        });
+        let reader_inner = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            let mut read = tokio::io::BufReader::with_capacity(1 << 16, read);
+            let mut message = Vec::new();
+            let reason = loop {
+                message.clear();
+                match read.read_until(0, &mut message).await {
+                    Ok(0) => break "the browser closed the pipe".to_string(),
+                    Ok(_) => {}
+                    Err(e) => break format!("read failed: {e}"),
+                }
+                if message.last() == Some(&0) {
+                    message.pop();
+                }
+                let Some(inner) = reader_inner.upgrade() else {
+                    return;
+                };
+                match std::str::from_utf8(&message) {
+                    Ok(text) => inner.dispatch(text),
+                    Err(_) => tracing::warn!("CDP sent a non-UTF-8 message; ignored"),
+                }
+            };
+            if let Some(inner) = reader_inner.upgrade() {
+                inner.shut_down(reason);
+            }
+        });
+        Connection { inner }
+    }
+
+    /// Every event of every session on this connection, in the order the browser sent them
+    /// (for a proxy that relays the events of the sessions it opened). A subscriber that falls
+    /// `event_capacity` × 4 behind loses the oldest ones, as with [`Connection::events`].
+    pub fn all_events(&self) -> EventStream {
+        let mut state = self.inner.lock();
+        if state.closed_reason.is_some() {
+            let (tx, rx) = broadcast::channel(1);
+            drop(tx);
+            return EventStream::new(rx);
+        }
+        let capacity = self.inner.options.event_capacity.saturating_mul(4).max(1);
+        let tap = state
+            .tap
+            .get_or_insert_with(|| broadcast::channel(capacity).0);
+        EventStream::new(tap.subscribe())
     }
 
     /// The browser itself, as a session without a session id.
@@ -332,6 +401,19 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Inner {
+    fn new(options: ConnectOptions) -> (Arc<Inner>, mpsc::UnboundedReceiver<String>) {
+        let (outgoing, outgoing_rx) = mpsc::unbounded_channel::<String>();
+        let (closed, _) = watch::channel(None);
+        let inner = Arc::new(Inner {
+            outgoing,
+            next_id: AtomicU64::new(1),
+            state: Mutex::new(State::default()),
+            closed,
+            options,
+        });
+        (inner, outgoing_rx)
+    }
+
     /// A poisoned lock only means another thread panicked mid-update of plain maps; the maps
     /// are still consistent enough to fail or answer requests, so keep going.
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -379,6 +461,9 @@ impl Inner {
             params,
         });
         let state = self.lock();
+        if let Some(tap) = &state.tap {
+            let _ = tap.send(event.clone());
+        }
         if let Some(sender) = state.channels.get(&event.session_id) {
             // No receiver left is fine: nobody is interested right now.
             let _ = sender.send(event);
@@ -427,6 +512,7 @@ impl Inner {
         }
         // Dropping the senders ends every event stream.
         state.channels.clear();
+        state.tap = None;
         drop(state);
         self.closed.send_replace(Some(reason));
     }

@@ -36,7 +36,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
 
 use crate::api::AppState;
@@ -180,8 +179,7 @@ async fn browser_socket(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, CdpAccessError> {
     let (id, browser) = authorize(&app, &token)?;
-    let upstream = browser.ws_url().to_string();
-    Ok(accept(upgrade, &app, id, upstream))
+    Ok(accept(upgrade, &app, id, browser, None))
 }
 
 /// `{cdpUrl}/devtools/browser/{id}`: the same, for clients that keep Chromium's path shape.
@@ -204,24 +202,23 @@ async fn page_socket(
     {
         return Err(CdpAccessError::BadTarget);
     }
-    let upstream = page_url(browser.ws_url(), &target).ok_or(CdpAccessError::Gone)?;
-    Ok(accept(upgrade, &app, id, upstream))
+    Ok(accept(upgrade, &app, id, browser, Some(target)))
 }
 
-/// Chromium's page socket address, next to its browser socket address.
-fn page_url(browser_ws: &str, target: &str) -> Option<String> {
-    let (origin, _) = browser_ws.split_once("/devtools/")?;
-    Some(format!("{origin}/devtools/page/{target}"))
-}
-
-fn accept(upgrade: WebSocketUpgrade, app: &AppState, id: Uuid, upstream: String) -> Response {
+fn accept(
+    upgrade: WebSocketUpgrade,
+    app: &AppState,
+    id: Uuid,
+    browser: Browser,
+    target: Option<String>,
+) -> Response {
     // A client driving an agent session's browser between tasks is using it: its commands
     // restart the inactivity clock, as a human's input in the live view does.
     let activity = Activity::new(app.sessions.clone(), id);
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| relay(socket, id, upstream, activity))
+        .on_upgrade(move |socket| relay(socket, id, browser, target, activity))
 }
 
 /// What to do with one message from the client.
@@ -351,34 +348,89 @@ fn unreadable(text: &str, error: &serde_json::Error) -> String {
     .to_string()
 }
 
-/// Relays one client to a new upstream connection of its own until either side closes.
-async fn relay(client: WebSocket, id: Uuid, upstream_url: String, activity: Activity) {
-    let config = tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES));
-    let upstream =
-        match tokio_tungstenite::connect_async_with_config(&upstream_url, Some(config), true).await
-        {
-            Ok((upstream, _)) => upstream,
-            Err(e) => {
-                tracing::warn!(browser = %id, error = %e, "CDP proxy cannot reach the browser");
-                let mut client = client;
-                let _ = client
-                    .send(Message::Close(Some(CloseFrame {
-                        code: 1011,
-                        reason: Utf8Bytes::from_static("the browser is not reachable"),
-                    })))
-                    .await;
-                return;
-            }
-        };
+/// How long a client's command may take (a long `Runtime.evaluate`, a PDF of a huge page).
+const CLIENT_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The parts of a forwarded command the relay needs: its id, method, session and raw params.
+#[derive(Deserialize)]
+struct Forwarded<'a> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(default, rename = "sessionId")]
+    session_id: Option<String>,
+    #[serde(default, borrow)]
+    params: Option<&'a serde_json::value::RawValue>,
+}
+
+/// The session id in a `Target.attachedToTarget` / `detachedFromTarget` event, or the
+/// `browserContextId` in a `Target.createBrowserContext` answer.
+#[derive(Deserialize)]
+struct Ids {
+    #[serde(default, rename = "sessionId")]
+    session_id: Option<String>,
+    #[serde(default, rename = "browserContextId")]
+    browser_context_id: Option<String>,
+}
+
+/// Relays one client over Tandem's own DevTools connection (Chromium's pipe: there is no port
+/// to give each client a socket of its own) until either side closes.
+///
+/// The client gets a flattened session of its own: the browser target
+/// (`Target.attachToBrowserTarget`) for a browser socket, the tab for a page socket. What it
+/// sends without a session id goes to that session; what it sends with one must name a session
+/// it opened (attached from its own sessions); events of its sessions come back, those of
+/// Tandem's and other clients' do not. When it leaves, its sessions are detached and the
+/// browser contexts it created disposed, as Chromium does when a debugging socket closes.
+async fn relay(
+    client: WebSocket,
+    id: Uuid,
+    browser: Browser,
+    target: Option<String>,
+    activity: Activity,
+) {
+    let cdp = browser.cdp().clone();
+    // Subscribed before attaching: no event of the new session can be missed.
+    let mut events = cdp.all_events();
+    let attached = match &target {
+        None => cdp.send("Target.attachToBrowserTarget", json!({})).await,
+        Some(target) => {
+            cdp.send(
+                "Target.attachToTarget",
+                json!({ "targetId": target, "flatten": true }),
+            )
+            .await
+        }
+    };
+    let root = match attached
+        .ok()
+        .and_then(|a| a["sessionId"].as_str().map(str::to_string))
+    {
+        Some(root) => root,
+        None => {
+            tracing::debug!(browser = %id, "CDP proxy cannot attach a client session");
+            let mut client = client;
+            let _ = client
+                .send(Message::Close(Some(CloseFrame {
+                    code: 1011,
+                    reason: Utf8Bytes::from_static("the browser or tab is not reachable"),
+                })))
+                .await;
+            return;
+        }
+    };
     tracing::debug!(browser = %id, "CDP client connected");
-    let (mut upstream_tx, mut upstream_rx) = upstream.split();
+    let mut owned: std::collections::HashSet<String> = std::collections::HashSet::new();
+    owned.insert(root.clone());
+    let contexts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let (mut client_tx, mut client_rx) = client.split();
     let (to_client, mut to_client_rx) = mpsc::channel::<Message>(CLIENT_QUEUE);
+    // Answers, each with the session it attached (`Target.attachToTarget`), if any.
+    let (answers, mut answers_rx) = mpsc::channel::<(String, Option<String>)>(CLIENT_QUEUE);
 
-    // One writer owns the client's socket: relayed frames and our own answers share it.
-    let writer = async move {
+    // One writer owns the client's socket: events, answers and our own answers share it.
+    let writing = tokio::spawn(async move {
         while let Some(message) = to_client_rx.recv().await {
             let closing = matches!(message, Message::Close(_));
             if client_tx.send(message).await.is_err() || closing {
@@ -386,71 +438,154 @@ async fn relay(client: WebSocket, id: Uuid, upstream_url: String, activity: Acti
             }
         }
         let _ = client_tx.close().await;
-    };
-    let from_browser = {
-        let to_client = to_client.clone();
-        async move {
-            while let Some(Ok(message)) = upstream_rx.next().await {
-                let relayed = match message {
-                    tungstenite::Message::Text(text) => Message::Text(text.as_str().into()),
-                    tungstenite::Message::Binary(bytes) => Message::Binary(bytes),
-                    tungstenite::Message::Close(_) => break,
-                    _ => continue,
-                };
-                if to_client.send(relayed).await.is_err() {
-                    break;
-                }
-            }
-            let _ = to_client.send(Message::Close(None)).await;
-        }
-    };
-    let from_client = async move {
-        while let Some(Ok(message)) = client_rx.next().await {
-            // Binary frames are read as text too: what Chromium would run is inspected.
-            let verdict = match &message {
-                Message::Text(text) => inspect(text.as_str()),
-                Message::Binary(bytes) => match std::str::from_utf8(bytes) {
-                    Ok(text) => inspect(text),
-                    Err(_) => Verdict::Answer(
-                        json!({"error": {"code": -32700, "message": "Tandem relays only UTF-8 JSON CDP messages"}})
-                            .to_string(),
-                    ),
-                },
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            let relayed = match verdict {
-                Verdict::Forward => match message {
-                    Message::Text(text) => tungstenite::Message::Text(text.as_str().into()),
-                    Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
-                    _ => continue,
-                },
-                Verdict::Answer(answer) => {
-                    let _ = to_client.send(Message::Text(answer.into())).await;
+    });
+
+    loop {
+        tokio::select! {
+            // Events first: an answer is sent after every event Chromium sent before it.
+            biased;
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                let Some(session) = event.session_id.as_deref() else { continue };
+                if !owned.contains(session) {
                     continue;
                 }
-                Verdict::AnswerAndClose(answer) => {
-                    tracing::debug!(browser = %id, "CDP client's Browser.close ends its connection only");
-                    let _ = to_client.send(Message::Text(answer.into())).await;
-                    let _ = to_client.send(Message::Close(None)).await;
+                let ids = || serde_json::from_str::<Ids>(event.params.get()).ok();
+                match event.method.as_str() {
+                    "Target.attachedToTarget" => {
+                        if let Some(child) = ids().and_then(|i| i.session_id) {
+                            owned.insert(child);
+                        }
+                    }
+                    "Target.detachedFromTarget" => {
+                        if let Some(child) = ids().and_then(|i| i.session_id) {
+                            owned.remove(&child);
+                        }
+                    }
+                    _ => {}
+                }
+                let mut message = json!({ "method": event.method, "params": &*event.params });
+                if session != root {
+                    message["sessionId"] = json!(session);
+                }
+                if to_client.send(Message::Text(message.to_string().into())).await.is_err() {
                     break;
                 }
-            };
-            if upstream_tx.send(relayed).await.is_err() {
-                break;
             }
-            activity.touch(false);
+            answer = answers_rx.recv() => {
+                let Some((answer, attached)) = answer else { break };
+                owned.extend(attached);
+                if to_client.send(Message::Text(answer.into())).await.is_err() {
+                    break;
+                }
+            }
+            message = client_rx.next() => {
+                let Some(Ok(message)) = message else { break };
+                // Binary frames are read as text too: what Chromium would run is inspected.
+                let text = match &message {
+                    Message::Text(text) => text.as_str(),
+                    Message::Binary(bytes) => match std::str::from_utf8(bytes) {
+                        Ok(text) => text,
+                        Err(_) => {
+                            let refused = json!({"error": {"code": -32700, "message": "Tandem relays only UTF-8 JSON CDP messages"}});
+                            let _ = to_client.send(Message::Text(refused.to_string().into())).await;
+                            continue;
+                        }
+                    },
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                match inspect(text) {
+                    Verdict::Forward => {}
+                    Verdict::Answer(answer) => {
+                        let _ = to_client.send(Message::Text(answer.into())).await;
+                        continue;
+                    }
+                    Verdict::AnswerAndClose(answer) => {
+                        tracing::debug!(browser = %id, "CDP client's Browser.close ends its connection only");
+                        let _ = to_client.send(Message::Text(answer.into())).await;
+                        let _ = to_client.send(Message::Close(None)).await;
+                        break;
+                    }
+                }
+                // `inspect` read it as plain JSON already.
+                let Ok(command) = serde_json::from_str::<Forwarded>(text) else { continue };
+                let client_id = command.id.clone().unwrap_or(Value::Null);
+                let session = command.session_id.clone().unwrap_or_else(|| root.clone());
+                let mut answer = json!({ "id": client_id });
+                if let Some(session) = &command.session_id {
+                    answer["sessionId"] = json!(session);
+                }
+                if !owned.contains(&session) {
+                    answer["error"] = json!({"code": -32001, "message": "Session with given id not found."});
+                    let _ = to_client.send(Message::Text(answer.to_string().into())).await;
+                    continue;
+                }
+                let method = command.method.to_string();
+                let params = command
+                    .params
+                    .map(|p| p.to_owned())
+                    .unwrap_or_else(|| serde_json::value::RawValue::from_string("{}".into()).unwrap_or_default());
+                let upstream = cdp.session(session);
+                let answers = answers.clone();
+                let contexts = contexts.clone();
+                activity.touch(false);
+                tokio::spawn(async move {
+                    let result = upstream
+                        .send_typed::<_, Box<serde_json::value::RawValue>>(
+                            &method,
+                            &params,
+                            Some(CLIENT_COMMAND_TIMEOUT),
+                        )
+                        .await;
+                    let mut attached = None;
+                    match result {
+                        Ok(result) => {
+                            if method.starts_with("Target.attachTo") {
+                                attached = serde_json::from_str::<Ids>(result.get())
+                                    .ok()
+                                    .and_then(|i| i.session_id);
+                            }
+                            if method == "Target.createBrowserContext"
+                                && let Some(context) = serde_json::from_str::<Ids>(result.get())
+                                    .ok()
+                                    .and_then(|i| i.browser_context_id)
+                            {
+                                contexts.lock().unwrap_or_else(|p| p.into_inner()).push(context);
+                            }
+                            answer["result"] = serde_json::from_str(result.get()).unwrap_or(json!({}));
+                        }
+                        Err(cdp::CdpError::Protocol { code, message, .. }) => {
+                            answer["error"] = json!({ "code": code, "message": message });
+                        }
+                        Err(e) => {
+                            answer["error"] = json!({ "code": -32000, "message": e.to_string() });
+                        }
+                    }
+                    let _ = answers.send((answer.to_string(), attached)).await;
+                });
+            }
         }
-        let _ = upstream_tx.close().await;
-    };
-    let writing = tokio::spawn(writer);
-    tokio::select! {
-        () = from_browser => {}
-        () = from_client => {}
     }
+    drop(to_client);
     // Whichever side ended, the writer drains what is queued (a `Browser.close` answer) and
-    // closes the client; the upstream socket is dropped here, which closes it.
+    // closes the client.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writing).await;
+    // What the client leaves behind: its sessions and the contexts it created.
+    let contexts = std::mem::take(&mut *contexts.lock().unwrap_or_else(|p| p.into_inner()));
+    for context in contexts {
+        let _ = cdp
+            .send(
+                "Target.disposeBrowserContext",
+                json!({ "browserContextId": context }),
+            )
+            .await;
+    }
+    for session in owned {
+        let _ = cdp
+            .send("Target.detachFromTarget", json!({ "sessionId": session }))
+            .await;
+    }
     tracing::debug!(browser = %id, "CDP client disconnected");
 }
 
@@ -568,14 +703,5 @@ mod tests {
             assert_eq!(answer["id"], 2, "{answer}");
             assert!(answer["error"]["message"].is_string(), "{answer}");
         }
-    }
-
-    #[test]
-    fn page_sockets_sit_next_to_the_browser_socket() {
-        assert_eq!(
-            page_url("ws://127.0.0.1:4242/devtools/browser/abc", "T1").as_deref(),
-            Some("ws://127.0.0.1:4242/devtools/page/T1")
-        );
-        assert_eq!(page_url("nonsense", "T1"), None);
     }
 }

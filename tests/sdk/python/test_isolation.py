@@ -188,7 +188,38 @@ def test_the_browser_cannot_see_the_data_directory_or_the_keys(
             continue
         assert b"TANDEM_API_KEY" not in environ and server.api_key.encode() not in environ
         assert b"TANDEM_LLM" not in environ
+    # No DevTools port: no Chromium process listens on any TCP socket (and so none answers
+    # `/json/version`); Tandem talks to it over a pipe.
+    listening = listening_ports(pids)
+    for port in listening:
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=2)
+    assert listening == [], f"Chromium listens on {listening}"
     client.sessions.stop(session.id)
+
+
+def listening_ports(pids: list[int]) -> list[int]:
+    """TCP ports in LISTEN state whose socket belongs to one of `pids` (/proc/net/tcp{,6}
+    matched with the sockets in /proc/<pid>/fd)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[len("socket:["):-1])
+        except OSError:
+            continue
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def test_the_data_directory_is_owner_only(server: TandemServer) -> None:
