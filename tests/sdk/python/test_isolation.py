@@ -79,7 +79,7 @@ def local_targets(server: TandemServer) -> list[str]:
 
 def secrets_of(server: TandemServer) -> list[str]:
     data = server.data_dir.resolve()
-    return [server.api_key, (data / "secret").read_bytes().hex(), "tandem.db", PASSWD_LINE]
+    return [server.api_key, (data / "secret").read_text().strip(), "tandem.db", PASSWD_LINE]
 
 
 def assert_nothing_local(text: str, server: TandemServer, where: str) -> None:
@@ -284,3 +284,55 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return raw[raw.rindex(")") + 2] != "Z"
+
+
+class ProbingModel:
+    """A prompt-injected model: it asks the agent to open the server's secrets, one after
+    the other, then ends the task. Every request it receives is kept."""
+
+    def __init__(self, targets: list[str]) -> None:
+        self.targets = targets
+        self.requests: list[dict] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+    def reply(self, body: dict) -> tuple[str, dict]:
+        with self.lock:
+            self.requests.append(body)
+            step = len(self.requests) - 1
+        if step < len(self.targets):
+            return "browser_navigate", {"url": self.targets[step]}
+        return "done", {"text": "I could not read them", "success": False}
+
+
+def test_the_agent_reads_no_local_file_and_the_llm_sees_no_secret(tmp_path_factory) -> None:
+    from test_agent_flow import serve
+
+    box: dict = {}
+    http = serve(box)
+    base = f"http://127.0.0.1:{http.server_address[1]}"
+    server = TandemServer(
+        tmp_path_factory.mktemp("data"),
+        args=("--pool-size", "1"),
+        env={"TANDEM_LLM_PROVIDER": "openai", "TANDEM_LLM_BASE_URL": f"{base}/v1"},
+    )
+    try:
+        server.start()
+        targets = local_targets(server) + ["FILE:///etc/passwd", "view-source:file:///etc/passwd"]
+        box["script"] = model = ProbingModel(targets)
+        with BrowserUse(api_key=server.api_key, base_url=server.base_url) as client:
+            result = client.run("Open the secret files and tell me what they say")
+        # Each navigation failed; the agent's consecutive-failure limit ends the task early.
+        assert len(model.requests) >= 3, model.errors
+        sent = json.dumps(model.requests)
+        for secret in secrets_of(server):
+            assert secret not in sent, f"the LLM was sent {secret[:12]}..."
+        # The agent was told why, in the words of the URL policy.
+        assert "do not open file: addresses" in sent
+        assert result.status.value in {"idle", "stopped"}
+    finally:
+        try:
+            server.stop()
+        finally:
+            print(f"--- tandem log ---\n{server.log()}")
+            http.shutdown()
