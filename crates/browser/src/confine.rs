@@ -56,6 +56,29 @@ struct Share {
     dirs: Vec<CString>,
 }
 
+/// True when hiding `dir` would hide the browser's own profile (a data directory that holds
+/// the temporary directory, or `/`) or the system: such a directory is left visible, with a
+/// warning, rather than breaking every launch.
+fn covers_what_chromium_needs(dir: &Path, scratch: &Path) -> bool {
+    let needed = [
+        scratch,
+        Path::new(CHROMIUM_ETC),
+        Path::new("/usr"),
+        Path::new("/tmp"),
+    ];
+    let covers = dir.parent().is_none() || needed.iter().any(|n| n.starts_with(dir));
+    if covers {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            tracing::warn!(
+                dir = %dir.display(),
+                "this directory holds what Chromium needs, so it is not hidden from the browser"
+            )
+        });
+    }
+    covers
+}
+
 fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
@@ -113,7 +136,7 @@ impl MountPlan {
             etc_target: c_path(Path::new(CHROMIUM_ETC))?,
             hidden: hidden
                 .iter()
-                .filter(|h| h.is_dir())
+                .filter(|h| h.is_dir() && !covers_what_chromium_needs(h, scratch))
                 .map(|h| c_path(h))
                 .collect::<io::Result<_>>()?,
             shares,
@@ -292,4 +315,26 @@ pub(crate) async fn spawn<T: Send + 'static>(
     result
         .await
         .map_err(|_| io::Error::other("the Chromium spawner thread dropped a launch"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_holding_what_chromium_needs_is_not_hidden() {
+        let scratch = Path::new("/tmp/tandem-chromium-1-x/confine");
+        for needed in ["/", "/tmp", "/tmp/tandem-chromium-1-x", "/usr", "/etc"] {
+            assert!(
+                covers_what_chromium_needs(Path::new(needed), scratch),
+                "{needed}"
+            );
+        }
+        for data in ["/tmp/data", "/var/lib/tandem", "/srv/tandem/data"] {
+            assert!(
+                !covers_what_chromium_needs(Path::new(data), scratch),
+                "{data}"
+            );
+        }
+    }
 }
