@@ -67,7 +67,22 @@ struct State {
 struct Pending {
     method: String,
     session_id: Option<String>,
-    reply: oneshot::Sender<Result<Box<RawValue>, CdpError>>,
+    reply: Reply,
+}
+
+/// Where an answer goes: back to the caller awaiting it, or, for a relayed command
+/// ([`Connection::relay`]), into [`Connection::all_events`] in the browser's order.
+enum Reply {
+    Caller(oneshot::Sender<Result<Box<RawValue>, CdpError>>),
+    Relayed,
+}
+
+impl Reply {
+    fn send(self, result: Result<Box<RawValue>, CdpError>) {
+        if let Reply::Caller(reply) = self {
+            let _ = reply.send(result);
+        }
+    }
 }
 
 /// The wire form of a command. Borrowed so that sending does not copy parameters twice.
@@ -246,6 +261,51 @@ impl Connection {
         EventStream::new(tap.subscribe())
     }
 
+    /// Sends a command whose answer is not awaited here but delivered through
+    /// [`Connection::all_events`], in the order the browser sent it among the events: an item
+    /// with an empty `method` whose `params` is the whole answer (`{"id", "result"|"error"}`).
+    /// Returns the id the command was sent with. For a proxy that must keep a client's answers
+    /// and events in Chromium's order.
+    pub fn relay(
+        &self,
+        session_id: Option<&str>,
+        method: &str,
+        params: &RawValue,
+    ) -> Result<u64, CdpError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let text = serde_json::to_string(&Request {
+            id,
+            method,
+            params: &params,
+            session_id,
+        })
+        .map_err(|e| CdpError::Json {
+            method: method.to_string(),
+            message: e.to_string(),
+        })?;
+        {
+            let mut state = self.inner.lock();
+            if let Some(reason) = &state.closed_reason {
+                return Err(CdpError::Closed {
+                    reason: reason.clone(),
+                });
+            }
+            state.pending.insert(
+                id,
+                Pending {
+                    method: method.to_string(),
+                    session_id: session_id.map(str::to_string),
+                    reply: Reply::Relayed,
+                },
+            );
+        }
+        if self.inner.outgoing.send(text).is_err() {
+            self.inner.lock().pending.remove(&id);
+            return Err(self.closed_error());
+        }
+        Ok(id)
+    }
+
     /// The browser itself, as a session without a session id.
     pub fn browser(&self) -> Session {
         Session {
@@ -359,7 +419,7 @@ impl Connection {
                 Pending {
                     method: method.to_string(),
                     session_id: session_id.map(str::to_string),
-                    reply,
+                    reply: Reply::Caller(reply),
                 },
             );
         }
@@ -429,10 +489,25 @@ impl Inner {
             }
         };
         if let Some(id) = incoming.id {
-            let Some(pending) = self.lock().pending.remove(&id) else {
+            let mut state = self.lock();
+            let Some(pending) = state.pending.remove(&id) else {
                 // Its caller timed out and left.
                 return;
             };
+            if let Reply::Relayed = pending.reply {
+                // The answer as it came, as an event without a method, in the browser's order.
+                if let (Some(tap), Ok(answer)) =
+                    (&state.tap, RawValue::from_string(text.to_string()))
+                {
+                    let _ = tap.send(Arc::new(RawEvent {
+                        method: String::new(),
+                        session_id: incoming.session_id,
+                        params: answer,
+                    }));
+                }
+                return;
+            }
+            drop(state);
             let result = match (incoming.error, incoming.result) {
                 (Some(error), _) => Err(CdpError::Protocol {
                     method: pending.method,
@@ -445,7 +520,7 @@ impl Inner {
                 (None, Some(result)) => Ok(result),
                 (None, None) => Ok(empty_object()),
             };
-            let _ = pending.reply.send(result);
+            pending.reply.send(result);
             return;
         }
         let Some(method) = incoming.method else {
@@ -489,7 +564,7 @@ impl Inner {
             .collect();
         for id in ids {
             if let Some(p) = state.pending.remove(&id) {
-                let _ = p.reply.send(Err(CdpError::SessionClosed {
+                p.reply.send(Err(CdpError::SessionClosed {
                     session_id: detached.session_id.clone(),
                     method: p.method,
                 }));
@@ -506,7 +581,7 @@ impl Inner {
         tracing::debug!(%reason, "CDP connection closed");
         state.closed_reason = Some(reason.clone());
         for (_, p) in state.pending.drain() {
-            let _ = p.reply.send(Err(CdpError::Closed {
+            p.reply.send(Err(CdpError::Closed {
                 reason: reason.clone(),
             }));
         }

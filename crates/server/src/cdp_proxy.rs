@@ -348,9 +348,6 @@ fn unreadable(text: &str, error: &serde_json::Error) -> String {
     .to_string()
 }
 
-/// How long a client's command may take (a long `Runtime.evaluate`, a PDF of a huge page).
-const CLIENT_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
-
 /// The parts of a forwarded command the relay needs: its id, method, session and raw params.
 #[derive(Deserialize)]
 struct Forwarded<'a> {
@@ -364,14 +361,53 @@ struct Forwarded<'a> {
     params: Option<&'a serde_json::value::RawValue>,
 }
 
-/// The session id in a `Target.attachedToTarget` / `detachedFromTarget` event, or the
-/// `browserContextId` in a `Target.createBrowserContext` answer.
+/// The session id in a `Target.attachedToTarget` / `detachedFromTarget` event.
 #[derive(Deserialize)]
 struct Ids {
     #[serde(default, rename = "sessionId")]
     session_id: Option<String>,
-    #[serde(default, rename = "browserContextId")]
-    browser_context_id: Option<String>,
+}
+
+/// The client's answer to a relayed command (`raw`, Chromium's answer with our id), if the
+/// command was this client's; notes the sessions it attached and the contexts it created.
+fn answer_for(
+    in_flight: &mut std::collections::HashMap<u64, (Value, Option<String>, String)>,
+    owned: &mut std::collections::HashSet<String>,
+    contexts: &mut Vec<String>,
+    raw: &str,
+) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Answer {
+        id: u64,
+        #[serde(default)]
+        result: Option<Value>,
+        #[serde(default)]
+        error: Option<Value>,
+    }
+    let answer: Answer = serde_json::from_str(raw).ok()?;
+    let (client_id, session, method) = in_flight.remove(&answer.id)?;
+    let mut reply = json!({ "id": client_id });
+    if let Some(session) = session {
+        reply["sessionId"] = json!(session);
+    }
+    match (answer.error, answer.result) {
+        (Some(error), _) => reply["error"] = error,
+        (None, result) => {
+            let result = result.unwrap_or_else(|| json!({}));
+            if method.starts_with("Target.attachTo")
+                && let Some(attached) = result["sessionId"].as_str()
+            {
+                owned.insert(attached.to_string());
+            }
+            if method == "Target.createBrowserContext"
+                && let Some(context) = result["browserContextId"].as_str()
+            {
+                contexts.push(context.to_string());
+            }
+            reply["result"] = result;
+        }
+    }
+    Some(reply.to_string())
 }
 
 /// Relays one client over Tandem's own DevTools connection (Chromium's pipe: there is no port
@@ -423,11 +459,13 @@ async fn relay(
     tracing::debug!(browser = %id, "CDP client connected");
     let mut owned: std::collections::HashSet<String> = std::collections::HashSet::new();
     owned.insert(root.clone());
-    let contexts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let (mut client_tx, mut client_rx) = client.split();
     let (to_client, mut to_client_rx) = mpsc::channel::<Message>(CLIENT_QUEUE);
-    // Answers, each with the session it attached (`Target.attachToTarget`), if any.
-    let (answers, mut answers_rx) = mpsc::channel::<(String, Option<String>)>(CLIENT_QUEUE);
+    // The client's commands in flight: our id -> (the client's id, the session it named, the
+    // method).
+    let mut in_flight: std::collections::HashMap<u64, (Value, Option<String>, String)> =
+        std::collections::HashMap::new();
+    let mut contexts: Vec<String> = Vec::new();
 
     // One writer owns the client's socket: events, answers and our own answers share it.
     let writing = tokio::spawn(async move {
@@ -442,10 +480,18 @@ async fn relay(
 
     loop {
         tokio::select! {
-            // Events first: an answer is sent after every event Chromium sent before it.
-            biased;
             event = events.recv() => {
                 let Some(event) = event else { break };
+                // An answer to one of the client's commands, in Chromium's order among events.
+                if event.method.is_empty() {
+                    let Some(answer) = answer_for(&mut in_flight, &mut owned, &mut contexts, event.params.get()) else {
+                        continue;
+                    };
+                    if to_client.send(Message::Text(answer.into())).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
                 let Some(session) = event.session_id.as_deref() else { continue };
                 if !owned.contains(session) {
                     continue;
@@ -469,13 +515,6 @@ async fn relay(
                     message["sessionId"] = json!(session);
                 }
                 if to_client.send(Message::Text(message.to_string().into())).await.is_err() {
-                    break;
-                }
-            }
-            answer = answers_rx.recv() => {
-                let Some((answer, attached)) = answer else { break };
-                owned.extend(attached);
-                if to_client.send(Message::Text(answer.into())).await.is_err() {
                     break;
                 }
             }
@@ -521,49 +560,17 @@ async fn relay(
                     let _ = to_client.send(Message::Text(answer.to_string().into())).await;
                     continue;
                 }
-                let method = command.method.to_string();
                 let params = command
                     .params
                     .map(|p| p.to_owned())
                     .unwrap_or_else(|| serde_json::value::RawValue::from_string("{}".into()).unwrap_or_default());
-                let upstream = cdp.session(session);
-                let answers = answers.clone();
-                let contexts = contexts.clone();
                 activity.touch(false);
-                tokio::spawn(async move {
-                    let result = upstream
-                        .send_typed::<_, Box<serde_json::value::RawValue>>(
-                            &method,
-                            &params,
-                            Some(CLIENT_COMMAND_TIMEOUT),
-                        )
-                        .await;
-                    let mut attached = None;
-                    match result {
-                        Ok(result) => {
-                            if method.starts_with("Target.attachTo") {
-                                attached = serde_json::from_str::<Ids>(result.get())
-                                    .ok()
-                                    .and_then(|i| i.session_id);
-                            }
-                            if method == "Target.createBrowserContext"
-                                && let Some(context) = serde_json::from_str::<Ids>(result.get())
-                                    .ok()
-                                    .and_then(|i| i.browser_context_id)
-                            {
-                                contexts.lock().unwrap_or_else(|p| p.into_inner()).push(context);
-                            }
-                            answer["result"] = serde_json::from_str(result.get()).unwrap_or(json!({}));
-                        }
-                        Err(cdp::CdpError::Protocol { code, message, .. }) => {
-                            answer["error"] = json!({ "code": code, "message": message });
-                        }
-                        Err(e) => {
-                            answer["error"] = json!({ "code": -32000, "message": e.to_string() });
-                        }
+                match cdp.relay(Some(&session), &command.method, &params) {
+                    Ok(sent) => {
+                        in_flight.insert(sent, (client_id, command.session_id.clone(), command.method.to_string()));
                     }
-                    let _ = answers.send((answer.to_string(), attached)).await;
-                });
+                    Err(_) => break,
+                }
             }
         }
     }
@@ -572,7 +579,6 @@ async fn relay(
     // closes the client.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writing).await;
     // What the client leaves behind: its sessions and the contexts it created.
-    let contexts = std::mem::take(&mut *contexts.lock().unwrap_or_else(|p| p.into_inner()));
     for context in contexts {
         let _ = cdp
             .send(
