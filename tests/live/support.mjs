@@ -39,7 +39,7 @@ export async function startTandem({ binary = process.env.TANDEM_BIN || join(repo
     browserPids() {
       return descendants(child.pid).filter((pid) => {
         const cmd = readCmdline(pid);
-        return cmd.some((a) => a.startsWith('--remote-debugging-port')) && !cmd.some((a) => a.startsWith('--type='));
+        return cmd.some((a) => a.startsWith('--remote-debugging-')) && !cmd.some((a) => a.startsWith('--type='));
       });
     },
     async api(method, path, body) {

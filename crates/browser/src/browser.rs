@@ -38,11 +38,18 @@ impl Browser {
     /// Starts a Chromium, connects to it and begins following its tabs.
     pub async fn launch(options: &LaunchOptions) -> Result<Browser, BrowserError> {
         let process = Process::spawn(options).await?;
-        let cdp = match Connection::connect(&process.ws_url).await {
-            Ok(cdp) => cdp,
+        let Some((read, write)) = process.take_pipe() else {
+            process.stop().await;
+            return Err(BrowserError::Start("no DevTools pipe".into()));
+        };
+        let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(read).and_then(|read| {
+            tokio::net::unix::pipe::Sender::from_owned_fd(write).map(|write| (read, write))
+        });
+        let cdp = match pipe {
+            Ok((read, write)) => Connection::over_pipe(read, write, Default::default()),
             Err(e) => {
                 process.stop().await;
-                return Err(e.into());
+                return Err(BrowserError::Start(format!("the DevTools pipe: {e}")));
             }
         };
         let tabs = match Tabs::follow(&cdp).await {
@@ -114,11 +121,6 @@ impl Browser {
     /// The browser's main process id; its process group has the same id.
     pub fn pid(&self) -> u32 {
         self.inner.process.pid
-    }
-
-    /// The browser's own DevTools address, for proxies that relay a client's connection.
-    pub fn ws_url(&self) -> &str {
-        &self.inner.process.ws_url
     }
 
     /// The browser's temporary directory: its profile (`profile/`) and its own temp directory

@@ -36,6 +36,14 @@ pub enum BrowserError {
         /// Chromium's error text, or a timeout.
         reason: String,
     },
+    /// An address Tandem's browsers never open ([`crate::address::check`]).
+    #[error("{url} refused: {reason}")]
+    Refused {
+        /// Where we were asked to go.
+        url: String,
+        /// Which rule refused it.
+        reason: crate::address::AddressError,
+    },
     /// A script evaluated in a page threw.
     #[error("script error: {0}")]
     Script(String),

@@ -7,7 +7,9 @@
 //! stops ([`Browser::stop_saving_profile`]). This crate speaks CDP
 //! through the `cdp` crate and knows nothing of sessions, agents or HTTP.
 
+pub mod address;
 mod browser;
+mod confine;
 mod downloads;
 mod error;
 pub mod input;
@@ -21,6 +23,7 @@ mod profile;
 mod screencast;
 mod tabs;
 
+pub use address::AddressError;
 pub use browser::Browser;
 pub use downloads::{Download, DownloadStatus, Downloads};
 pub use error::BrowserError;

@@ -499,6 +499,7 @@ impl LiveTab {
 
     /// Starts a navigation without waiting for the page to load (the human watches it load).
     pub async fn open(&self, url: &str) -> Result<(), BrowserError> {
+        crate::address::refuse_unless_allowed(url)?;
         let navigated = self
             .session()
             .call(page::Navigate {

@@ -23,6 +23,13 @@ pub struct LaunchOptions {
     /// cookies, local storage and IndexedDB are copied into the new browser's profile before
     /// launch, and its saved cookies set once it runs.
     pub profile_seed: Option<PathBuf>,
+    /// Directories the browser must not see at all (the server's data directory, with its
+    /// keys and database): when Tandem runs as root, each is covered by an empty tmpfs in the
+    /// browser's own mount namespace. Without root they stay visible (said once in the log).
+    pub hidden_dirs: Vec<PathBuf>,
+    /// Directories inside [`LaunchOptions::hidden_dirs`] the browser still uses (downloads,
+    /// upload folders): bound back over the tmpfs.
+    pub shared_dirs: Vec<PathBuf>,
 }
 
 impl Default for LaunchOptions {
@@ -33,6 +40,8 @@ impl Default for LaunchOptions {
             device_scale_factor: 1.0,
             extra_args: Vec::new(),
             profile_seed: None,
+            hidden_dirs: Vec::new(),
+            shared_dirs: Vec::new(),
         }
     }
 }

@@ -134,6 +134,7 @@ impl Page {
 
     /// Navigates and waits for the page's `load` event.
     pub async fn navigate(&self, url: &str) -> Result<(), BrowserError> {
+        crate::address::refuse_unless_allowed(url)?;
         let mut events = self.session.events();
         self.session.call(page::Enable::default()).await?;
         let navigated = self

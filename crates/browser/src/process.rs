@@ -4,9 +4,10 @@
 //! renderers and utility processes with it; its exit is watched by a task that owns the child,
 //! so a crash is noticed at once and the process is always reaped.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -31,17 +32,15 @@ pub struct Exit {
 /// A running Chromium process and its profile directory.
 pub(crate) struct Process {
     pub(crate) pid: u32,
-    pub(crate) ws_url: String,
+    /// Tandem's ends of the DevTools pipe, taken by [`crate::Browser::launch`].
+    pub(crate) pipe: std::sync::Mutex<Option<(OwnedFd, OwnedFd)>>,
     pub(crate) profile_dir: PathBuf,
     pub(crate) exit: watch::Receiver<Option<Exit>>,
     stopping: watch::Sender<bool>,
 }
 
-/// How long Chromium may take to print its DevTools address before we give up on it.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
-
 impl Process {
-    /// Starts Chromium and waits for its DevTools WebSocket address.
+    /// Starts Chromium with its DevTools on a pipe (see [`Process::take_pipe`]).
     pub(crate) async fn spawn(options: &LaunchOptions) -> Result<Process, BrowserError> {
         let profile_dir = tempfile::Builder::new()
             .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
@@ -74,17 +73,57 @@ impl Process {
             std::process::id(),
             NEXT_MARKER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut command = Command::new(&options.executable);
-        command
-            .args(chromium_args(options, &profile_dir))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .env(MARKER_ENV, &marker)
-            .env("TMPDIR", &temp_dir)
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = match command.spawn() {
+        let home = profile_dir.join("home");
+        if let Err(e) = std::fs::create_dir(&home) {
+            remove_profile(&profile_dir).await;
+            return Err(BrowserError::ProfileDir(e));
+        }
+        let pipe = match crate::confine::DevtoolsPipe::new() {
+            Ok(pipe) => pipe,
+            Err(e) => {
+                remove_profile(&profile_dir).await;
+                return Err(BrowserError::Start(format!(
+                    "cannot create the DevTools pipe: {e}"
+                )));
+            }
+        };
+        let ends = pipe.child_ends();
+        let spawned = match mount_plan(options, &profile_dir) {
+            Some(plan) => {
+                match launch(
+                    options,
+                    &profile_dir,
+                    &temp_dir,
+                    &home,
+                    &marker,
+                    Some(plan),
+                    ends,
+                )
+                .await
+                {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        MOUNTS_UNAVAILABLE.store(true, Ordering::Relaxed);
+                        tracing::warn!(
+                            error = %e,
+                            "cannot give Chromium a mount namespace of its own; browsers run \
+                             without Tandem's URL policy inside Chromium and see the data directory"
+                        );
+                        launch(options, &profile_dir, &temp_dir, &home, &marker, None, ends).await
+                    }
+                    spawned => spawned,
+                }
+            }
+            None => launch(options, &profile_dir, &temp_dir, &home, &marker, None, ends).await,
+        };
+        // The child has its own copies now (fds 3 and 4); ours would keep the pipes open.
+        let crate::confine::DevtoolsPipe {
+            to_browser,
+            from_browser,
+            child_read,
+            child_write,
+        } = pipe;
+        drop((child_read, child_write));
+        let mut child = match spawned {
             Ok(child) => child,
             Err(source) => {
                 remove_profile(&profile_dir).await;
@@ -104,37 +143,20 @@ impl Process {
 
         let (exit_tx, exit) = watch::channel(None);
         let (stopping, stopping_rx) = watch::channel(false);
-        let (address_tx, address_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(read_stderr(stderr, address_tx));
+        tokio::spawn(read_stderr(stderr));
         tokio::spawn(watch_exit(child, pid, marker, stopping_rx, exit_tx));
-
-        let mut process = Process {
+        Ok(Process {
             pid,
-            ws_url: String::new(),
+            pipe: std::sync::Mutex::new(Some((from_browser, to_browser))),
             profile_dir,
             exit,
             stopping,
-        };
-        match tokio::time::timeout(START_TIMEOUT, address_rx).await {
-            Ok(Ok(ws_url)) => {
-                process.ws_url = ws_url;
-                Ok(process)
-            }
-            Ok(Err(_)) => {
-                let exit = process.exit.borrow().clone();
-                process.stop().await;
-                Err(BrowserError::Start(match exit {
-                    Some(exit) => format!("Chromium exited before listening: {}", exit.reason),
-                    None => "Chromium closed stderr before listening".into(),
-                }))
-            }
-            Err(_) => {
-                process.stop().await;
-                Err(BrowserError::Start(format!(
-                    "Chromium did not print its DevTools address within {START_TIMEOUT:?}"
-                )))
-            }
-        }
+        })
+    }
+
+    /// Tandem's ends of the DevTools pipe, `(read, write)`; `None` once taken.
+    pub(crate) fn take_pipe(&self) -> Option<(OwnedFd, OwnedFd)> {
+        self.pipe.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Marks the coming exit as wanted, so that it is not reported as a crash (a graceful
@@ -178,6 +200,97 @@ impl Drop for Process {
     }
 }
 
+/// Set once a mount namespace could not be made: later launches go without one.
+static MOUNTS_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
+
+/// The mounts of a new browser's namespace, when Tandem may make them (root, Debian's
+/// `/etc/chromium` present, not failed before); `None` otherwise, said once in the log.
+fn mount_plan(options: &LaunchOptions, profile_dir: &Path) -> Option<crate::confine::MountPlan> {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    let why_not = if MOUNTS_UNAVAILABLE.load(Ordering::Relaxed) {
+        return None;
+    } else if !nix::unistd::geteuid().is_root() {
+        "Tandem does not run as root"
+    } else if !Path::new(crate::confine::CHROMIUM_ETC).is_dir() {
+        "there is no /etc/chromium to hold the policy"
+    } else {
+        match crate::confine::MountPlan::prepare(
+            &profile_dir.join("confine"),
+            &options.hidden_dirs,
+            &options.shared_dirs,
+        ) {
+            Ok(plan) => return Some(plan),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prepare Chromium's mount namespace");
+                return None;
+            }
+        }
+    };
+    SAID.call_once(|| {
+        tracing::warn!(
+            "{why_not}: browsers run without a mount namespace of their own (Tandem's URL \
+             policy is checked by Tandem only, not inside Chromium, and the data directory \
+             stays visible to the browser)"
+        )
+    });
+    None
+}
+
+/// Environment variables passed through to Chromium when set; everything else (the API key,
+/// LLM keys, anything of the server's) is left out.
+const PASSED_ENV: &[&str] = &[
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "TZ",
+    "FONTCONFIG_PATH",
+    "FONTCONFIG_FILE",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+];
+
+/// Forks and executes Chromium from the spawner thread with a clean environment and its
+/// confinement (see [`crate::confine`]).
+async fn launch(
+    options: &LaunchOptions,
+    profile_dir: &Path,
+    temp_dir: &Path,
+    home: &Path,
+    marker: &str,
+    plan: Option<crate::confine::MountPlan>,
+    pipe: (std::os::fd::RawFd, std::os::fd::RawFd),
+) -> std::io::Result<Child> {
+    let mut command = Command::new(&options.executable);
+    command
+        .args(chromium_args(options, profile_dir))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", home)
+        .env("TMPDIR", temp_dir)
+        .env(MARKER_ENV, marker)
+        .process_group(0)
+        .kill_on_drop(true);
+    if std::env::var_os("LANG").is_none() {
+        command.env("LANG", "C.UTF-8");
+    }
+    for name in PASSED_ENV {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    crate::confine::confine(command.as_std_mut(), plan, pipe);
+    crate::confine::spawn(move || command.spawn()).await
+}
+
 /// How many pixels of height the browser's own toolbars took in the last window Tandem sized
 /// (`Browser::launch` learns it); a launch adds it to the window, so that the viewport is
 /// already the asked size and the resize that follows changes nothing.
@@ -205,7 +318,8 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
         "--disable-component-update".to_string(),
         "--disable-sync".to_string(),
         "--disable-dev-shm-usage".to_string(),
-        "--remote-debugging-port=0".to_string(),
+        // DevTools over fds 3 and 4 only: no port any local process could connect to.
+        "--remote-debugging-pipe".to_string(),
         // Cookies encrypted with Chromium's fixed key, never a desktop keyring, so that a
         // saved profile reads the same in every browser Tandem starts.
         "--password-store=basic".to_string(),
@@ -227,18 +341,10 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
     args
 }
 
-/// Reads Chromium's stderr for its DevTools address, then keeps draining it: a full pipe
-/// would block the browser.
-async fn read_stderr(stderr: ChildStderr, address: tokio::sync::oneshot::Sender<String>) {
+/// Drains Chromium's stderr into the trace log: a full pipe would block the browser.
+async fn read_stderr(stderr: ChildStderr) {
     let mut lines = BufReader::new(stderr).lines();
-    let mut address = Some(address);
     while let Ok(Some(line)) = lines.next_line().await {
-        if let Some(url) = line.strip_prefix("DevTools listening on ") {
-            if let Some(tx) = address.take() {
-                let _ = tx.send(url.trim().to_string());
-            }
-            continue;
-        }
         tracing::trace!(target: "chromium", "{line}");
     }
 }
@@ -323,6 +429,7 @@ pub(crate) fn remove_orphaned_temp_dirs() {
         if owner == std::process::id() || Path::new(&format!("/proc/{owner}")).exists() {
             continue;
         }
+        kill_leftovers(&entry.path());
         match std::fs::remove_dir_all(entry.path()) {
             Ok(()) => {
                 tracing::info!(dir = %entry.path().display(), "removed an orphaned Chromium profile")
@@ -331,6 +438,36 @@ pub(crate) fn remove_orphaned_temp_dirs() {
                 tracing::debug!(dir = %entry.path().display(), error = %e, "could not remove an orphaned Chromium profile")
             }
         }
+    }
+}
+
+/// Kills the Chromium processes a killed server left running on the profile in `dir` (found
+/// by the directory in their command line: the browser's `--user-data-dir`, its helpers'
+/// paths), with their process groups. A parent-death signal normally takes the browser with
+/// its server; this catches what escaped it (a server killed during a launch, an older Tandem).
+fn kill_leftovers(dir: &Path) {
+    let Some(needle) = dir.to_str().map(str::as_bytes) else {
+        return;
+    };
+    let own_group = nix::unistd::getpgrp().as_raw();
+    for (pid, stat) in proc_stats() {
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        if !cmdline.windows(needle.len()).any(|w| w == needle) {
+            continue;
+        }
+        let Ok(raw) = i32::try_from(pid) else {
+            continue;
+        };
+        let group = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2)?.parse::<i32>().ok());
+        tracing::info!(pid, dir = %dir.display(), "killing a Chromium left by a killed server");
+        if let Some(group) = group.filter(|g| *g > 1 && *g != own_group) {
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        }
+        let _ = nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGKILL);
     }
 }
 

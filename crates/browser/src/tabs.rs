@@ -195,6 +195,10 @@ impl Tabs {
         cdp: &Connection,
         url: &str,
     ) -> Result<TabInfo, BrowserError> {
+        // An empty address is Chromium's `about:blank`.
+        if !url.is_empty() {
+            crate::address::refuse_unless_allowed(url)?;
+        }
         let created = cdp
             .call(target::CreateTarget {
                 url: url.to_string(),

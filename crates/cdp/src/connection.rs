@@ -59,13 +59,30 @@ struct State {
     pending: HashMap<u64, Pending>,
     /// Event channels keyed by flattened session id; `None` is the browser itself.
     channels: HashMap<Option<String>, broadcast::Sender<Arc<RawEvent>>>,
+    /// Every event of every session, in order, for [`Connection::all_events`].
+    tap: Option<broadcast::Sender<Arc<RawEvent>>>,
     closed_reason: Option<String>,
 }
 
 struct Pending {
     method: String,
     session_id: Option<String>,
-    reply: oneshot::Sender<Result<Box<RawValue>, CdpError>>,
+    reply: Reply,
+}
+
+/// Where an answer goes: back to the caller awaiting it, or, for a relayed command
+/// ([`Connection::relay`]), into [`Connection::all_events`] in the browser's order.
+enum Reply {
+    Caller(oneshot::Sender<Result<Box<RawValue>, CdpError>>),
+    Relayed,
+}
+
+impl Reply {
+    fn send(self, result: Result<Box<RawValue>, CdpError>) {
+        if let Reply::Caller(reply) = self {
+            let _ = reply.send(result);
+        }
+    }
 }
 
 /// The wire form of a command. Borrowed so that sending does not copy parameters twice.
@@ -120,15 +137,7 @@ impl Connection {
                 message: e.to_string(),
             })?;
         let (mut sink, mut stream) = socket.split();
-        let (outgoing, mut outgoing_rx) = mpsc::unbounded_channel::<String>();
-        let (closed, _) = watch::channel(None);
-        let inner = Arc::new(Inner {
-            outgoing,
-            next_id: AtomicU64::new(1),
-            state: Mutex::new(State::default()),
-            closed,
-            options,
-        });
+        let (inner, mut outgoing_rx) = Inner::new(options);
 
         let writer_inner = Arc::downgrade(&inner);
         tokio::spawn(async move {
@@ -175,6 +184,126 @@ impl Connection {
         });
 
         Ok(Connection { inner })
+    }
+
+    /// Talks to a browser started with `--remote-debugging-pipe`: `write` is the pipe Chromium
+    /// reads as its fd 3, `read` the one it writes as its fd 4. Messages are JSON texts, each
+    /// followed by a NUL byte. No port is opened: only the process holding the pipe can talk.
+    pub fn over_pipe<R, W>(read: R, write: W, options: ConnectOptions) -> Connection
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let (inner, mut outgoing_rx) = Inner::new(options);
+        let writer_inner = Arc::downgrade(&inner);
+        let mut write = write;
+        tokio::spawn(async move {
+            while let Some(text) = outgoing_rx.recv().await {
+                let mut bytes = text.into_bytes();
+                bytes.push(0);
+                let written = match write.write_all(&bytes).await {
+                    Ok(()) => write.flush().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = written {
+                    if let Some(inner) = writer_inner.upgrade() {
+                        inner.shut_down(format!("write failed: {e}"));
+                    }
+                    return;
+                }
+            }
+            let _ = write.shutdown().await;
+        });
+        let reader_inner = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            let mut read = tokio::io::BufReader::with_capacity(1 << 16, read);
+            let mut message = Vec::new();
+            let reason = loop {
+                message.clear();
+                match read.read_until(0, &mut message).await {
+                    Ok(0) => break "the browser closed the pipe".to_string(),
+                    Ok(_) => {}
+                    Err(e) => break format!("read failed: {e}"),
+                }
+                if message.last() == Some(&0) {
+                    message.pop();
+                }
+                let Some(inner) = reader_inner.upgrade() else {
+                    return;
+                };
+                match std::str::from_utf8(&message) {
+                    Ok(text) => inner.dispatch(text),
+                    Err(_) => tracing::warn!("CDP sent a non-UTF-8 message; ignored"),
+                }
+            };
+            if let Some(inner) = reader_inner.upgrade() {
+                inner.shut_down(reason);
+            }
+        });
+        Connection { inner }
+    }
+
+    /// Every event of every session on this connection, in the order the browser sent them
+    /// (for a proxy that relays the events of the sessions it opened). A subscriber that falls
+    /// `event_capacity` × 4 behind loses the oldest ones, as with [`Connection::events`].
+    pub fn all_events(&self) -> EventStream {
+        let mut state = self.inner.lock();
+        if state.closed_reason.is_some() {
+            let (tx, rx) = broadcast::channel(1);
+            drop(tx);
+            return EventStream::new(rx);
+        }
+        let capacity = self.inner.options.event_capacity.saturating_mul(4).max(1);
+        let tap = state
+            .tap
+            .get_or_insert_with(|| broadcast::channel(capacity).0);
+        EventStream::new(tap.subscribe())
+    }
+
+    /// Sends a command whose answer is not awaited here but delivered through
+    /// [`Connection::all_events`], in the order the browser sent it among the events: an item
+    /// with an empty `method` whose `params` is the whole answer (`{"id", "result"|"error"}`).
+    /// Returns the id the command was sent with. For a proxy that must keep a client's answers
+    /// and events in Chromium's order.
+    pub fn relay(
+        &self,
+        session_id: Option<&str>,
+        method: &str,
+        params: &RawValue,
+    ) -> Result<u64, CdpError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let text = serde_json::to_string(&Request {
+            id,
+            method,
+            params: &params,
+            session_id,
+        })
+        .map_err(|e| CdpError::Json {
+            method: method.to_string(),
+            message: e.to_string(),
+        })?;
+        {
+            let mut state = self.inner.lock();
+            if let Some(reason) = &state.closed_reason {
+                return Err(CdpError::Closed {
+                    reason: reason.clone(),
+                });
+            }
+            state.pending.insert(
+                id,
+                Pending {
+                    method: method.to_string(),
+                    session_id: session_id.map(str::to_string),
+                    reply: Reply::Relayed,
+                },
+            );
+        }
+        if self.inner.outgoing.send(text).is_err() {
+            self.inner.lock().pending.remove(&id);
+            return Err(self.closed_error());
+        }
+        Ok(id)
     }
 
     /// The browser itself, as a session without a session id.
@@ -290,7 +419,7 @@ impl Connection {
                 Pending {
                     method: method.to_string(),
                     session_id: session_id.map(str::to_string),
-                    reply,
+                    reply: Reply::Caller(reply),
                 },
             );
         }
@@ -332,6 +461,19 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Inner {
+    fn new(options: ConnectOptions) -> (Arc<Inner>, mpsc::UnboundedReceiver<String>) {
+        let (outgoing, outgoing_rx) = mpsc::unbounded_channel::<String>();
+        let (closed, _) = watch::channel(None);
+        let inner = Arc::new(Inner {
+            outgoing,
+            next_id: AtomicU64::new(1),
+            state: Mutex::new(State::default()),
+            closed,
+            options,
+        });
+        (inner, outgoing_rx)
+    }
+
     /// A poisoned lock only means another thread panicked mid-update of plain maps; the maps
     /// are still consistent enough to fail or answer requests, so keep going.
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -347,10 +489,25 @@ impl Inner {
             }
         };
         if let Some(id) = incoming.id {
-            let Some(pending) = self.lock().pending.remove(&id) else {
+            let mut state = self.lock();
+            let Some(pending) = state.pending.remove(&id) else {
                 // Its caller timed out and left.
                 return;
             };
+            if let Reply::Relayed = pending.reply {
+                // The answer as it came, as an event without a method, in the browser's order.
+                if let (Some(tap), Ok(answer)) =
+                    (&state.tap, RawValue::from_string(text.to_string()))
+                {
+                    let _ = tap.send(Arc::new(RawEvent {
+                        method: String::new(),
+                        session_id: incoming.session_id,
+                        params: answer,
+                    }));
+                }
+                return;
+            }
+            drop(state);
             let result = match (incoming.error, incoming.result) {
                 (Some(error), _) => Err(CdpError::Protocol {
                     method: pending.method,
@@ -363,7 +520,7 @@ impl Inner {
                 (None, Some(result)) => Ok(result),
                 (None, None) => Ok(empty_object()),
             };
-            let _ = pending.reply.send(result);
+            pending.reply.send(result);
             return;
         }
         let Some(method) = incoming.method else {
@@ -379,6 +536,9 @@ impl Inner {
             params,
         });
         let state = self.lock();
+        if let Some(tap) = &state.tap {
+            let _ = tap.send(event.clone());
+        }
         if let Some(sender) = state.channels.get(&event.session_id) {
             // No receiver left is fine: nobody is interested right now.
             let _ = sender.send(event);
@@ -404,7 +564,7 @@ impl Inner {
             .collect();
         for id in ids {
             if let Some(p) = state.pending.remove(&id) {
-                let _ = p.reply.send(Err(CdpError::SessionClosed {
+                p.reply.send(Err(CdpError::SessionClosed {
                     session_id: detached.session_id.clone(),
                     method: p.method,
                 }));
@@ -421,12 +581,13 @@ impl Inner {
         tracing::debug!(%reason, "CDP connection closed");
         state.closed_reason = Some(reason.clone());
         for (_, p) in state.pending.drain() {
-            let _ = p.reply.send(Err(CdpError::Closed {
+            p.reply.send(Err(CdpError::Closed {
                 reason: reason.clone(),
             }));
         }
         // Dropping the senders ends every event stream.
         state.channels.clear();
+        state.tap = None;
         drop(state);
         self.closed.send_replace(Some(reason));
     }

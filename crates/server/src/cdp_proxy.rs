@@ -15,10 +15,14 @@
 //! several clients, the agent and the live view share the browser without seeing each other's
 //! sessions. A client's `Browser.close` is answered with success and ends only that client's
 //! connection, never the browser: Playwright's and Puppeteer's `browser.close()` must not end
-//! the session. `Browser.crash` is refused, and `Browser.setDownloadBehavior` for the default
-//! context is acknowledged without effect: that context's downloads stay Tandem's (listed at
-//! `/browsers/{id}/downloads`, copied into the session's workspace). Every client message is
-//! parsed for these (escapes included); one that is not plain JSON is refused.
+//! the session. `Browser.setDownloadBehavior` (and `Page.`'s) is acknowledged without effect:
+//! downloads stay Tandem's (listed at `/browsers/{id}/downloads`, copied into the session's
+//! workspace), never written where a client says. A client reaches nothing of the server's
+//! machine: `Page.navigate`, `Target.createTarget` and `Network.loadNetworkResource` to an
+//! address [`browser::address::check`] refuses (`file:`, `chrome:`, ...) are refused, and so
+//! are the commands in [`REFUSED_METHODS`] (`Browser.crash`, local file uploads, handing a page
+//! the raw protocol). Every client message is parsed for these (escapes included); one that is
+//! not plain JSON is refused.
 
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -32,7 +36,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
 
 use crate::links::{self, LinkError, Mode};
@@ -173,8 +176,7 @@ async fn browser_socket(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, CdpAccessError> {
     let (id, browser) = authorize(&app, &token)?;
-    let upstream = browser.ws_url().to_string();
-    Ok(accept(upgrade, &app, id, upstream))
+    Ok(accept(upgrade, &app, id, browser, None))
 }
 
 /// `{cdpUrl}/devtools/browser/{id}`: the same, for clients that keep Chromium's path shape.
@@ -197,24 +199,23 @@ async fn page_socket(
     {
         return Err(CdpAccessError::BadTarget);
     }
-    let upstream = page_url(browser.ws_url(), &target).ok_or(CdpAccessError::Gone)?;
-    Ok(accept(upgrade, &app, id, upstream))
+    Ok(accept(upgrade, &app, id, browser, Some(target)))
 }
 
-/// Chromium's page socket address, next to its browser socket address.
-fn page_url(browser_ws: &str, target: &str) -> Option<String> {
-    let (origin, _) = browser_ws.split_once("/devtools/")?;
-    Some(format!("{origin}/devtools/page/{target}"))
-}
-
-fn accept(upgrade: WebSocketUpgrade, app: &AppState, id: Uuid, upstream: String) -> Response {
+fn accept(
+    upgrade: WebSocketUpgrade,
+    app: &AppState,
+    id: Uuid,
+    browser: Browser,
+    target: Option<String>,
+) -> Response {
     // A client driving an agent session's browser between tasks is using it: its commands
     // restart the inactivity clock, as a human's input in the live view does.
     let activity = Activity::new(app.owners.clone(), id);
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| relay(socket, id, upstream, activity))
+        .on_upgrade(move |socket| relay(socket, id, browser, target, activity))
 }
 
 /// What to do with one message from the client.
@@ -243,11 +244,12 @@ struct ClientCommand<'a> {
     params: Option<CommandParams>,
 }
 
-/// The one parameter [`inspect`] looks at.
+/// The parameters [`inspect`] looks at: the context of a download setting, the address of a
+/// navigation or a new tab.
 #[derive(Deserialize)]
 struct CommandParams {
-    #[serde(default, rename = "browserContextId")]
-    browser_context_id: Option<Value>,
+    #[serde(default)]
+    url: Option<Value>,
 }
 
 /// `Browser.close` ends only the client's connection; `Browser.crash` is refused;
@@ -270,28 +272,62 @@ fn inspect(text: &str) -> Verdict {
     if let Some(session) = message.session_id {
         answer["sessionId"] = session;
     }
-    let default_context = message
-        .params
-        .is_none_or(|p| p.browser_context_id.is_none_or(|c| c.is_null()));
-    match message.method.as_deref() {
-        Some("Browser.close") => {
+    let url = message.params.and_then(|p| p.url);
+    let method = message.method.as_deref().unwrap_or_default();
+    let refuse = |mut answer: Value, why: String| {
+        answer["error"] = json!({ "code": -32000, "message": why });
+        Verdict::Answer(answer.to_string())
+    };
+    match method {
+        "Browser.close" => {
             answer["result"] = json!({});
             Verdict::AnswerAndClose(answer.to_string())
         }
-        Some("Browser.crash") => {
-            answer["error"] = json!({
-                "code": -32000,
-                "message": "Tandem does not let a CDP client crash a shared browser",
-            });
-            Verdict::Answer(answer.to_string())
-        }
-        Some("Browser.setDownloadBehavior") if default_context => {
+        "Browser.setDownloadBehavior" | "Page.setDownloadBehavior" => {
             answer["result"] = json!({});
             Verdict::Answer(answer.to_string())
+        }
+        _ if REFUSED_METHODS.contains(&method) => refuse(
+            answer,
+            format!("Tandem does not let a CDP client use {method} on a shared browser"),
+        ),
+        "Page.navigate" | "Target.createTarget" | "Network.loadNetworkResource" => {
+            match url.as_ref().map(|u| u.as_str()) {
+                // Chromium's own `about:blank` for a new tab.
+                Some(Some("")) if method == "Target.createTarget" => Verdict::Forward,
+                Some(Some(url)) => match browser::address::check(url) {
+                    Ok(()) => Verdict::Forward,
+                    Err(e) => refuse(answer, format!("{method} refused: {e}")),
+                },
+                // Chromium answers a missing url itself; a url that is not a string is refused,
+                // since we cannot tell where it would go.
+                None => Verdict::Forward,
+                Some(None) => refuse(answer, format!("{method} needs a string url")),
+            }
         }
         _ => Verdict::Forward,
     }
 }
+
+/// Commands a CDP client may not send through `cdpUrl`: crashing the shared browser, handing a
+/// page the raw protocol (which the proxy would no longer see), pointing Chromium at local files
+/// for an upload (`DOM.setFileInputFiles` reads any path the server can: a client uploads file
+/// contents instead, e.g. Playwright's `setInputFiles` with a buffer), or at other machines'
+/// debuggers, and the browser's own command and extension back doors.
+const REFUSED_METHODS: &[&str] = &[
+    "Browser.crash",
+    "Browser.crashGpuProcess",
+    "Browser.executeBrowserCommand",
+    "Target.exposeDevToolsProtocol",
+    "Target.setRemoteLocations",
+    "DOM.setFileInputFiles",
+    "Extensions.loadUnpacked",
+    "Extensions.uninstall",
+    "Extensions.getStorageItems",
+    "Extensions.setStorageItems",
+    "Extensions.removeStorageItems",
+    "Extensions.clearStorageItems",
+];
 
 /// The error answer to a message [`inspect`] cannot read, with its id when one can be found.
 fn unreadable(text: &str, error: &serde_json::Error) -> String {
@@ -309,34 +345,127 @@ fn unreadable(text: &str, error: &serde_json::Error) -> String {
     .to_string()
 }
 
-/// Relays one client to a new upstream connection of its own until either side closes.
-async fn relay(client: WebSocket, id: Uuid, upstream_url: String, activity: Activity) {
-    let config = tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES));
-    let upstream =
-        match tokio_tungstenite::connect_async_with_config(&upstream_url, Some(config), true).await
-        {
-            Ok((upstream, _)) => upstream,
-            Err(e) => {
-                tracing::warn!(browser = %id, error = %e, "CDP proxy cannot reach the browser");
-                let mut client = client;
-                let _ = client
-                    .send(Message::Close(Some(CloseFrame {
-                        code: 1011,
-                        reason: Utf8Bytes::from_static("the browser is not reachable"),
-                    })))
-                    .await;
-                return;
+/// The parts of a forwarded command the relay needs: its id, method, session and raw params.
+#[derive(Deserialize)]
+struct Forwarded<'a> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(default, rename = "sessionId")]
+    session_id: Option<String>,
+    #[serde(default, borrow)]
+    params: Option<&'a serde_json::value::RawValue>,
+}
+
+/// The session id in a `Target.attachedToTarget` / `detachedFromTarget` event.
+#[derive(Deserialize)]
+struct Ids {
+    #[serde(default, rename = "sessionId")]
+    session_id: Option<String>,
+}
+
+/// The client's answer to a relayed command (`raw`, Chromium's answer with our id), if the
+/// command was this client's; notes the sessions it attached and the contexts it created.
+fn answer_for(
+    in_flight: &mut std::collections::HashMap<u64, (Value, Option<String>, String)>,
+    owned: &mut std::collections::HashSet<String>,
+    contexts: &mut Vec<String>,
+    raw: &str,
+) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Answer {
+        id: u64,
+        #[serde(default)]
+        result: Option<Value>,
+        #[serde(default)]
+        error: Option<Value>,
+    }
+    let answer: Answer = serde_json::from_str(raw).ok()?;
+    let (client_id, session, method) = in_flight.remove(&answer.id)?;
+    let mut reply = json!({ "id": client_id });
+    if let Some(session) = session {
+        reply["sessionId"] = json!(session);
+    }
+    match (answer.error, answer.result) {
+        (Some(error), _) => reply["error"] = error,
+        (None, result) => {
+            let result = result.unwrap_or_else(|| json!({}));
+            if method.starts_with("Target.attachTo")
+                && let Some(attached) = result["sessionId"].as_str()
+            {
+                owned.insert(attached.to_string());
             }
-        };
+            if method == "Target.createBrowserContext"
+                && let Some(context) = result["browserContextId"].as_str()
+            {
+                contexts.push(context.to_string());
+            }
+            reply["result"] = result;
+        }
+    }
+    Some(reply.to_string())
+}
+
+/// Relays one client over Tandem's own DevTools connection (Chromium's pipe: there is no port
+/// to give each client a socket of its own) until either side closes.
+///
+/// The client gets a flattened session of its own: the browser target
+/// (`Target.attachToBrowserTarget`) for a browser socket, the tab for a page socket. What it
+/// sends without a session id goes to that session; what it sends with one must name a session
+/// it opened (attached from its own sessions); events of its sessions come back, those of
+/// Tandem's and other clients' do not. When it leaves, its sessions are detached and the
+/// browser contexts it created disposed, as Chromium does when a debugging socket closes.
+async fn relay(
+    client: WebSocket,
+    id: Uuid,
+    browser: Browser,
+    target: Option<String>,
+    activity: Activity,
+) {
+    let cdp = browser.cdp().clone();
+    // Subscribed before attaching: no event of the new session can be missed.
+    let mut events = cdp.all_events();
+    let attached = match &target {
+        None => cdp.send("Target.attachToBrowserTarget", json!({})).await,
+        Some(target) => {
+            cdp.send(
+                "Target.attachToTarget",
+                json!({ "targetId": target, "flatten": true }),
+            )
+            .await
+        }
+    };
+    let root = match attached
+        .ok()
+        .and_then(|a| a["sessionId"].as_str().map(str::to_string))
+    {
+        Some(root) => root,
+        None => {
+            tracing::debug!(browser = %id, "CDP proxy cannot attach a client session");
+            let mut client = client;
+            let _ = client
+                .send(Message::Close(Some(CloseFrame {
+                    code: 1011,
+                    reason: Utf8Bytes::from_static("the browser or tab is not reachable"),
+                })))
+                .await;
+            return;
+        }
+    };
     tracing::debug!(browser = %id, "CDP client connected");
-    let (mut upstream_tx, mut upstream_rx) = upstream.split();
+    let mut owned: std::collections::HashSet<String> = std::collections::HashSet::new();
+    owned.insert(root.clone());
     let (mut client_tx, mut client_rx) = client.split();
     let (to_client, mut to_client_rx) = mpsc::channel::<Message>(CLIENT_QUEUE);
+    // The client's commands in flight: our id -> (the client's id, the session it named, the
+    // method).
+    let mut in_flight: std::collections::HashMap<u64, (Value, Option<String>, String)> =
+        std::collections::HashMap::new();
+    let mut contexts: Vec<String> = Vec::new();
 
-    // One writer owns the client's socket: relayed frames and our own answers share it.
-    let writer = async move {
+    // One writer owns the client's socket: events, answers and our own answers share it.
+    let writing = tokio::spawn(async move {
         while let Some(message) = to_client_rx.recv().await {
             let closing = matches!(message, Message::Close(_));
             if client_tx.send(message).await.is_err() || closing {
@@ -344,71 +473,122 @@ async fn relay(client: WebSocket, id: Uuid, upstream_url: String, activity: Acti
             }
         }
         let _ = client_tx.close().await;
-    };
-    let from_browser = {
-        let to_client = to_client.clone();
-        async move {
-            while let Some(Ok(message)) = upstream_rx.next().await {
-                let relayed = match message {
-                    tungstenite::Message::Text(text) => Message::Text(text.as_str().into()),
-                    tungstenite::Message::Binary(bytes) => Message::Binary(bytes),
-                    tungstenite::Message::Close(_) => break,
-                    _ => continue,
-                };
-                if to_client.send(relayed).await.is_err() {
-                    break;
-                }
-            }
-            let _ = to_client.send(Message::Close(None)).await;
-        }
-    };
-    let from_client = async move {
-        while let Some(Ok(message)) = client_rx.next().await {
-            // Binary frames are read as text too: what Chromium would run is inspected.
-            let verdict = match &message {
-                Message::Text(text) => inspect(text.as_str()),
-                Message::Binary(bytes) => match std::str::from_utf8(bytes) {
-                    Ok(text) => inspect(text),
-                    Err(_) => Verdict::Answer(
-                        json!({"error": {"code": -32700, "message": "Tandem relays only UTF-8 JSON CDP messages"}})
-                            .to_string(),
-                    ),
-                },
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            let relayed = match verdict {
-                Verdict::Forward => match message {
-                    Message::Text(text) => tungstenite::Message::Text(text.as_str().into()),
-                    Message::Binary(bytes) => tungstenite::Message::Binary(bytes),
-                    _ => continue,
-                },
-                Verdict::Answer(answer) => {
-                    let _ = to_client.send(Message::Text(answer.into())).await;
+    });
+
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                // An answer to one of the client's commands, in Chromium's order among events.
+                if event.method.is_empty() {
+                    let Some(answer) = answer_for(&mut in_flight, &mut owned, &mut contexts, event.params.get()) else {
+                        continue;
+                    };
+                    if to_client.send(Message::Text(answer.into())).await.is_err() {
+                        break;
+                    }
                     continue;
                 }
-                Verdict::AnswerAndClose(answer) => {
-                    tracing::debug!(browser = %id, "CDP client's Browser.close ends its connection only");
-                    let _ = to_client.send(Message::Text(answer.into())).await;
-                    let _ = to_client.send(Message::Close(None)).await;
+                let Some(session) = event.session_id.as_deref() else { continue };
+                if !owned.contains(session) {
+                    continue;
+                }
+                let ids = || serde_json::from_str::<Ids>(event.params.get()).ok();
+                match event.method.as_str() {
+                    "Target.attachedToTarget" => {
+                        if let Some(child) = ids().and_then(|i| i.session_id) {
+                            owned.insert(child);
+                        }
+                    }
+                    "Target.detachedFromTarget" => {
+                        if let Some(child) = ids().and_then(|i| i.session_id) {
+                            owned.remove(&child);
+                        }
+                    }
+                    _ => {}
+                }
+                let mut message = json!({ "method": event.method, "params": &*event.params });
+                if session != root {
+                    message["sessionId"] = json!(session);
+                }
+                if to_client.send(Message::Text(message.to_string().into())).await.is_err() {
                     break;
                 }
-            };
-            if upstream_tx.send(relayed).await.is_err() {
-                break;
             }
-            activity.touch(false);
+            message = client_rx.next() => {
+                let Some(Ok(message)) = message else { break };
+                // Binary frames are read as text too: what Chromium would run is inspected.
+                let text = match &message {
+                    Message::Text(text) => text.as_str(),
+                    Message::Binary(bytes) => match std::str::from_utf8(bytes) {
+                        Ok(text) => text,
+                        Err(_) => {
+                            let refused = json!({"error": {"code": -32700, "message": "Tandem relays only UTF-8 JSON CDP messages"}});
+                            let _ = to_client.send(Message::Text(refused.to_string().into())).await;
+                            continue;
+                        }
+                    },
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                match inspect(text) {
+                    Verdict::Forward => {}
+                    Verdict::Answer(answer) => {
+                        let _ = to_client.send(Message::Text(answer.into())).await;
+                        continue;
+                    }
+                    Verdict::AnswerAndClose(answer) => {
+                        tracing::debug!(browser = %id, "CDP client's Browser.close ends its connection only");
+                        let _ = to_client.send(Message::Text(answer.into())).await;
+                        let _ = to_client.send(Message::Close(None)).await;
+                        break;
+                    }
+                }
+                // `inspect` read it as plain JSON already.
+                let Ok(command) = serde_json::from_str::<Forwarded>(text) else { continue };
+                let client_id = command.id.clone().unwrap_or(Value::Null);
+                let session = command.session_id.clone().unwrap_or_else(|| root.clone());
+                let mut answer = json!({ "id": client_id });
+                if let Some(session) = &command.session_id {
+                    answer["sessionId"] = json!(session);
+                }
+                if !owned.contains(&session) {
+                    answer["error"] = json!({"code": -32001, "message": "Session with given id not found."});
+                    let _ = to_client.send(Message::Text(answer.to_string().into())).await;
+                    continue;
+                }
+                let params = command
+                    .params
+                    .map(|p| p.to_owned())
+                    .unwrap_or_else(|| serde_json::value::RawValue::from_string("{}".into()).unwrap_or_default());
+                activity.touch(false);
+                match cdp.relay(Some(&session), &command.method, &params) {
+                    Ok(sent) => {
+                        in_flight.insert(sent, (client_id, command.session_id.clone(), command.method.to_string()));
+                    }
+                    Err(_) => break,
+                }
+            }
         }
-        let _ = upstream_tx.close().await;
-    };
-    let writing = tokio::spawn(writer);
-    tokio::select! {
-        () = from_browser => {}
-        () = from_client => {}
     }
+    drop(to_client);
     // Whichever side ended, the writer drains what is queued (a `Browser.close` answer) and
-    // closes the client; the upstream socket is dropped here, which closes it.
+    // closes the client.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writing).await;
+    // What the client leaves behind: its sessions and the contexts it created.
+    for context in contexts {
+        let _ = cdp
+            .send(
+                "Target.disposeBrowserContext",
+                json!({ "browserContextId": context }),
+            )
+            .await;
+    }
+    for session in owned {
+        let _ = cdp
+            .send("Target.detachFromTarget", json!({ "sessionId": session }))
+            .await;
+    }
     tracing::debug!(browser = %id, "CDP client disconnected");
 }
 
@@ -441,12 +621,12 @@ mod tests {
             panic!("the default context's downloads stay Tandem's")
         };
         assert!(answer.contains("\"result\""));
-        assert_eq!(
-            inspect(
-                r#"{"id":10,"method":"Browser.setDownloadBehavior","params":{"behavior":"deny","browserContextId":"C"}}"#
-            ),
-            Verdict::Forward
-        );
+        let Verdict::Answer(answer) = inspect(
+            r#"{"id":10,"method":"Browser.setDownloadBehavior","params":{"behavior":"allow","downloadPath":"/etc","browserContextId":"C"}}"#,
+        ) else {
+            panic!("no context's downloads go where a client says")
+        };
+        assert!(answer.contains("\"result\""));
         assert_eq!(
             inspect(
                 r#"{"id":9,"method":"Runtime.evaluate","params":{"expression":"'Browser.close'"}}"#
@@ -481,18 +661,50 @@ mod tests {
             assert!(answer["error"]["message"].is_string(), "{answer}");
         }
         assert_eq!(
-            inspect(r#"{"id":13,"method":"Page.navigate","params":{"url":"\ud800"}}"#),
+            inspect(r#"{"id":13,"method":"Runtime.evaluate","params":{"expression":"'\ud800'"}}"#),
             Verdict::Forward,
             "a lone surrogate in a value we ignore is Chromium's business"
+        );
+        assert!(
+            matches!(
+                inspect(r#"{"id":13,"method":"Page.navigate","params":{"url":"\ud800"}}"#),
+                Verdict::Answer(_)
+            ),
+            "an address we cannot read is refused"
         );
     }
 
     #[test]
-    fn page_sockets_sit_next_to_the_browser_socket() {
-        assert_eq!(
-            page_url("ws://127.0.0.1:4242/devtools/browser/abc", "T1").as_deref(),
-            Some("ws://127.0.0.1:4242/devtools/page/T1")
-        );
-        assert_eq!(page_url("nonsense", "T1"), None);
+    fn navigations_to_local_addresses_and_escape_hatches_are_refused() {
+        for allowed in [
+            r#"{"id":1,"method":"Page.navigate","params":{"url":"https://example.com/"}}"#,
+            r#"{"id":1,"method":"Page.navigate","sessionId":"S","params":{"url":"about:blank"}}"#,
+            r#"{"id":1,"method":"Target.createTarget","params":{"url":""}}"#,
+            r#"{"id":1,"method":"Target.createTarget","params":{"url":"about:blank"}}"#,
+            r#"{"id":1,"method":"Runtime.evaluate","params":{"expression":"1"}}"#,
+        ] {
+            assert_eq!(inspect(allowed), Verdict::Forward, "{allowed}");
+        }
+        for refused in [
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"file:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":" FILE:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"\u0066ile:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"view-source:file:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"chrome://version"}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":["file:///"]}}"#,
+            r#"{"id":2,"method":"Page.navigate","params":{"url":"https://a","url":"file:///"}}"#,
+            r#"{"id":2,"method":"Target.createTarget","params":{"url":"file:///"}}"#,
+            r#"{"id":2,"method":"Network.loadNetworkResource","params":{"url":"file:///etc/passwd"}}"#,
+            r#"{"id":2,"method":"DOM.setFileInputFiles","params":{"files":["/etc/passwd"]}}"#,
+            r#"{"id":2,"method":"Target.exposeDevToolsProtocol","params":{"targetId":"T"}}"#,
+            r#"{"id":2,"method":"Target.setRemoteLocations","params":{"locations":[]}}"#,
+        ] {
+            let Verdict::Answer(answer) = inspect(refused) else {
+                panic!("{refused} must be refused")
+            };
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["id"], 2, "{answer}");
+            assert!(answer["error"]["message"].is_string(), "{answer}");
+        }
     }
 }

@@ -125,6 +125,7 @@ impl Server {
             path: config.data_dir.clone(),
             source,
         })?;
+        let data_dir = files::secure_data_dir(&config.data_dir)?;
         let api_key = match &config.api_key {
             Some(key) => ApiKey::given(key.trim().to_string()),
             None => ApiKey::load_or_create(&config.data_dir)?,
@@ -162,8 +163,20 @@ impl Server {
             source,
         })?;
 
+        // The browser sees nothing of the data directory but the folders it writes downloads
+        // into and uploads from.
+        let shared_dirs = vec![data_dir.join("downloads"), data_dir.join("workspaces")];
+        for dir in &shared_dirs {
+            std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
+                what: "cannot create a data folder",
+                path: dir.clone(),
+                source,
+            })?;
+        }
         let mut launch = LaunchOptions {
             device_scale_factor: config.device_scale_factor,
+            hidden_dirs: vec![data_dir.clone()],
+            shared_dirs,
             ..LaunchOptions::default()
         };
         if let Some(chromium) = &config.chromium {
