@@ -237,11 +237,9 @@ pub(crate) async fn approval_needed(
     let mut kinds = Vec::new();
     match action {
         Action::BrowserNavigate { url, .. } => {
-            let target = if url.contains("://") {
-                url.clone()
-            } else {
-                format!("https://{url}")
-            };
+            // The URL the navigation will open, by the same rule (`browser_navigate` refuses
+            // what the rule refuses, so a refused one needs no approval).
+            let target = browser::address::from_typed(url).unwrap_or_else(|_| url.clone());
             if is_external(&browsing.url().await, &target) {
                 kinds.push(ApprovalKind::NavigateExternal);
             }

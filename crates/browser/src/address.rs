@@ -28,6 +28,9 @@ pub enum AddressError {
     /// Not an absolute URL (no scheme).
     #[error("not an absolute URL (it needs a scheme such as https://)")]
     NoScheme,
+    /// Nothing was typed.
+    #[error("the address is empty")]
+    Empty,
 }
 
 /// Whether a tab may be sent to `url` (a navigation, a new tab, a redirect).
@@ -43,6 +46,33 @@ pub fn check(url: &str) -> Result<(), AddressError> {
 /// Like [`check`], for a frame's document: `about:srcdoc` (an `<iframe srcdoc>`) is allowed too.
 pub fn check_frame(url: &str) -> Result<(), AddressError> {
     check_with(url, true)
+}
+
+/// What a person (the live view's address bar) or a model (`browser_navigate`) typed as an
+/// address, made a URL and checked by [`check`]: one rule for both.
+///
+/// A bare host gets a scheme: `http` for `localhost` and IPv4 addresses (where a development
+/// server usually answers without TLS), `https` otherwise. `host:port` is a host, not a
+/// scheme, so `localhost:3000/a` becomes `http://localhost:3000/a`. The URL is returned as
+/// typed (trimmed), not rewritten, so what the agent asked for is what the tab shows.
+pub fn from_typed(typed: &str) -> Result<String, AddressError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(AddressError::Empty);
+    }
+    let has_scheme = typed.contains("://")
+        || split_scheme(typed)
+            .is_some_and(|(_, rest)| !rest.starts_with(|c: char| c.is_ascii_digit()));
+    let url = if has_scheme {
+        typed.to_string()
+    } else {
+        let host = typed.split(['/', ':', '?', '#']).next().unwrap_or_default();
+        let local =
+            host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::Ipv4Addr>().is_ok();
+        format!("{}://{typed}", if local { "http" } else { "https" })
+    };
+    check(&url)?;
+    Ok(url)
 }
 
 /// [`check`] as the browser layer's own error, for its navigations.
@@ -128,6 +158,40 @@ pub fn chromium_policy() -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn typed_addresses_get_a_scheme_and_the_same_rule() {
+        assert_eq!(from_typed("example.com").unwrap(), "https://example.com");
+        assert_eq!(
+            from_typed(" example.com/a?b ").unwrap(),
+            "https://example.com/a?b"
+        );
+        assert_eq!(
+            from_typed("localhost:3000/a").unwrap(),
+            "http://localhost:3000/a"
+        );
+        assert_eq!(
+            from_typed("127.0.0.1:8000").unwrap(),
+            "http://127.0.0.1:8000"
+        );
+        assert_eq!(
+            from_typed("http://127.0.0.1:80/x").unwrap(),
+            "http://127.0.0.1:80/x"
+        );
+        assert_eq!(from_typed("about:blank").unwrap(), "about:blank");
+        assert_eq!(from_typed(""), Err(AddressError::Empty));
+        for refused in [
+            "file:///etc/passwd",
+            "FILE:/etc/passwd",
+            "javascript:alert(1)",
+            "chrome://version",
+            "view-source:https://a.test",
+            "about:config",
+        ] {
+            assert!(from_typed(refused).is_err(), "{refused}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -590,21 +590,13 @@ fn visible_center(quad: &[f64], vw: f64, vh: f64) -> Option<(f64, f64)> {
         .then(|| ((left + right) / 2.0, (top + bottom) / 2.0))
 }
 
-/// A URL the model wrote, with `https://` added when it gave no scheme.
+/// The URL `browser_navigate` opens: the browser layer's one URL policy
+/// (`browser::address::from_typed`), whoever asks; a refusal tells the model why.
 fn normalize_url(url: &str) -> Result<String, ActionError> {
-    let url = url.trim();
-    if url.is_empty() {
-        return Err(ActionError::Arguments("url is empty".into()));
-    }
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("javascript:") {
-        return Err(ActionError::NotAllowed("javascript: URLs".into()));
-    }
-    if lower.contains("://") || lower.starts_with("about:") || lower.starts_with("data:") {
-        Ok(url.to_string())
-    } else {
-        Ok(format!("https://{url}"))
-    }
+    browser::address::from_typed(url).map_err(|e| match e {
+        browser::AddressError::Empty => ActionError::Arguments("url is empty".into()),
+        refused => ActionError::NotAllowed(refused.to_string()),
+    })
 }
 
 /// The canonical path of `path` if it is a file inside one of `dirs`. A relative path is

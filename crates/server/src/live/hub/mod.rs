@@ -354,28 +354,10 @@ impl Hub {
     }
 }
 
-/// The URL to open for what a human typed in the address bar: http(s) and `about:blank`
-/// only (no `file:`, `chrome:` or `javascript:`); a bare host gets a scheme.
+/// The URL to open for what a human typed in the address bar: the browser layer's one URL
+/// policy (`browser::address::from_typed`), its refusal in words the viewer shows.
 pub fn address(typed: &str) -> Result<String, String> {
-    let typed = typed.trim();
-    if typed.is_empty() {
-        return Err("empty address".into());
-    }
-    if typed == "about:blank" {
-        return Ok(typed.to_string());
-    }
-    let candidate = if typed.contains("://") {
-        typed.to_string()
-    } else {
-        let host = typed.split(['/', ':']).next().unwrap_or_default();
-        let local = host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok();
-        format!("{}://{typed}", if local { "http" } else { "https" })
-    };
-    match url::Url::parse(&candidate) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url.to_string()),
-        Ok(url) => Err(format!("{}: addresses are not allowed here", url.scheme())),
-        Err(e) => Err(format!("not an address: {e}")),
-    }
+    browser::address::from_typed(typed).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -384,12 +366,12 @@ mod tests {
 
     #[test]
     fn addresses_get_a_scheme_and_dangerous_ones_are_refused() {
-        assert_eq!(address("example.com").unwrap(), "https://example.com/");
+        assert_eq!(address("example.com").unwrap(), "https://example.com");
         assert_eq!(
             address("127.0.0.1:8000/a").unwrap(),
             "http://127.0.0.1:8000/a"
         );
-        assert_eq!(address("localhost:3000").unwrap(), "http://localhost:3000/");
+        assert_eq!(address("localhost:3000").unwrap(), "http://localhost:3000");
         assert_eq!(
             address(" http://x.test/p?q=1 ").unwrap(),
             "http://x.test/p?q=1"
