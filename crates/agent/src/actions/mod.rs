@@ -153,6 +153,25 @@ mod tests {
         ));
     }
 
+    /// Every declared tool is offered (with uploads on), once, and by its own name.
+    #[test]
+    fn every_declared_tool_is_offered() {
+        let offered: Vec<String> = tool_definitions(true, None)
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(
+            offered,
+            Action::NAMES,
+            "offered in the declared order, each once"
+        );
+        let without_uploads: Vec<String> = tool_definitions(false, None)
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert!(!without_uploads.iter().any(|n| n == "browser_upload_file"));
+    }
+
     #[test]
     fn bad_calls_explain_themselves() {
         let unknown = Action::parse("browser_fly", &json!({})).unwrap_err();

@@ -69,6 +69,9 @@ macro_rules! tools {
         })*
 
         impl Action {
+            /// Every tool's name, in the order they are declared.
+            pub const NAMES: &[&str] = &[$(<$tool as Tool>::NAME,)*];
+
             /// Parses a tool call; the error says what was wrong in words the model can act on.
             pub fn parse(name: &str, arguments: &Value) -> Result<Action, ActionError> {
                 let arguments = match arguments {
