@@ -234,54 +234,9 @@ pub(crate) async fn approval_needed(
     if required.is_empty() {
         return None;
     }
-    let mut kinds = Vec::new();
-    match action {
-        Action::BrowserNavigate { url, .. } => {
-            // The URL the navigation will open, by the same rule (`browser_navigate` refuses
-            // what the rule refuses, so a refused one needs no approval).
-            let target = browser::address::from_typed(url).unwrap_or_else(|_| url.clone());
-            if is_external(&browsing.url().await, &target) {
-                kinds.push(ApprovalKind::NavigateExternal);
-            }
-        }
-        Action::BrowserClick { index } => {
-            if let Ok(facts) = browsing.facts(*index).await {
-                if is_purchase_text(&facts.text) {
-                    kinds.push(ApprovalKind::Purchase);
-                }
-                if facts.submits {
-                    kinds.push(ApprovalKind::Submit);
-                }
-                if let Some(href) = &facts.href
-                    && is_external(&browsing.url().await, href)
-                {
-                    kinds.push(ApprovalKind::NavigateExternal);
-                }
-            }
-        }
-        Action::BrowserType { submit: true, .. } => kinds.push(ApprovalKind::Submit),
-        Action::BrowserSendKeys { keys } => {
-            let enter = keys
-                .split(|c: char| c.is_whitespace() || c == '+')
-                .any(|k| k.eq_ignore_ascii_case("enter"));
-            if enter && browsing.focus_in_form().await {
-                kinds.push(ApprovalKind::Submit);
-            }
-        }
-        Action::BrowserUploadFile { .. } => kinds.push(ApprovalKind::Upload),
-        // No approval kind applies to these. Deliberately no `_` arm: a new action must
-        // state its rule here, or the crate does not compile.
-        Action::BrowserType { submit: false, .. }
-        | Action::BrowserScroll { .. }
-        | Action::BrowserSelect { .. }
-        | Action::BrowserSwitchTab { .. }
-        | Action::BrowserCloseTab { .. }
-        | Action::BrowserGoBack {}
-        | Action::BrowserWait { .. }
-        | Action::BrowserExtract { .. }
-        | Action::AskHuman { .. }
-        | Action::Done { .. } => {}
-    }
+    // Each tool states its own rule (`actions/tools/`); `Tool::approval` has no default,
+    // so a new tool without one does not compile.
+    let kinds = action.approval_kinds(browsing).await;
     ApprovalKind::ALL
         .into_iter()
         .find(|k| kinds.contains(k) && required.contains(k))

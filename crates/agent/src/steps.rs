@@ -118,44 +118,10 @@ fn tool_title(name: &str) -> String {
 }
 
 /// What an action is about to do, in a few words ("Clicking [42] button \"Search\"").
-/// `element` describes the targeted element as the model saw it.
+/// `element` describes the targeted element as the model saw it; each tool words its own
+/// summary (`actions/tools/`).
 pub(crate) fn summary(action: &Action, element: Option<String>) -> String {
-    let target = |index: &u64| element.clone().unwrap_or_else(|| format!("[{index}]"));
-    match action {
-        Action::BrowserNavigate { url, new_tab } => {
-            format!(
-                "Navigating to {url}{}",
-                if *new_tab { " in a new tab" } else { "" }
-            )
-        }
-        Action::BrowserClick { index } => format!("Clicking {}", target(index)),
-        Action::BrowserType { index, text, .. } => {
-            format!("Typing {text:?} into {}", target(index))
-        }
-        Action::BrowserScroll { direction, .. } => {
-            format!("Scrolling {}", format!("{direction:?}").to_lowercase())
-        }
-        Action::BrowserSendKeys { keys } => format!("Pressing {keys}"),
-        Action::BrowserSelect { index, option } => {
-            format!("Selecting {option:?} in {}", target(index))
-        }
-        Action::BrowserSwitchTab { tab_id } => format!("Switching to tab {tab_id}"),
-        Action::BrowserCloseTab { tab_id } => format!("Closing tab {tab_id}"),
-        Action::BrowserGoBack {} => "Going back".into(),
-        Action::BrowserWait { seconds } => format!("Waiting {}s", seconds.unwrap_or(2.0)),
-        Action::BrowserExtract { query } => format!("Reading the page for {query:?}"),
-        Action::BrowserUploadFile { index, path } => {
-            format!("Uploading {path} into {}", target(index))
-        }
-        Action::AskHuman { question } => format!("Asking the human: {question}"),
-        Action::Done { text, success, .. } => {
-            if *success {
-                format!("Done: {text}")
-            } else {
-                format!("Finished without success: {text}")
-            }
-        }
-    }
+    action.summary(element)
 }
 
 #[cfg(test)]

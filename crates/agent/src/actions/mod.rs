@@ -1,6 +1,7 @@
 //! Actions: what the model can do to the browser, as native tool calls.
 //!
-//! Each tool call is parsed into an [`Action`] ([`Action::parse`]) and run by [`Browsing`],
+//! Each tool is defined in one place, `tools/` (name, description, schema, parsing, summary,
+//! approval rule). A tool call is parsed into an [`Action`] ([`Action::parse`]) and run by [`Browsing`],
 //! which holds the agent's tab and its latest observation. Every action is real CDP input
 //! (mouse, keyboard, `Input.insertText`) or a CDP command, and is checked afterwards: a click
 //! hit-tests its point first, typing reads the value back, a navigation waits for `load`.
@@ -11,123 +12,22 @@ mod browsing;
 mod error;
 mod keys;
 mod schema;
+mod tools;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 pub use browsing::{ActionOptions, Browsing, ElementFacts};
 pub use error::ActionError;
-pub use schema::{DONE, tool_definitions};
+pub use tools::{
+    Action, AskHuman, Click, CloseTab, DONE, Done, Extract, GoBack, Navigate, Offer, Scroll,
+    Select, SendKeys, SwitchTab, TypeText, UploadFile, Wait, tool_definitions,
+};
 
 /// Longest wait `browser_wait` allows: longer waits only burn the step budget.
 pub const MAX_WAIT_SECS: f64 = 10.0;
 
-/// One thing the model asked for, with its arguments checked.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "name", content = "arguments", rename_all = "snake_case")]
-pub enum Action {
-    /// Load a URL in the agent's tab or a new one.
-    BrowserNavigate {
-        /// Where to go; `https://` is assumed when no scheme is given.
-        url: String,
-        /// Open it in a new tab instead.
-        #[serde(default)]
-        new_tab: bool,
-    },
-    /// Click an element of the last observation.
-    BrowserClick {
-        /// The element's `[index]`.
-        #[serde(deserialize_with = "lenient_index")]
-        index: u64,
-    },
-    /// Type text into a field.
-    BrowserType {
-        /// The field's `[index]`.
-        #[serde(deserialize_with = "lenient_index")]
-        index: u64,
-        /// What to type; `<secret>key</secret>` placeholders are filled in here only.
-        text: String,
-        /// Empty the field first.
-        #[serde(default = "yes")]
-        clear: bool,
-        /// Press Enter afterwards.
-        #[serde(default)]
-        submit: bool,
-    },
-    /// Scroll the page or one scroll container.
-    BrowserScroll {
-        /// `up` or `down`.
-        direction: Direction,
-        /// How many screens; fractions allowed.
-        #[serde(default)]
-        pages: Option<f64>,
-        /// The container to scroll, when not the page.
-        #[serde(default, deserialize_with = "lenient_optional_index")]
-        index: Option<u64>,
-    },
-    /// Press keys, e.g. `Enter`, `Control+a`, `Tab Tab Enter`.
-    BrowserSendKeys {
-        /// Space-separated key combinations.
-        keys: String,
-    },
-    /// Choose an option of a native `<select>`.
-    BrowserSelect {
-        /// The select's `[index]`.
-        #[serde(deserialize_with = "lenient_index")]
-        index: u64,
-        /// The option's text or value.
-        option: String,
-    },
-    /// Make another tab the agent's tab.
-    BrowserSwitchTab {
-        /// The tab's id as listed in the state.
-        tab_id: String,
-    },
-    /// Close a tab.
-    BrowserCloseTab {
-        /// The tab's id as listed in the state.
-        tab_id: String,
-    },
-    /// Go back in the tab's history.
-    BrowserGoBack {},
-    /// Wait for the page.
-    BrowserWait {
-        /// Seconds, capped at [`MAX_WAIT_SECS`].
-        #[serde(default)]
-        seconds: Option<f64>,
-    },
-    /// Read the page's whole text (beyond the viewport) for a question.
-    BrowserExtract {
-        /// What to look for.
-        query: String,
-    },
-    /// Put a file into a file input.
-    BrowserUploadFile {
-        /// The file input's `[index]`.
-        #[serde(deserialize_with = "lenient_index")]
-        index: u64,
-        /// A path inside the configured upload directories.
-        path: String,
-    },
-    /// Hand the task to the human with a question.
-    AskHuman {
-        /// What the human should answer or do.
-        question: String,
-    },
-    /// Finish the task.
-    Done {
-        /// The final answer.
-        #[serde(default)]
-        text: String,
-        /// Whether every part of the task was accomplished.
-        #[serde(default = "yes")]
-        success: bool,
-        /// Structured output, when the task has an output schema.
-        #[serde(default)]
-        data: Option<Value>,
-    },
-}
-
+/// Serde's default for flags that are on unless the model says otherwise.
 fn yes() -> bool {
     true
 }
@@ -171,68 +71,27 @@ fn index_of(value: &Value) -> Option<u64> {
 }
 
 impl Action {
-    /// Parses a tool call; the error says what was wrong in words the model can act on.
-    pub fn parse(name: &str, arguments: &Value) -> Result<Action, ActionError> {
-        let arguments = match arguments {
-            // A model that wrote invalid JSON arguments: the provider kept the raw text.
-            Value::String(raw) => serde_json::from_str(raw).map_err(|e| {
-                ActionError::Arguments(format!("arguments are not valid JSON ({e}): {raw}"))
-            })?,
-            Value::Null => Value::Object(Default::default()),
-            other => other.clone(),
-        };
-        let tagged = serde_json::json!({ "name": name, "arguments": arguments });
-        serde_json::from_value(tagged).map_err(|e| {
-            let message = e.to_string();
-            if message.starts_with("unknown variant") {
-                ActionError::Arguments(format!("there is no tool named {name:?}"))
-            } else {
-                ActionError::Arguments(format!("invalid arguments for {name}: {message}"))
-            }
-        })
-    }
-
-    /// The tool name the model calls it by; [`Action::parse`] of that name gives it back.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Action::BrowserNavigate { .. } => "browser_navigate",
-            Action::BrowserClick { .. } => "browser_click",
-            Action::BrowserType { .. } => "browser_type",
-            Action::BrowserScroll { .. } => "browser_scroll",
-            Action::BrowserSendKeys { .. } => "browser_send_keys",
-            Action::BrowserSelect { .. } => "browser_select",
-            Action::BrowserSwitchTab { .. } => "browser_switch_tab",
-            Action::BrowserCloseTab { .. } => "browser_close_tab",
-            Action::BrowserGoBack {} => "browser_go_back",
-            Action::BrowserWait { .. } => "browser_wait",
-            Action::BrowserExtract { .. } => "browser_extract",
-            Action::BrowserUploadFile { .. } => "browser_upload_file",
-            Action::AskHuman { .. } => "ask_human",
-            Action::Done { .. } => DONE,
-        }
-    }
-
     /// Whether this action always leaves the page the rest of the step was planned on.
     pub fn ends_step(&self) -> bool {
         matches!(
             self,
-            Action::BrowserNavigate { .. }
-                | Action::BrowserGoBack {}
-                | Action::BrowserSwitchTab { .. }
-                | Action::BrowserCloseTab { .. }
-                | Action::AskHuman { .. }
-                | Action::Done { .. }
+            Action::BrowserNavigate(_)
+                | Action::BrowserGoBack(_)
+                | Action::BrowserSwitchTab(_)
+                | Action::BrowserCloseTab(_)
+                | Action::AskHuman(_)
+                | Action::Done(_)
         )
     }
 
     /// The element index the action targets, if any.
     pub fn index(&self) -> Option<u64> {
         match self {
-            Action::BrowserClick { index }
-            | Action::BrowserType { index, .. }
-            | Action::BrowserSelect { index, .. }
-            | Action::BrowserUploadFile { index, .. } => Some(*index),
-            Action::BrowserScroll { index, .. } => *index,
+            Action::BrowserClick(Click { index })
+            | Action::BrowserType(TypeText { index, .. })
+            | Action::BrowserSelect(Select { index, .. })
+            | Action::BrowserUploadFile(UploadFile { index, .. }) => Some(*index),
+            Action::BrowserScroll(Scroll { index, .. }) => *index,
             _ => None,
         }
     }
@@ -240,18 +99,18 @@ impl Action {
     /// A normalised form for loop detection: two actions with the same key do the same thing.
     pub fn loop_key(&self) -> Option<String> {
         Some(match self {
-            Action::BrowserClick { index } => format!("click {index}"),
-            Action::BrowserType { index, text, .. } => {
+            Action::BrowserClick(Click { index }) => format!("click {index}"),
+            Action::BrowserType(TypeText { index, text, .. }) => {
                 format!("type {index} {}", text.to_lowercase())
             }
-            Action::BrowserNavigate { url, .. } => format!("navigate {url}"),
-            Action::BrowserScroll {
+            Action::BrowserNavigate(Navigate { url, .. }) => format!("navigate {url}"),
+            Action::BrowserScroll(Scroll {
                 direction, index, ..
-            } => format!("scroll {direction:?} {index:?}"),
-            Action::BrowserSendKeys { keys } => format!("keys {keys}"),
-            Action::BrowserSelect { index, option } => format!("select {index} {option}"),
-            Action::BrowserExtract { query } => format!("extract {query}"),
-            Action::BrowserWait { .. } | Action::BrowserGoBack {} | Action::Done { .. } => {
+            }) => format!("scroll {direction:?} {index:?}"),
+            Action::BrowserSendKeys(SendKeys { keys }) => format!("keys {keys}"),
+            Action::BrowserSelect(Select { index, option }) => format!("select {index} {option}"),
+            Action::BrowserExtract(Extract { query }) => format!("extract {query}"),
+            Action::BrowserWait(_) | Action::BrowserGoBack(_) | Action::Done(_) => {
                 return None;
             }
             other => format!("{other:?}"),
@@ -269,29 +128,48 @@ mod tests {
     fn parses_tool_calls_with_defaults() {
         assert_eq!(
             Action::parse("browser_type", &json!({"index": 12, "text": "lamp"})).unwrap(),
-            Action::BrowserType {
+            Action::BrowserType(TypeText {
                 index: 12,
                 text: "lamp".into(),
                 clear: true,
                 submit: false
-            }
+            })
         );
         assert_eq!(
             Action::parse("browser_click", &json!({"index": "[42]"})).unwrap(),
-            Action::BrowserClick { index: 42 }
+            Action::BrowserClick(Click { index: 42 })
         );
         assert_eq!(
             Action::parse("browser_go_back", &Value::Null).unwrap(),
-            Action::BrowserGoBack {}
+            Action::BrowserGoBack(GoBack {})
         );
         assert_eq!(
             Action::parse("browser_click", &json!("{\"index\": 7}")).unwrap(),
-            Action::BrowserClick { index: 7 }
+            Action::BrowserClick(Click { index: 7 })
         );
         assert!(matches!(
             Action::parse("done", &json!({"text": "ok"})).unwrap(),
-            Action::Done { success: true, .. }
+            Action::Done(Done { success: true, .. })
         ));
+    }
+
+    /// Every declared tool is offered (with uploads on), once, and by its own name.
+    #[test]
+    fn every_declared_tool_is_offered() {
+        let offered: Vec<String> = tool_definitions(true, None)
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(
+            offered,
+            Action::NAMES,
+            "offered in the declared order, each once"
+        );
+        let without_uploads: Vec<String> = tool_definitions(false, None)
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert!(!without_uploads.iter().any(|n| n == "browser_upload_file"));
     }
 
     #[test]
@@ -352,44 +230,44 @@ mod tests {
             .map(|t| t.name)
             .collect();
         for action in [
-            Action::BrowserNavigate {
+            Action::BrowserNavigate(Navigate {
                 url: "x".into(),
                 new_tab: false,
-            },
-            Action::BrowserClick { index: 1 },
-            Action::BrowserType {
+            }),
+            Action::BrowserClick(Click { index: 1 }),
+            Action::BrowserType(TypeText {
                 index: 1,
                 text: "x".into(),
                 clear: true,
                 submit: false,
-            },
-            Action::BrowserScroll {
+            }),
+            Action::BrowserScroll(Scroll {
                 direction: Direction::Down,
                 pages: None,
                 index: None,
-            },
-            Action::BrowserSendKeys { keys: "x".into() },
-            Action::BrowserSelect {
+            }),
+            Action::BrowserSendKeys(SendKeys { keys: "x".into() }),
+            Action::BrowserSelect(Select {
                 index: 1,
                 option: "x".into(),
-            },
-            Action::BrowserSwitchTab { tab_id: "x".into() },
-            Action::BrowserCloseTab { tab_id: "x".into() },
-            Action::BrowserGoBack {},
-            Action::BrowserWait { seconds: None },
-            Action::BrowserExtract { query: "x".into() },
-            Action::BrowserUploadFile {
+            }),
+            Action::BrowserSwitchTab(SwitchTab { tab_id: "x".into() }),
+            Action::BrowserCloseTab(CloseTab { tab_id: "x".into() }),
+            Action::BrowserGoBack(GoBack {}),
+            Action::BrowserWait(Wait { seconds: None }),
+            Action::BrowserExtract(Extract { query: "x".into() }),
+            Action::BrowserUploadFile(UploadFile {
                 index: 1,
                 path: "x".into(),
-            },
-            Action::AskHuman {
+            }),
+            Action::AskHuman(AskHuman {
                 question: "x".into(),
-            },
-            Action::Done {
+            }),
+            Action::Done(Done {
                 text: "x".into(),
                 success: true,
                 data: None,
-            },
+            }),
         ] {
             assert!(
                 offered.iter().any(|n| n == action.name()),

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::time::timeout;
 
-use crate::actions::{Action, ActionOptions, Browsing, DONE, tool_definitions};
+use crate::actions::{Action, ActionOptions, AskHuman, Browsing, DONE, Done, tool_definitions};
 use crate::cost;
 use crate::human::{self, ApprovalKind, HumanAsk, HumanLink, HumanReply};
 use crate::llm::{
@@ -710,14 +710,14 @@ impl<'a> Run<'a> {
                     continue;
                 }
             };
-            if forced && !matches!(action, Action::Done { .. }) {
+            if forced && !matches!(action, Action::Done(_)) {
                 self.tool_error(call, "only done is allowed now").await;
                 continue;
             }
             // A human took the browser since this step was planned: the plan is stale, a
             // `done` included (the task may not be finished; with keepAlive false it would
             // stop the session under the human's hands). Wait for the control, then re-plan.
-            if !matches!(action, Action::AskHuman { .. })
+            if !matches!(action, Action::AskHuman(_))
                 && self.human.control().epoch != self.plan_epoch
             {
                 if let Some(outcome) = self.yield_to_human(browsing, step).await {
@@ -737,17 +737,17 @@ impl<'a> Run<'a> {
                 continue;
             }
             match action {
-                Action::Done {
+                Action::Done(Done {
                     text,
                     success,
                     data,
-                } => match self.finish_done(call, text, success, data, step).await {
+                }) => match self.finish_done(call, text, success, data, step).await {
                     Some(outcome) => return StepEnd::Finished(outcome),
                     None => {
                         stop_reason = Some("done was rejected".into());
                     }
                 },
-                Action::AskHuman { question } => {
+                Action::AskHuman(AskHuman { question }) => {
                     match self.ask_human(browsing, call, &question, step).await {
                         Ok(()) => {
                             ok = true;

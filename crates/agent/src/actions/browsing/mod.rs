@@ -31,7 +31,10 @@ use dialogs::{DialogAnswerer, HumanFlags};
 
 use super::error::ActionError;
 use super::keys;
-use super::{Action, Direction, MAX_WAIT_SECS};
+use super::{
+    Action, Click, CloseTab, Direction, Extract, GoBack, MAX_WAIT_SECS, Navigate, Scroll, Select,
+    SendKeys, SwitchTab, TypeText, UploadFile, Wait,
+};
 use crate::human::Control;
 use crate::perception::{Element, ElementRef, Observer, PageState, PerceptionError, Tab};
 use crate::secrets::SensitiveData;
@@ -431,32 +434,36 @@ impl Browsing {
         secrets: &SensitiveData,
     ) -> Result<Executed, ActionError> {
         match action {
-            Action::BrowserNavigate { url, new_tab } => self.navigate(url, *new_tab).await,
-            Action::BrowserClick { index } => self.click(*index).await,
-            Action::BrowserType {
+            Action::BrowserNavigate(Navigate { url, new_tab }) => {
+                self.navigate(url, *new_tab).await
+            }
+            Action::BrowserClick(Click { index }) => self.click(*index).await,
+            Action::BrowserType(TypeText {
                 index,
                 text,
                 clear,
                 submit,
-            } => self.type_text(*index, text, *clear, *submit, secrets).await,
-            Action::BrowserScroll {
+            }) => self.type_text(*index, text, *clear, *submit, secrets).await,
+            Action::BrowserScroll(Scroll {
                 direction,
                 pages,
                 index,
-            } => self.scroll(*direction, pages.unwrap_or(1.0), *index).await,
-            Action::BrowserSendKeys { keys } => self.send_keys(keys).await,
-            Action::BrowserSelect { index, option } => self.select(*index, option).await,
-            Action::BrowserSwitchTab { tab_id } => self.switch_tab(tab_id).await,
-            Action::BrowserCloseTab { tab_id } => self.close_tab(tab_id).await,
-            Action::BrowserGoBack {} => self.go_back().await,
-            Action::BrowserWait { seconds } => {
+            }) => self.scroll(*direction, pages.unwrap_or(1.0), *index).await,
+            Action::BrowserSendKeys(SendKeys { keys }) => self.send_keys(keys).await,
+            Action::BrowserSelect(Select { index, option }) => self.select(*index, option).await,
+            Action::BrowserSwitchTab(SwitchTab { tab_id }) => self.switch_tab(tab_id).await,
+            Action::BrowserCloseTab(CloseTab { tab_id }) => self.close_tab(tab_id).await,
+            Action::BrowserGoBack(GoBack {}) => self.go_back().await,
+            Action::BrowserWait(Wait { seconds }) => {
                 let seconds = seconds.unwrap_or(2.0).clamp(0.0, MAX_WAIT_SECS);
                 sleep(Duration::from_secs_f64(seconds)).await;
                 Ok(Executed::said(format!("Waited {seconds}s")))
             }
-            Action::BrowserExtract { query } => self.extract(query).await,
-            Action::BrowserUploadFile { index, path } => self.upload(*index, path).await,
-            Action::AskHuman { .. } | Action::Done { .. } => Err(ActionError::Arguments(
+            Action::BrowserExtract(Extract { query }) => self.extract(query).await,
+            Action::BrowserUploadFile(UploadFile { index, path }) => {
+                self.upload(*index, path).await
+            }
+            Action::AskHuman(_) | Action::Done(_) => Err(ActionError::Arguments(
                 "done and ask_human end the task; they are not browser actions".into(),
             )),
         }
