@@ -66,6 +66,8 @@ fn is_guid(id: &str) -> bool {
 impl Downloads {
     /// Sends every download of the browser behind `cdp` into `dir` and starts listing them.
     pub async fn follow(cdp: &Connection, dir: &Path) -> Result<Downloads, BrowserError> {
+        // Chromium, as the browser user, writes the files.
+        crate::user::give_dir(dir).map_err(BrowserError::Files)?;
         let mut events = cdp.events();
         cdp.call(SetDownloadBehavior {
             behavior: DownloadBehavior::AllowAndName,
