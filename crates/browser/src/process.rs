@@ -90,7 +90,6 @@ impl Process {
         let ends = pipe.child_ends();
         // As root, Chromium runs as the browser user: its profile is that user's (Tandem reads
         // it back as root); the mount plan's files (made below) stay root's, readable.
-        crate::user::note_hidden(&options.hidden_dirs);
         if let Err(e) = crate::user::give(&profile_dir) {
             remove_profile(&profile_dir).await;
             return Err(BrowserError::ProfileDir(e));

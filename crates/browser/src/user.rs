@@ -4,8 +4,9 @@
 //! [`USER_NAME`] (created by `scripts/install-deps.sh`) with its sandbox on: the browser then
 //! cannot read the server's files even where a navigation slipped through, and a compromised
 //! renderer is confined by Chromium's own sandbox. What the browser must use is handed to that
-//! user: its profile (see [`give`]), the folder it writes downloads into ([`give_dir`]) and a
-//! copy of each file it uploads ([`stage_uploads`]), while the data directory stays 0700.
+//! user: its profile (see [`give`]), a folder of its own to write downloads into
+//! ([`download_folder`]) and a copy of each file it uploads ([`stage_uploads`]), while the data
+//! directory stays 0700.
 //!
 //! `--no-sandbox` remains only where the sandbox cannot work (root without the user, or a host
 //! without user namespaces), said once in the log.
@@ -13,8 +14,8 @@
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 use nix::unistd::{User, geteuid};
 
@@ -115,40 +116,26 @@ fn give_tree(path: &Path, user: BrowserUser) -> io::Result<()> {
     Ok(())
 }
 
-/// Directories the browser must not see (the data directory): [`give_dir`] never opens them.
-static HIDDEN: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// Remembers the directories hidden from the browser (see [`give_dir`]).
-pub(crate) fn note_hidden(dirs: &[PathBuf]) {
-    let mut hidden = HIDDEN.lock().unwrap_or_else(|p| p.into_inner());
-    for dir in dirs {
-        if !hidden.contains(dir) {
-            hidden.push(dir.clone());
-        }
-    }
-}
-
-/// Hands the directory `dir` (e.g. where the browser writes downloads) to the browser user
-/// and lets that user pass through its parents (search permission only, no listing), up to a
-/// directory hidden from the browser, which keeps its mode (inside the browser's mount
-/// namespace the hidden directory is an empty tmpfs and the shared folders are bound back).
-pub(crate) fn give_dir(dir: &Path) -> io::Result<()> {
+/// A folder of the browser user's own for Chromium to write downloads into
+/// (`<tmp>/tandem-chromium-<pid>-downloads-<n>`, 0700), when Chromium runs as that user: the
+/// server's data directory (and the folders above it, e.g. a home directory) stay closed to
+/// it, and Tandem, as root, reads the files from there. `None` when Chromium runs as Tandem's
+/// own user.
+pub(crate) fn download_folder() -> io::Result<Option<PathBuf>> {
     let Some(user) = browser_user() else {
-        return Ok(());
+        return Ok(None);
     };
-    chown_to(dir, user)?;
-    let hidden = HIDDEN.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    for parent in dir.ancestors().skip(1) {
-        if parent.parent().is_none() || hidden.iter().any(|h| h == parent) {
-            break;
-        }
-        let meta = std::fs::metadata(parent)?;
-        let mode = meta.permissions().mode();
-        if mode & 0o001 == 0 {
-            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(mode | 0o001))?;
-        }
-    }
-    Ok(())
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let dir = std::env::temp_dir().join(format!(
+        "{}{}-downloads-{}",
+        crate::process::TEMP_PREFIX,
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    chown_to(&dir, user)?;
+    Ok(Some(dir))
 }
 
 /// The paths the browser should read for an upload of `files`: the files themselves when
