@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what Tandem needs on a Debian machine, skipping whatever is already there.
 #
-#   scripts/install-deps.sh          Chromium (Debian package) and a check for cargo
+#   scripts/install-deps.sh          Chromium (Debian package), the tandem-browser system user
+#                                    and a check for cargo
 #   scripts/install-deps.sh --test   also the test dependencies: cargo-nextest, the Python
 #                                    venv with the official SDK (tests/sdk/python/.venv),
 #                                    the npm SDK (tests/sdk/ts/node_modules) and PostgreSQL's
@@ -19,7 +20,7 @@ for arg in "$@"; do
   case "$arg" in
     --test) with_test=1 ;;
     -h | --help)
-      sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -56,6 +57,18 @@ install_chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
   [ -x "$chromium_bin" ] || die "Chromium is still missing at $chromium_bin after apt-get install"
+}
+
+# When Tandem runs as root, Chromium runs as this unprivileged system user with its sandbox on
+# (crates/browser/src/user.rs); without it Chromium would run as root with --no-sandbox.
+browser_user="tandem-browser"
+create_browser_user() {
+  if id -u "$browser_user" >/dev/null 2>&1; then
+    return
+  fi
+  log "creating the system user $browser_user (Chromium runs as it when Tandem runs as root)"
+  as_root useradd --system --no-create-home --user-group --home-dir /nonexistent \
+    --shell /usr/sbin/nologin "$browser_user"
 }
 
 check_cargo() {
@@ -129,6 +142,7 @@ install_ts_sdk() {
 }
 
 install_chromium
+create_browser_user
 check_cargo
 if [ "$with_test" -eq 1 ]; then
   install_nextest

@@ -10,6 +10,9 @@
 //!   data directory), so that the browser cannot read the API key, the token key or the
 //!   database even if a navigation slipped through; the folders it must use (downloads, the
 //!   upload folders) are bound back inside.
+//! - Then, as root, the switch to the unprivileged browser user ([`crate::user`]), after the
+//!   mounts (which need root) and before the parent-death signal (which a change of user
+//!   clears).
 //!
 //! Code in a `pre_exec` hook runs in the forked child of a multi-threaded process: it only
 //! makes system calls on memory prepared before the fork, never allocates or locks.
@@ -79,6 +82,22 @@ fn covers_what_chromium_needs(dir: &Path, scratch: &Path) -> bool {
     covers
 }
 
+/// Opens `dir` and everything under it for reading by anyone (directories 0755, files 0644).
+fn make_readable(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            make_readable(&entry.path())?;
+        } else if kind.is_file() {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o644))?;
+        }
+    }
+    Ok(())
+}
+
 fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
@@ -106,6 +125,9 @@ impl MountPlan {
             managed.join("tandem.json"),
             crate::address::chromium_policy().to_string(),
         )?;
+        // Chromium may run as the unprivileged browser user: it must read all of it (nothing
+        // there is secret; Tandem's umask would make it root's only).
+        make_readable(scratch)?;
         let mut shares = Vec::new();
         for (i, source) in shared.iter().enumerate() {
             let Some(outer) = hidden
@@ -203,8 +225,10 @@ impl MountPlan {
     }
 }
 
-/// Installs the child's confinement on `command`: the mounts of `plan`, if any, then the
-/// parent-death signal. A child whose parent already died before the signal was armed exits.
+/// Installs the child's confinement on `command`: the mounts of `plan`, if any, then the switch
+/// to `user` (supplementary groups, group, user; the mounts need root), then the parent-death
+/// signal (a change of user clears it). A child whose parent already died before the signal
+/// was armed exits.
 ///
 /// `pipe` is the child's ends of the DevTools pipe (`--remote-debugging-pipe`): the one it
 /// reads becomes its fd 3, the one it writes its fd 4. Both must be above 4 (see
@@ -212,11 +236,12 @@ impl MountPlan {
 pub(crate) fn confine(
     command: &mut std::process::Command,
     plan: Option<MountPlan>,
+    user: Option<crate::user::BrowserUser>,
     pipe: (RawFd, RawFd),
 ) {
     let parent = Pid::this();
-    // SAFETY: the hook only makes system calls (dup2, unshare, mount, mkdir, umount2, prctl,
-    // getppid) on descriptors and C strings prepared before the fork; it does not allocate or
+    // SAFETY: the hook only makes system calls (dup2, unshare, mount, mkdir, umount2,
+    // setgroups, setgid, setuid, prctl, getppid) on descriptors and C strings prepared before the fork; it does not allocate or
     // take locks.
     unsafe {
         command.pre_exec(move || {
@@ -227,6 +252,15 @@ pub(crate) fn confine(
             }
             if let Some(plan) = &plan {
                 plan.apply().map_err(io::Error::from)?;
+            }
+            if let Some(user) = user {
+                let groups = [user.gid as nix::libc::gid_t];
+                if nix::libc::setgroups(1, groups.as_ptr()) < 0
+                    || nix::libc::setgid(user.gid) < 0
+                    || nix::libc::setuid(user.uid) < 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
             }
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
             if getppid() != parent {

@@ -49,6 +49,8 @@ pub struct Download {
 #[derive(Debug)]
 pub struct Downloads {
     dir: PathBuf,
+    /// The browser user's folder `dir` is, removed with the list.
+    own: Option<PathBuf>,
     list: Arc<Mutex<Vec<Download>>>,
     changes: watch::Receiver<u64>,
     task: JoinHandle<()>,
@@ -65,7 +67,12 @@ fn is_guid(id: &str) -> bool {
 
 impl Downloads {
     /// Sends every download of the browser behind `cdp` into `dir` and starts listing them.
+    /// When Chromium runs as the unprivileged browser user, the files go into a folder of
+    /// that user's instead, removed when this is dropped ([`Downloads::file`] says where).
     pub async fn follow(cdp: &Connection, dir: &Path) -> Result<Downloads, BrowserError> {
+        // Chromium running as the browser user writes into a folder of that user's instead.
+        let own = crate::user::download_folder().map_err(BrowserError::Files)?;
+        let dir = own.as_deref().unwrap_or(dir);
         let mut events = cdp.events();
         cdp.call(SetDownloadBehavior {
             behavior: DownloadBehavior::AllowAndName,
@@ -117,6 +124,7 @@ impl Downloads {
         });
         Ok(Downloads {
             dir: dir.to_path_buf(),
+            own,
             list,
             changes,
             task,
@@ -148,6 +156,9 @@ impl Downloads {
 impl Drop for Downloads {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(own) = &self.own {
+            let _ = std::fs::remove_dir_all(own);
+        }
     }
 }
 

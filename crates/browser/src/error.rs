@@ -50,6 +50,9 @@ pub enum BrowserError {
     /// A profile could not be seeded into a browser or saved from it.
     #[error("browser profile: {0}")]
     Profile(String),
+    /// Files could not be handed to the browser's user (an upload, the downloads folder).
+    #[error("cannot hand files to the browser: {0}")]
+    Files(std::io::Error),
     /// The pool was shut down; no more browsers are handed out.
     #[error("the browser pool is shut down")]
     PoolClosed,

@@ -22,6 +22,7 @@ mod process;
 mod profile;
 mod screencast;
 mod tabs;
+mod user;
 
 pub use address::AddressError;
 pub use browser::Browser;
@@ -37,3 +38,4 @@ pub use process::Exit;
 pub use profile::{SavedProfile, saved_cookies_file};
 pub use screencast::{Frame, FrameSink, Screencast, ScreencastSettings};
 pub use tabs::{TabEvent, TabInfo};
+pub use user::{USER_NAME, stage_uploads};

@@ -421,6 +421,7 @@ impl LiveTab {
         input: &FileInput,
         files: &[PathBuf],
     ) -> Result<(), BrowserError> {
+        let files = crate::user::stage_uploads(files).map_err(BrowserError::Files)?;
         self.session_of(input.session_id.as_deref())
             .call(dom::SetFileInputFiles {
                 files: files.iter().map(|p| p.display().to_string()).collect(),

@@ -88,6 +88,12 @@ impl Process {
             }
         };
         let ends = pipe.child_ends();
+        // As root, Chromium runs as the browser user: its profile is that user's (Tandem reads
+        // it back as root); the mount plan's files (made below) stay root's, readable.
+        if let Err(e) = crate::user::give(&profile_dir) {
+            remove_profile(&profile_dir).await;
+            return Err(BrowserError::ProfileDir(e));
+        }
         let spawned = match mount_plan(options, &profile_dir) {
             Some(plan) => {
                 match launch(
@@ -287,7 +293,8 @@ async fn launch(
             command.env(name, value);
         }
     }
-    crate::confine::confine(command.as_std_mut(), plan, pipe);
+    let user = crate::user::browser_user();
+    crate::confine::confine(command.as_std_mut(), plan, user, pipe);
     crate::confine::spawn(move || command.spawn()).await
 }
 
@@ -309,7 +316,6 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
     let (screen_width, screen_height) = screen_size((width, height));
     let mut args = vec![
         "--headless".to_string(),
-        "--no-sandbox".to_string(),
         "--disable-gpu".to_string(),
         "--disable-quic".to_string(),
         "--no-first-run".to_string(),
@@ -326,10 +332,14 @@ fn chromium_args(options: &LaunchOptions, profile_dir: &Path) -> Vec<String> {
         format!("--user-data-dir={}", profile_dir.join("profile").display()),
         format!("--window-size={width},{height}"),
         format!("--screen-info={{0,0 {screen_width}x{screen_height}}}"),
-        // Without it the first tab shows an infobar about `--no-sandbox`, 56 px tall, so its
+        // Without it the first tab may show an infobar (`--no-sandbox`), 56 px tall, so its
         // viewport is smaller than every later tab's.
         "--test-type".to_string(),
     ];
+    // The sandbox is on wherever it can work (see `crate::user`).
+    if !crate::user::sandbox() {
+        args.push("--no-sandbox".to_string());
+    }
     if (options.device_scale_factor - 1.0).abs() > f64::EPSILON {
         args.push(format!(
             "--force-device-scale-factor={}",
@@ -406,7 +416,7 @@ fn adopt_orphans() {
 
 /// The start of every browser's temporary directory name, followed by the owning process id:
 /// `tandem-chromium-<pid>-XXXXXX`.
-const TEMP_PREFIX: &str = "tandem-chromium-";
+pub(crate) const TEMP_PREFIX: &str = "tandem-chromium-";
 
 /// Deletes the temporary directories of browsers whose owning process is gone.
 ///

@@ -165,3 +165,87 @@ async fn a_browser_outlives_the_thread_that_launched_it() {
             .is_empty()
     );
 }
+
+/// The ids on a `/proc/<pid>/status` line (`Uid:` or `Gid:`): real, effective, saved, fs.
+fn status_ids(pid: u32, field: &str) -> Vec<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .unwrap()
+        .split_whitespace()
+        .map(|id| id.parse().unwrap())
+        .collect()
+}
+
+/// The processes of a browser's process group (the browser, its zygotes, renderers, helpers).
+fn group_members(pgid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let (_, rest) = s.rsplit_once(')')?;
+                    rest.split_whitespace().nth(2)?.parse::<u32>().ok()
+                })
+                == Some(pgid)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn as_root_chromium_runs_as_an_unprivileged_user_with_its_sandbox_on() {
+    if !is_root() {
+        eprintln!("not root: Chromium runs as Tandem's own user; nothing to check");
+        return;
+    }
+    let user = nix::unistd::User::from_name(browser::USER_NAME)
+        .unwrap()
+        .expect("scripts/install-deps.sh creates the browser user");
+    let site = FixtureServer::start().await;
+    let browser = Browser::launch(&LaunchOptions::default()).await.unwrap();
+    let tab = browser.active_tab().unwrap();
+    let page = browser.page(&tab.id).await.unwrap();
+    page.navigate(&site.url("/")).await.unwrap();
+
+    let pid = browser.pid();
+    assert_eq!(status_ids(pid, "Uid:"), [user.uid.as_raw(); 4]);
+    assert_eq!(status_ids(pid, "Gid:"), [user.gid.as_raw(); 4]);
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    assert!(
+        !args.iter().any(|a| *a == b"--no-sandbox"),
+        "{}",
+        String::from_utf8_lossy(&cmdline)
+    );
+    // No process of the browser is root, and its renderer is sandboxed (seccomp-bpf filter).
+    let members = group_members(pid);
+    assert!(members.len() > 1, "{members:?}");
+    let mut filtered = 0;
+    for member in &members {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{member}/status")) else {
+            continue; // exited meanwhile
+        };
+        assert!(
+            !status
+                .lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")),
+            "process {member} runs as root"
+        );
+        if status.lines().any(|l| l == "Seccomp:\t2") {
+            filtered += 1;
+        }
+    }
+    assert!(filtered > 0, "no sandboxed process among {members:?}");
+    // The browser works: a page runs scripts.
+    assert_eq!(page.evaluate("1 + 1").await.unwrap(), json!(2));
+
+    browser.stop().await;
+    assert!(
+        wait_group_gone(pid, Duration::from_secs(5))
+            .await
+            .is_empty()
+    );
+}

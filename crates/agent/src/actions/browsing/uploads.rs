@@ -34,9 +34,14 @@ impl Browsing {
         let file = allowed_upload(&self.options.upload_dirs, Path::new(path))?;
         let element = self.element(index)?;
         let session = self.node_session(&element.target).await?;
+        // A copy the browser's own user can read (the workspace stays closed to it).
+        let staged = browser::stage_uploads(std::slice::from_ref(&file)).map_err(|e| {
+            ActionError::Failed(format!("cannot hand the file to the browser: {e}"))
+        })?;
+        let readable = staged.first().unwrap_or(&file);
         session
             .call(dom::SetFileInputFiles {
-                files: vec![file.to_string_lossy().into_owned()],
+                files: vec![readable.to_string_lossy().into_owned()],
                 backend_node_id: Some(element.target.backend_node_id),
                 ..Default::default()
             })
