@@ -389,14 +389,32 @@ function openChooser(multiple) {
   $('chooser').hidden = false;
 }
 function closeChooser() { state.chooser = null; $('chooser').hidden = true; }
+/** Bytes of a file per `chunk` message: the server bounds a message to 4 MiB. */
+const UPLOAD_CHUNK = 1 << 20;
+/** Upload ids, unique on this page. */
+let uploadsSent = 0;
 $('fileinput').onchange = async () => {
-  const files = await Promise.all([...$('fileinput').files].map(async (f) => ({
-    name: f.name, data: await base64(f),
-  })));
-  send({ t: 'files', files });
+  const chosen = [...$('fileinput').files];
   closeChooser();
+  const uploads = [];
+  const sent = socket;
+  for (const f of chosen) {
+    const id = ++uploadsSent;
+    uploads.push(id);
+    send({ t: 'upload', id, name: f.name, size: f.size });
+    for (let offset = 0; offset < f.size; offset += UPLOAD_CHUNK) {
+      const data = await base64(f.slice(offset, offset + UPLOAD_CHUNK));
+      // Keep a few chunks at most in the socket's buffer; a reconnect loses the upload
+      // (the server then says so when the files are handed over).
+      while (socket === sent && sent.readyState === WebSocket.OPEN && sent.bufferedAmount > 4 * UPLOAD_CHUNK) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      send({ t: 'chunk', id, offset, data });
+    }
+  }
+  send({ t: 'files', uploads });
 };
-$('choosercancel').onclick = () => { send({ t: 'files', files: [] }); closeChooser(); };
+$('choosercancel').onclick = () => { send({ t: 'files', uploads: [] }); closeChooser(); };
 function base64(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();

@@ -159,11 +159,30 @@ pub enum ViewerMessage {
         #[serde(default)]
         text: Option<String>,
     },
-    /// Files for the pending file chooser; none cancels it.
+    /// A file for the pending file chooser begins: its chunks follow, then `files`.
+    Upload {
+        /// The viewer's id for it, unique on its socket.
+        id: u64,
+        /// Its name on the human's machine.
+        name: String,
+        /// Its size in bytes, which its chunks must add up to.
+        size: u64,
+    },
+    /// A piece of a file begun with `upload`, in order (at most 1 MiB, base64).
+    Chunk {
+        /// The upload.
+        id: u64,
+        /// Where the piece starts in the file: the bytes received so far.
+        offset: u64,
+        /// The piece, base64.
+        data: String,
+    },
+    /// The answer to the pending file chooser: the uploads, each received whole; none
+    /// cancels it.
     Files {
-        /// The files, base64-encoded.
+        /// The uploads' ids.
         #[serde(default)]
-        files: Vec<UploadedFile>,
+        uploads: Vec<u64>,
     },
     /// The choice in a native `<select>`; no index closes the list.
     Select {
@@ -191,15 +210,6 @@ pub enum ViewerMessage {
     },
     /// "Take control": the agent pauses after its current action.
     TakeControl,
-}
-
-/// A file sent from the human's machine.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct UploadedFile {
-    /// Its name on the human's machine.
-    pub name: String,
-    /// Its content, base64.
-    pub data: String,
 }
 
 /// What the server sends as JSON.

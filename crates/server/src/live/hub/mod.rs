@@ -21,7 +21,7 @@ use browser::{
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
-use super::protocol::{NavAction, ServerMessage, TabAction, UploadedFile};
+use super::protocol::{NavAction, ServerMessage, TabAction};
 use crate::owners::{Activity, SessionClock};
 use crate::sessions::{HumanSource, Resume, Sessions};
 
@@ -32,6 +32,7 @@ mod uploads;
 use actor::Actor;
 pub use input::InputJob;
 use input::replay_input;
+pub use uploads::{CHUNK_LIMIT, Incoming};
 
 /// Largest total upload through one file chooser.
 pub const MAX_UPLOAD_BYTES: usize = 48 << 20;
@@ -97,10 +98,10 @@ pub enum HubCommand {
         /// Where to report that it did not get through.
         reply: mpsc::UnboundedSender<ServerMessage>,
     },
-    /// Files for the chooser.
+    /// Files for the chooser, received whole by the viewer's [`Incoming`].
     Files {
-        /// The files; empty cancels.
-        files: Vec<UploadedFile>,
+        /// The stored files; empty cancels.
+        files: Vec<PathBuf>,
         /// Where to report a failure.
         reply: mpsc::UnboundedSender<ServerMessage>,
     },
@@ -141,6 +142,8 @@ pub struct Hub {
     activity: Activity,
     /// The session layer, for a human's answers and taking the control.
     sessions: Sessions,
+    /// Where the viewers' uploads are stored.
+    uploads: PathBuf,
 }
 
 impl Hub {
@@ -181,6 +184,7 @@ impl Hub {
             next_viewer: AtomicU64::new(1),
             activity: Activity::new(sessions.owners().clone(), session_id),
             sessions,
+            uploads: dir.path().join("uploads"),
         });
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let (signals_tx, signals) = mpsc::unbounded_channel();
@@ -202,8 +206,6 @@ impl Hub {
             size: (0, 0),
             chooser: None,
             titles: HashMap::new(),
-            uploads: dir.path().join("uploads"),
-            uploads_made: 0,
             retry_follow: None,
             pending_nav: Vec::new(),
             _dir: dir,
@@ -214,6 +216,11 @@ impl Hub {
         });
         tokio::spawn(replay_input(input_rx, tab_rx, frames));
         Ok((hub, done))
+    }
+
+    /// Where one viewer's files for the file chooser arrive, chunk by chunk.
+    pub fn incoming(&self, viewer: u64) -> Incoming {
+        Incoming::new(self.uploads.join(format!("viewer-{viewer}")))
     }
 
     /// A fresh viewer id.
