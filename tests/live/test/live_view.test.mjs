@@ -490,7 +490,7 @@ test('a view link watches but its input changes nothing', async () => {
       const ws = new WebSocket(`${location.origin}${location.pathname}/ws${location.search}`.replace(/^http/, 'ws'));
       ws.onopen = () => {
         for (const kind of ['down', 'up']) {
-          ws.send(JSON.stringify({ t: 'mouse', kind, x: 0.195, y: 0.25, button: 0, buttons: kind === 'down' ? 1 : 0, clicks: 1 }));
+          ws.send(JSON.stringify({ t: 'mouse', kind, x: 0.195, y: 0.25, button: 0, buttons: kind === 'down' ? 1 : 0, clickCount: 1 }));
         }
         ws.send(JSON.stringify({ t: 'nav', action: 'go', url: 'http://127.0.0.1:9/' }));
         setTimeout(() => { ws.close(); resolve(); }, 500);

@@ -283,48 +283,26 @@ async fn dispatch(
     }
     match message {
         ViewerMessage::Viewport { .. } | ViewerMessage::Ack => {}
-        ViewerMessage::Mouse {
-            kind,
-            x,
-            y,
-            button,
-            buttons,
-            clicks,
-            mods,
-            dx,
-            dy,
-            picture,
-        } => {
-            let (dx, dy) = if picture {
-                hub.picture_delta(dx, dy)
-            } else {
-                (dx, dy)
-            };
-            hub.input(InputJob::Pointer {
-                action: kind.into(),
-                fx: x,
-                fy: y,
-                button,
-                buttons,
-                clicks,
-                mods,
-                dx,
-                dy,
-            })
-            .await;
+        ViewerMessage::Mouse(mut pointer) => {
+            if pointer.picture {
+                (pointer.delta_x, pointer.delta_y) =
+                    hub.picture_delta(pointer.delta_x, pointer.delta_y);
+                pointer.picture = false;
+            }
+            hub.input(InputJob::Pointer(pointer)).await;
         }
         ViewerMessage::Key {
             down,
             key,
             code,
-            mods,
+            modifiers,
             repeat,
         } => {
             hub.input(InputJob::Key(KeyInput {
                 down,
                 key,
                 code,
-                modifiers: mods,
+                modifiers,
                 repeat,
             }))
             .await;

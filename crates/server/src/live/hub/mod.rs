@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use browser::input::PointerAction;
 use browser::{
     Browser, Downloads, FileInput, Frame, LiveTab, Screencast, ScreencastSettings, SelectFrame,
     TabEvent, TabSignal,
@@ -21,7 +20,7 @@ use browser::{
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
-use super::protocol::{NavAction, ServerMessage, TabAction};
+use super::protocol::{MouseKind, NavAction, ServerMessage, TabAction};
 use crate::owners::{Activity, SessionClock};
 use crate::sessions::{HumanSource, Resume, Sessions};
 
@@ -278,8 +277,8 @@ impl Hub {
     /// Queues input for replay; waits when the queue is full.
     pub async fn input(&self, job: InputJob) {
         let acting = match &job {
-            InputJob::Pointer { action, .. } => {
-                matches!(action, PointerAction::Press | PointerAction::Wheel)
+            InputJob::Pointer(pointer) => {
+                matches!(pointer.kind, MouseKind::Down | MouseKind::Wheel)
             }
             InputJob::Key(_) | InputJob::Text(_) => true,
             InputJob::Copy(_) => false,
