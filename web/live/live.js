@@ -389,14 +389,32 @@ function openChooser(multiple) {
   $('chooser').hidden = false;
 }
 function closeChooser() { state.chooser = null; $('chooser').hidden = true; }
+/** Bytes of a file per `chunk` message: the server bounds a message to 4 MiB. */
+const UPLOAD_CHUNK = 1 << 20;
+/** Upload ids, unique on this page. */
+let uploadsSent = 0;
 $('fileinput').onchange = async () => {
-  const files = await Promise.all([...$('fileinput').files].map(async (f) => ({
-    name: f.name, data: await base64(f),
-  })));
-  send({ t: 'files', files });
+  const chosen = [...$('fileinput').files];
   closeChooser();
+  const uploads = [];
+  const sent = socket;
+  for (const f of chosen) {
+    const id = ++uploadsSent;
+    uploads.push(id);
+    send({ t: 'upload', id, name: f.name, size: f.size });
+    for (let offset = 0; offset < f.size; offset += UPLOAD_CHUNK) {
+      const data = await base64(f.slice(offset, offset + UPLOAD_CHUNK));
+      // Keep a few chunks at most in the socket's buffer; a reconnect loses the upload
+      // (the server then says so when the files are handed over).
+      while (socket === sent && sent.readyState === WebSocket.OPEN && sent.bufferedAmount > 4 * UPLOAD_CHUNK) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      send({ t: 'chunk', id, offset, data });
+    }
+  }
+  send({ t: 'files', uploads });
 };
-$('choosercancel').onclick = () => { send({ t: 'files', files: [] }); closeChooser(); };
+$('choosercancel').onclick = () => { send({ t: 'files', uploads: [] }); closeChooser(); };
 function base64(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
@@ -478,7 +496,7 @@ let inside = false; // the pointer is over the picture (the remote page has it h
 function mouse(kind, e, p) {
   send({
     t: 'mouse', kind, x: p.x, y: p.y, button: e.button, buttons: e.buttons,
-    clicks: kind === 'down' || kind === 'up' ? Math.max(1, e.detail || 1) : 0, mods: modifiers(e, mac),
+    clickCount: kind === 'down' || kind === 'up' ? Math.max(1, e.detail || 1) : 0, modifiers: modifiers(e, mac),
   });
 }
 canvas.addEventListener('mousedown', (e) => {
@@ -524,7 +542,7 @@ function leave() {
   if (!inside || dragging || !control()) return;
   inside = false;
   pendingMove = null;
-  send({ t: 'mouse', kind: 'leave', x: 0, y: 0, button: 0, buttons: 0, clicks: 0, mods: 0 });
+  send({ t: 'mouse', kind: 'leave', x: 0, y: 0, button: 0, buttons: 0, clickCount: 0, modifiers: 0 });
 }
 canvas.addEventListener('mouseleave', leave);
 canvas.addEventListener('wheel', (e) => {
@@ -535,8 +553,8 @@ canvas.addEventListener('wheel', (e) => {
   flushMove();
   const unit = e.deltaMode === 1 ? 40 : e.deltaMode === 2 ? stage.clientHeight : 1;
   send({
-    t: 'mouse', kind: 'wheel', x: p.x, y: p.y, button: 0, buttons: e.buttons, clicks: 0,
-    mods: modifiers(e, mac), dx: e.deltaX * unit, dy: e.deltaY * unit,
+    t: 'mouse', kind: 'wheel', x: p.x, y: p.y, button: 0, buttons: e.buttons, clickCount: 0,
+    modifiers: modifiers(e, mac), deltaX: e.deltaX * unit, deltaY: e.deltaY * unit,
   });
 }, { passive: false });
 canvas.addEventListener('contextmenu', (e) => e.preventDefault());
@@ -562,8 +580,8 @@ canvas.addEventListener('touchmove', (e) => {
   if (!p || !(rect.w > 0 && rect.h > 0)) return;
   flushMove();
   send({
-    t: 'mouse', kind: 'wheel', x: p.x, y: p.y, button: 0, buttons: 0, clicks: 0, mods: 0,
-    dx: dx / rect.w, dy: dy / rect.h, picture: true,
+    t: 'mouse', kind: 'wheel', x: p.x, y: p.y, button: 0, buttons: 0, clickCount: 0, modifiers: 0,
+    deltaX: dx / rect.w, deltaY: dy / rect.h, picture: true,
   });
 }, { passive: false });
 canvas.addEventListener('touchend', (e) => {
@@ -585,13 +603,13 @@ keys.addEventListener('keydown', (e) => {
   // Input is replayed in order: the selection is read before the key goes out, which a cut
   // would empty first.
   if (special === 'copy' || special === 'cut') send({ t: 'copy' });
-  send({ t: 'key', down: true, key: e.key, code: e.code, mods: keyModifiers(e, mac), repeat: e.repeat });
+  send({ t: 'key', down: true, key: e.key, code: e.code, modifiers: keyModifiers(e, mac), repeat: e.repeat });
 });
 keys.addEventListener('keyup', (e) => {
   if (!control() || e.isComposing || composing || e.keyCode === 229) return;
   if (shortcut(e, mac) === 'paste') return;
   e.preventDefault();
-  send({ t: 'key', down: false, key: e.key, code: e.code, mods: keyModifiers(e, mac), repeat: false });
+  send({ t: 'key', down: false, key: e.key, code: e.code, modifiers: keyModifiers(e, mac), repeat: false });
 });
 keys.addEventListener('paste', (e) => {
   e.preventDefault();

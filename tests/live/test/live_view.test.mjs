@@ -3,7 +3,7 @@
 // reports its fixture pages send to this test's own page server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -334,6 +334,24 @@ test('a file chooser becomes an upload from the human machine', async () => {
   assert.equal(uploaded.text, 'hello from the human\n');
 });
 
+// A control socket bounds its messages to 4 MiB (issue 12.5): a bigger file arrives in
+// chunks, whole and intact.
+test('a file larger than a control message arrives whole through the file chooser', async () => {
+  await goTo(viewer, fixtures.url('/live-file.html'));
+  const since = Date.now();
+  await clickRemote(300, 150);
+  await viewer.locator('#chooser').waitFor({ state: 'visible' });
+  const buffer = Buffer.alloc(9 << 20);
+  for (let i = 0; i < buffer.length; i += 4) buffer.writeUInt32LE((i * 2654435761) >>> 0, i);
+  await viewer.locator('#fileinput').setInputFiles({
+    name: 'big.bin', mimeType: 'application/octet-stream', buffer,
+  });
+  const uploaded = await fixtures.waitFor((r) => r.event === 'file', { since, timeout: 60000 });
+  assert.equal(uploaded.name, 'big.bin');
+  assert.equal(uploaded.size, buffer.length);
+  assert.equal(uploaded.sha256, createHash('sha256').update(buffer).digest('hex'));
+});
+
 test('a native select opens in the viewer and the choice lands in the page', async () => {
   await goTo(viewer, fixtures.url('/live-select.html'));
   await clickRemote(250, 120);
@@ -472,7 +490,7 @@ test('a view link watches but its input changes nothing', async () => {
       const ws = new WebSocket(`${location.origin}${location.pathname}/ws${location.search}`.replace(/^http/, 'ws'));
       ws.onopen = () => {
         for (const kind of ['down', 'up']) {
-          ws.send(JSON.stringify({ t: 'mouse', kind, x: 0.195, y: 0.25, button: 0, buttons: kind === 'down' ? 1 : 0, clicks: 1 }));
+          ws.send(JSON.stringify({ t: 'mouse', kind, x: 0.195, y: 0.25, button: 0, buttons: kind === 'down' ? 1 : 0, clickCount: 1 }));
         }
         ws.send(JSON.stringify({ t: 'nav', action: 'go', url: 'http://127.0.0.1:9/' }));
         setTimeout(() => { ws.close(); resolve(); }, 500);

@@ -35,15 +35,17 @@ use crate::sessions::Sessions;
 use access::Access;
 use assets::PageState;
 pub use hub::Hub;
-use hub::MAX_UPLOAD_BYTES;
 
 /// Largest message a view-only viewer may send: its messages are small controls (picture
 /// size, acknowledgements, pings); anything bigger closes its socket with 1009.
 pub const VIEW_MESSAGE_LIMIT: usize = 4 << 10;
 
-/// Largest message a controlling viewer may send: a file chooser's uploads, base64 (a third
-/// larger) inside JSON.
-pub const CONTROL_MESSAGE_LIMIT: usize = MAX_UPLOAD_BYTES / 3 * 4 + (1 << 20);
+/// Largest message a controlling viewer may send: its biggest is a chunk of an upload
+/// ([`hub::CHUNK_LIMIT`], base64, a third larger, inside JSON), so files of any size arrive
+/// in pieces and no one message holds much; anything bigger closes its socket with 1009.
+pub const CONTROL_MESSAGE_LIMIT: usize = 4 << 20;
+
+const _: () = assert!(hub::CHUNK_LIMIT / 3 * 4 + (64 << 10) < CONTROL_MESSAGE_LIMIT);
 
 /// The live views of this server's sessions, one hub per watched session.
 #[derive(Clone)]
@@ -213,7 +215,7 @@ async fn socket(
         }
     };
     // What a viewer may send in one message, and in one frame (browsers do not fragment):
-    // a view-only viewer only small control messages; a controlling one its uploads too.
+    // a view-only viewer only small control messages; a controlling one its upload chunks too.
     let limit = if access.may_control() {
         CONTROL_MESSAGE_LIMIT
     } else {

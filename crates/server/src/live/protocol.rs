@@ -37,6 +37,60 @@ impl From<MouseKind> for browser::input::PointerAction {
     }
 }
 
+/// A pointer event, one shape from the page through the hub's input replay to the
+/// browser: the fields of [`browser::input::PointerInput`] (camelCase on the wire), with the
+/// position as fractions of the frame image (0..1), which the replay maps to CSS pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pointer {
+    /// What happens.
+    pub kind: MouseKind,
+    /// X as a fraction of the frame image's width.
+    pub x: f64,
+    /// Y as a fraction of the frame image's height.
+    pub y: f64,
+    /// `MouseEvent.button`.
+    #[serde(default)]
+    pub button: i32,
+    /// `MouseEvent.buttons`.
+    #[serde(default)]
+    pub buttons: i32,
+    /// `MouseEvent.detail`: 1 for a click, 2 for the second of a double click.
+    #[serde(default)]
+    pub click_count: i64,
+    /// Modifier bits (Alt 1, Ctrl 2, Meta 4, Shift 8).
+    #[serde(default)]
+    pub modifiers: i32,
+    /// Wheel delta in CSS pixels.
+    #[serde(default)]
+    pub delta_x: f64,
+    /// Wheel delta in CSS pixels.
+    #[serde(default)]
+    pub delta_y: f64,
+    /// The deltas are fractions of the picture's width and height instead: a finger
+    /// dragged over a touch screen scrolls the page by as much as the picture moved under
+    /// it, at whatever size the viewer shows it.
+    #[serde(default)]
+    pub picture: bool,
+}
+
+impl Pointer {
+    /// The browser's input for this event at `(x, y)` in CSS pixels.
+    pub fn at(&self, x: f64, y: f64) -> browser::input::PointerInput {
+        browser::input::PointerInput {
+            action: self.kind.into(),
+            x,
+            y,
+            button: self.button,
+            buttons: self.buttons,
+            click_count: self.click_count,
+            modifiers: self.modifiers,
+            delta_x: self.delta_x,
+            delta_y: self.delta_y,
+        }
+    }
+}
+
 /// An address bar action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -77,37 +131,7 @@ pub enum ViewerMessage {
         dpr: f64,
     },
     /// A mouse event.
-    Mouse {
-        /// What happens.
-        kind: MouseKind,
-        /// X as a fraction of the frame image's width.
-        x: f64,
-        /// Y as a fraction of the frame image's height.
-        y: f64,
-        /// `MouseEvent.button`.
-        #[serde(default)]
-        button: i32,
-        /// `MouseEvent.buttons`.
-        #[serde(default)]
-        buttons: i32,
-        /// `MouseEvent.detail` (click count).
-        #[serde(default)]
-        clicks: i64,
-        /// Modifier bits (Alt 1, Ctrl 2, Meta 4, Shift 8).
-        #[serde(default)]
-        mods: i32,
-        /// Wheel delta in CSS pixels.
-        #[serde(default)]
-        dx: f64,
-        /// Wheel delta in CSS pixels.
-        #[serde(default)]
-        dy: f64,
-        /// `dx` and `dy` are fractions of the picture's width and height instead: a finger
-        /// dragged over a touch screen scrolls the page by as much as the picture moved under
-        /// it, at whatever size the viewer shows it.
-        #[serde(default)]
-        picture: bool,
-    },
+    Mouse(Pointer),
     /// A key event.
     Key {
         /// Down (true) or up.
@@ -118,9 +142,9 @@ pub enum ViewerMessage {
         /// `KeyboardEvent.code`.
         #[serde(default)]
         code: String,
-        /// Modifier bits.
+        /// Modifier bits (Alt 1, Ctrl 2, Meta 4, Shift 8).
         #[serde(default)]
-        mods: i32,
+        modifiers: i32,
         /// `KeyboardEvent.repeat`.
         #[serde(default)]
         repeat: bool,
@@ -159,11 +183,30 @@ pub enum ViewerMessage {
         #[serde(default)]
         text: Option<String>,
     },
-    /// Files for the pending file chooser; none cancels it.
+    /// A file for the pending file chooser begins: its chunks follow, then `files`.
+    Upload {
+        /// The viewer's id for it, unique on its socket.
+        id: u64,
+        /// Its name on the human's machine.
+        name: String,
+        /// Its size in bytes, which its chunks must add up to.
+        size: u64,
+    },
+    /// A piece of a file begun with `upload`, in order (at most 1 MiB, base64).
+    Chunk {
+        /// The upload.
+        id: u64,
+        /// Where the piece starts in the file: the bytes received so far.
+        offset: u64,
+        /// The piece, base64.
+        data: String,
+    },
+    /// The answer to the pending file chooser: the uploads, each received whole; none
+    /// cancels it.
     Files {
-        /// The files, base64-encoded.
+        /// The uploads' ids.
         #[serde(default)]
-        files: Vec<UploadedFile>,
+        uploads: Vec<u64>,
     },
     /// The choice in a native `<select>`; no index closes the list.
     Select {
@@ -191,15 +234,6 @@ pub enum ViewerMessage {
     },
     /// "Take control": the agent pauses after its current action.
     TakeControl,
-}
-
-/// A file sent from the human's machine.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct UploadedFile {
-    /// Its name on the human's machine.
-    pub name: String,
-    /// Its content, base64.
-    pub data: String,
 }
 
 /// What the server sends as JSON.
@@ -317,12 +351,30 @@ mod tests {
                 .unwrap();
         assert!(matches!(
             m,
-            ViewerMessage::Mouse {
-                clicks: 0,
-                mods: 0,
+            ViewerMessage::Mouse(Pointer {
+                click_count: 0,
+                modifiers: 0,
                 ..
-            }
+            })
         ));
+        // One shape: the page's names are the browser's, camelCase.
+        let m: ViewerMessage = serde_json::from_str(
+            r#"{"t":"mouse","kind":"wheel","x":0.5,"y":0.5,"clickCount":2,"modifiers":8,"deltaX":3,"deltaY":-4}"#,
+        )
+        .unwrap();
+        let ViewerMessage::Mouse(pointer) = m else {
+            panic!("a mouse message")
+        };
+        let input = pointer.at(10.0, 20.0);
+        assert_eq!(
+            (
+                input.click_count,
+                input.modifiers,
+                input.delta_x,
+                input.delta_y
+            ),
+            (2, 8, 3.0, -4.0)
+        );
         let m: ViewerMessage = serde_json::from_str(r#"{"t":"copy"}"#).unwrap();
         assert_eq!(m, ViewerMessage::Copy);
         assert!(serde_json::from_str::<ViewerMessage>(r#"{"t":"cdp","method":"x"}"#).is_err());
@@ -337,7 +389,7 @@ mod tests {
         assert_eq!(text, r#"{"t":"ended","reason":"stopped"}"#);
         let m: ViewerMessage =
             serde_json::from_str(r#"{"t":"mouse","kind":"leave","x":0,"y":0}"#).unwrap();
-        assert!(matches!(m, ViewerMessage::Mouse { kind, .. } if kind == MouseKind::Leave));
+        assert!(matches!(m, ViewerMessage::Mouse(p) if p.kind == MouseKind::Leave));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::Hub;
 use super::access::Access;
-use super::hub::{HubCommand, InputJob};
+use super::hub::{HubCommand, Incoming, InputJob};
 use super::protocol::{ServerMessage, ViewerMessage};
 
 /// WebSocket close code telling the viewer the session is over (do not reconnect).
@@ -189,6 +189,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
         }
     });
 
+    let mut uploads = hub.incoming(viewer);
     loop {
         tokio::select! {
             _ = &mut writer => break,
@@ -209,7 +210,9 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
                 match message {
                     Message::Text(text) => match serde_json::from_str::<ViewerMessage>(&text) {
                         Ok(ViewerMessage::Ack) => acks.acked(),
-                        Ok(message) => dispatch(&hub, &access, viewer, message, &direct_tx).await,
+                        Ok(message) => {
+                            dispatch(&hub, &access, viewer, message, &direct_tx, &mut uploads).await
+                        }
                         Err(e) => tracing::debug!(error = %e, "unreadable viewer message"),
                     },
                     Message::Close(_) => break,
@@ -262,6 +265,7 @@ async fn dispatch(
     viewer: u64,
     message: ViewerMessage,
     direct: &mpsc::UnboundedSender<ServerMessage>,
+    incoming: &mut Incoming,
 ) {
     if let ViewerMessage::Viewport { w, h, dpr } = message {
         hub.command(HubCommand::Viewport {
@@ -279,48 +283,26 @@ async fn dispatch(
     }
     match message {
         ViewerMessage::Viewport { .. } | ViewerMessage::Ack => {}
-        ViewerMessage::Mouse {
-            kind,
-            x,
-            y,
-            button,
-            buttons,
-            clicks,
-            mods,
-            dx,
-            dy,
-            picture,
-        } => {
-            let (dx, dy) = if picture {
-                hub.picture_delta(dx, dy)
-            } else {
-                (dx, dy)
-            };
-            hub.input(InputJob::Pointer {
-                action: kind.into(),
-                fx: x,
-                fy: y,
-                button,
-                buttons,
-                clicks,
-                mods,
-                dx,
-                dy,
-            })
-            .await;
+        ViewerMessage::Mouse(mut pointer) => {
+            if pointer.picture {
+                (pointer.delta_x, pointer.delta_y) =
+                    hub.picture_delta(pointer.delta_x, pointer.delta_y);
+                pointer.picture = false;
+            }
+            hub.input(InputJob::Pointer(pointer)).await;
         }
         ViewerMessage::Key {
             down,
             key,
             code,
-            mods,
+            modifiers,
             repeat,
         } => {
             hub.input(InputJob::Key(KeyInput {
                 down,
                 key,
                 code,
-                modifiers: mods,
+                modifiers,
                 repeat,
             }))
             .await;
@@ -347,10 +329,24 @@ async fn dispatch(
             text,
             reply: direct.clone(),
         }),
-        ViewerMessage::Files { files } => hub.command(HubCommand::Files {
-            files,
-            reply: direct.clone(),
-        }),
+        // Written to disk as they come; the reader waits on the disk, so a fast sender is
+        // slowed down by its own socket rather than queued in memory.
+        ViewerMessage::Upload { id, name, size } => incoming.begin(id, &name, size).await,
+        ViewerMessage::Chunk { id, offset, data } => incoming.chunk(id, offset, &data).await,
+        ViewerMessage::Files { uploads } => {
+            let files = match incoming.finish(&uploads).await {
+                Ok(files) => files,
+                Err(detail) => {
+                    // The chooser is answered all the same (cancelled), not left open.
+                    let _ = direct.send(ServerMessage::Error { detail });
+                    Vec::new()
+                }
+            };
+            hub.command(HubCommand::Files {
+                files,
+                reply: direct.clone(),
+            })
+        }
         ViewerMessage::Select { id, index } => hub.command(HubCommand::Select { id, index }),
         ViewerMessage::Touch => hub.touch(),
         ViewerMessage::Resume { answer, approve } => {

@@ -59,8 +59,6 @@ pub(super) struct Actor {
     pub(super) chooser: Option<FileInput>,
     /// Titles the watched tabs reported, by tab id, with the URL they belong to.
     pub(super) titles: HashMap<String, (String, String)>,
-    pub(super) uploads: PathBuf,
-    pub(super) uploads_made: u64,
     /// When to try again to put the active tab on screen, after a failed attempt.
     pub(super) retry_follow: Option<tokio::time::Instant>,
     /// Address bar actions sent before a tab was on screen, run once one is.

@@ -5,36 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use browser::input::{KeyInput, PointerAction, PointerInput};
+use browser::input::KeyInput;
 use browser::{Frame, LiveTab};
 
-use crate::live::protocol::ServerMessage;
+use crate::live::protocol::{MouseKind, Pointer, ServerMessage};
 use tokio::sync::{mpsc, watch};
 
 /// Replayed input, in arrival order.
 #[derive(Debug)]
 pub enum InputJob {
-    /// A mouse event at a fraction of the frame image.
-    Pointer {
-        /// What happens.
-        action: PointerAction,
-        /// X as a fraction of the frame width.
-        fx: f64,
-        /// Y as a fraction of the frame height.
-        fy: f64,
-        /// `MouseEvent.button`.
-        button: i32,
-        /// `MouseEvent.buttons`.
-        buttons: i32,
-        /// Click count.
-        clicks: i64,
-        /// Modifier bits.
-        mods: i32,
-        /// Wheel deltas.
-        dx: f64,
-        /// Wheel deltas.
-        dy: f64,
-    },
+    /// A pointer event, as the viewer sent it (its deltas in CSS pixels).
+    Pointer(Pointer),
     /// A key.
     Key(KeyInput),
     /// Text to insert.
@@ -78,20 +59,20 @@ pub(super) async fn replay_input(
             },
         };
         let job = match job {
-            InputJob::Pointer {
-                action: PointerAction::Move,
+            InputJob::Pointer(Pointer {
+                kind: MouseKind::Move,
                 ..
-            } => {
+            }) => {
                 let mut latest = job;
                 while let Ok(next) = jobs.try_recv() {
                     match (&latest, &next) {
                         (
-                            InputJob::Pointer { buttons: a, .. },
-                            InputJob::Pointer {
-                                action: PointerAction::Move,
+                            InputJob::Pointer(Pointer { buttons: a, .. }),
+                            InputJob::Pointer(Pointer {
+                                kind: MouseKind::Move,
                                 buttons: b,
                                 ..
-                            },
+                            }),
                         ) if a == b => latest = next,
                         _ => {
                             pending = Some(next);
@@ -149,39 +130,18 @@ async fn replay(
     frames: &watch::Receiver<Option<Arc<Frame>>>,
 ) -> Result<(), Replay> {
     match job {
-        InputJob::Pointer {
-            action,
-            fx,
-            fy,
-            button,
-            buttons,
-            clicks,
-            mods,
-            dx,
-            dy,
-        } => {
+        InputJob::Pointer(pointer) => {
             let geometry = frames.borrow().as_ref().map(|f| f.geometry);
-            tracing::trace!(?action, fx, fy, ?geometry, "pointer");
-            let mapped = match action {
+            tracing::trace!(kind = ?pointer.kind, pointer.x, pointer.y, ?geometry, "pointer");
+            let mapped = match pointer.kind {
                 // Leaving needs no point of the picture (it goes outside the viewport).
-                PointerAction::Leave => Some((0.0, 0.0)),
-                _ => geometry.and_then(|g| g.to_css(*fx, *fy)),
+                MouseKind::Leave => Some((0.0, 0.0)),
+                _ => geometry.and_then(|g| g.to_css(pointer.x, pointer.y)),
             };
             let Some((x, y)) = mapped else {
                 return Err(Replay::Failed("no frame to map the pointer on".into()));
             };
-            tab.pointer(&PointerInput {
-                action: *action,
-                x,
-                y,
-                button: *button,
-                buttons: *buttons,
-                click_count: *clicks,
-                modifiers: *mods,
-                delta_x: *dx,
-                delta_y: *dy,
-            })
-            .await?;
+            tab.pointer(&pointer.at(x, y)).await?;
         }
         InputJob::Key(key) => tab.key(key).await?,
         InputJob::Text(text) => tab.insert_text(text).await?,

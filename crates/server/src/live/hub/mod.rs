@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use browser::input::PointerAction;
 use browser::{
     Browser, Downloads, FileInput, Frame, LiveTab, Screencast, ScreencastSettings, SelectFrame,
     TabEvent, TabSignal,
@@ -21,7 +20,7 @@ use browser::{
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
-use super::protocol::{NavAction, ServerMessage, TabAction, UploadedFile};
+use super::protocol::{MouseKind, NavAction, ServerMessage, TabAction};
 use crate::owners::{Activity, SessionClock};
 use crate::sessions::{HumanSource, Resume, Sessions};
 
@@ -32,6 +31,7 @@ mod uploads;
 use actor::Actor;
 pub use input::InputJob;
 use input::replay_input;
+pub use uploads::{CHUNK_LIMIT, Incoming};
 
 /// Largest total upload through one file chooser.
 pub const MAX_UPLOAD_BYTES: usize = 48 << 20;
@@ -97,10 +97,10 @@ pub enum HubCommand {
         /// Where to report that it did not get through.
         reply: mpsc::UnboundedSender<ServerMessage>,
     },
-    /// Files for the chooser.
+    /// Files for the chooser, received whole by the viewer's [`Incoming`].
     Files {
-        /// The files; empty cancels.
-        files: Vec<UploadedFile>,
+        /// The stored files; empty cancels.
+        files: Vec<PathBuf>,
         /// Where to report a failure.
         reply: mpsc::UnboundedSender<ServerMessage>,
     },
@@ -141,6 +141,8 @@ pub struct Hub {
     activity: Activity,
     /// The session layer, for a human's answers and taking the control.
     sessions: Sessions,
+    /// Where the viewers' uploads are stored.
+    uploads: PathBuf,
 }
 
 impl Hub {
@@ -181,6 +183,7 @@ impl Hub {
             next_viewer: AtomicU64::new(1),
             activity: Activity::new(sessions.owners().clone(), session_id),
             sessions,
+            uploads: dir.path().join("uploads"),
         });
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let (signals_tx, signals) = mpsc::unbounded_channel();
@@ -202,8 +205,6 @@ impl Hub {
             size: (0, 0),
             chooser: None,
             titles: HashMap::new(),
-            uploads: dir.path().join("uploads"),
-            uploads_made: 0,
             retry_follow: None,
             pending_nav: Vec::new(),
             _dir: dir,
@@ -214,6 +215,11 @@ impl Hub {
         });
         tokio::spawn(replay_input(input_rx, tab_rx, frames));
         Ok((hub, done))
+    }
+
+    /// Where one viewer's files for the file chooser arrive, chunk by chunk.
+    pub fn incoming(&self, viewer: u64) -> Incoming {
+        Incoming::new(self.uploads.join(format!("viewer-{viewer}")))
     }
 
     /// A fresh viewer id.
@@ -271,8 +277,8 @@ impl Hub {
     /// Queues input for replay; waits when the queue is full.
     pub async fn input(&self, job: InputJob) {
         let acting = match &job {
-            InputJob::Pointer { action, .. } => {
-                matches!(action, PointerAction::Press | PointerAction::Wheel)
+            InputJob::Pointer(pointer) => {
+                matches!(pointer.kind, MouseKind::Down | MouseKind::Wheel)
             }
             InputJob::Key(_) | InputJob::Text(_) => true,
             InputJob::Copy(_) => false,
