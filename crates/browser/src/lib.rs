@@ -18,6 +18,7 @@ mod page;
 mod pool;
 mod process;
 mod profile;
+pub mod proxy;
 mod screencast;
 mod tabs;
 

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::proxy::UpstreamProxy;
+
 /// The real Chromium binary of Debian's package. The `/usr/bin/chromium` wrapper adds flags of
 /// its own and its shared-memory check fails in containers, so Tandem launches this directly.
 pub const DEFAULT_EXECUTABLE: &str = "/usr/lib/chromium/chromium";
@@ -23,6 +25,12 @@ pub struct LaunchOptions {
     /// cookies, local storage and IndexedDB are copied into the new browser's profile before
     /// launch, and its saved cookies set once it runs.
     pub profile_seed: Option<PathBuf>,
+    /// An upstream proxy for all of the browser's traffic, through a [`crate::proxy::Relay`]
+    /// of its own (Chromium never sees the credentials). A pool's browsers have none.
+    pub proxy: Option<UpstreamProxy>,
+    /// Accept any TLS certificate (`--ignore-certificate-errors`), for a browser behind an
+    /// intercepting proxy; this browser only.
+    pub ignore_cert_errors: bool,
 }
 
 impl Default for LaunchOptions {
@@ -33,6 +41,8 @@ impl Default for LaunchOptions {
             device_scale_factor: 1.0,
             extra_args: Vec::new(),
             profile_seed: None,
+            proxy: None,
+            ignore_cert_errors: false,
         }
     }
 }
