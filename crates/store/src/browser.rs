@@ -44,6 +44,8 @@ pub struct BrowserRecord {
     pub profile_id: Option<Uuid>,
     /// Lower-case proxy country, echoed back (Tandem has no proxies).
     pub proxy_country_code: Option<String>,
+    /// Bytes that went through the browser's upstream proxy (0 without one).
+    pub proxy_bytes: i64,
     /// Requested viewport width.
     pub screen_width: Option<i64>,
     /// Requested viewport height.
@@ -75,6 +77,7 @@ impl BrowserRecord {
             status: BrowserStatus::Active,
             profile_id: None,
             proxy_country_code: None,
+            proxy_bytes: 0,
             screen_width: None,
             screen_height: None,
             metadata: BTreeMap::new(),
