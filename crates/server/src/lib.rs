@@ -19,6 +19,7 @@ pub mod live;
 pub mod live_link;
 pub mod metrics;
 pub mod profiles;
+pub mod proxies;
 mod runner;
 pub mod screenshots;
 pub mod sessions;
@@ -200,13 +201,14 @@ impl Server {
         };
         let state = AppState {
             sessions: sessions.clone(),
-            browsers: browsers::Browsers::new(sessions.clone(), profiles.clone()),
+            browsers: browsers::Browsers::new(sessions.clone()),
             profiles,
             workspaces,
             project_id,
             links,
             screenshots,
             live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),
+            proxies: Arc::new(config.proxies.clone()),
         };
         Ok(Server {
             listener,

@@ -695,13 +695,7 @@ async fn a_cdp_client_s_commands_keep_an_idle_agent_session_alive() {
 async fn a_browser_times_out_and_stops_cleanly() {
     // The API takes whole minutes; the domain takes any duration, so drive it directly.
     let server = TestServer::start(|c| c.pool_size = 0);
-    let browsers = server::browsers::Browsers::new(
-        server.sessions.clone(),
-        server::profiles::Profiles::new(
-            server.sessions.store().clone(),
-            server.data_dir.join("profiles"),
-        ),
-    );
+    let browsers = server::browsers::Browsers::new(server.sessions.clone());
     let record = browsers
         .create(server::browsers::NewBrowser {
             timeout: Duration::from_secs(2),

@@ -43,6 +43,8 @@ pub struct AppState {
     pub live: crate::live::Live,
     /// Step screenshots, served by signed links.
     pub screenshots: crate::screenshots::Screenshots,
+    /// The operator's proxy table and price per GB.
+    pub proxies: std::sync::Arc<crate::proxies::ProxySettings>,
 }
 
 impl AppState {
@@ -57,12 +59,28 @@ impl AppState {
             .status
             .is_active()
             .then(|| self.links.cdp_url(record.id, record.expires_at));
+        let proxy_bytes = self.proxy_bytes(record.id, record.proxy_bytes);
         SessionResponse::new(
             record,
             self.links.live_url(record),
             self.links.view_url(record),
         )
         .with_cdp_url(cdp_url)
+        .with_proxy_usage(
+            crate::proxies::megabytes(proxy_bytes),
+            self.proxies.cost_usd(proxy_bytes),
+        )
+    }
+
+    /// Bytes through the proxy of browser (or session) `id`: the live count while it runs,
+    /// else what its record kept.
+    pub fn proxy_bytes(&self, id: uuid::Uuid, stored: i64) -> i64 {
+        self.sessions
+            .registry()
+            .browser(id)
+            .and_then(|browser| browser.proxy_bytes())
+            .map_or(stored, |live| i64::try_from(live).unwrap_or(i64::MAX))
+            .max(stored)
     }
 }
 

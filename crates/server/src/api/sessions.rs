@@ -21,7 +21,12 @@ pub async fn create_or_dispatch(
     Body(body): Body<RunTaskRequest>,
 ) -> Result<Json<SessionResponse>, ApiError> {
     let record = match body.into_request()? {
-        SessionRequest::Create(spec) => app.sessions.create(spec).await?,
+        SessionRequest::Create(mut spec) => {
+            let (code, proxy) = app.proxies.choose(spec.proxy_country_code.take());
+            spec.proxy_country_code = code;
+            spec.proxy = proxy.map(Box::new);
+            app.sessions.create(spec).await?
+        }
         SessionRequest::Dispatch(id, task) => app.sessions.dispatch(id, task).await?,
     };
     Ok(Json(app.view(&record)))

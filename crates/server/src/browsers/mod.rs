@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use owner::OwnerCommand;
 
-use crate::profiles::{ProfileError, Profiles};
+use crate::profiles::ProfileError;
 use crate::sessions::{Control, Handle, SessionClock, SessionError, Sessions, StopStrategy};
 use owner::Owner;
 
@@ -25,8 +25,10 @@ use owner::Owner;
 pub struct NewBrowser {
     /// Profile to start from and save back to.
     pub profile_id: Option<Uuid>,
-    /// Lower-case proxy country, echoed back.
+    /// Lower-case proxy country; `None` when no proxy serves it (see [`crate::proxies`]).
     pub proxy_country_code: Option<String>,
+    /// The proxy the browser goes through (`customProxy` or the country's), if any.
+    pub proxy: Option<crate::proxies::ProxyChoice>,
     /// Requested viewport width.
     pub screen_width: Option<i64>,
     /// Requested viewport height.
@@ -50,7 +52,6 @@ pub enum BrowserView {
 #[derive(Clone)]
 pub struct Browsers {
     sessions: Sessions,
-    profiles: Profiles,
 }
 
 /// Room for commands queued to one owner.
@@ -58,25 +59,18 @@ const COMMAND_QUEUE: usize = 4;
 
 impl Browsers {
     /// Browsers sharing the sessions' pool, registry and concurrent limit.
-    pub fn new(sessions: Sessions, profiles: Profiles) -> Browsers {
-        Browsers { sessions, profiles }
+    pub fn new(sessions: Sessions) -> Browsers {
+        Browsers { sessions }
     }
 
     /// Starts a browser: a warm one, or a cold one seeded from the profile. Past the
     /// concurrent limit nothing is created.
     pub async fn create(&self, spec: NewBrowser) -> Result<BrowserRecord, SessionError> {
         let permit = self.sessions.reserve_slot()?;
-        let (browser, profile) = match spec.profile_id {
-            Some(profile_id) => {
-                let (browser, lease) = self
-                    .profiles
-                    .launch(self.sessions.pool(), profile_id)
-                    .await
-                    .map_err(SessionError::from)?;
-                (browser, Some(lease))
-            }
-            None => (self.sessions.pool().acquire().await?, None),
-        };
+        let (browser, profile) = self
+            .sessions
+            .launch_browser(spec.profile_id, spec.proxy.as_ref())
+            .await?;
         let stop = |browser: browser::Browser| async move { browser.stop().await };
         if let Err(e) =
             crate::sessions::size_screen(&browser, spec.screen_width, spec.screen_height).await

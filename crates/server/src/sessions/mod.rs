@@ -195,13 +195,9 @@ impl Sessions {
             Some(workspace_id) => Some(self.workspace_dir(workspace_id).await?),
             None => None,
         };
-        let (browser, profile) = match spec.profile_id {
-            Some(profile_id) => {
-                let (browser, lease) = inner.files.profiles.launch(&inner.pool, profile_id).await?;
-                (browser, Some(lease))
-            }
-            None => (inner.pool.acquire().await?, None),
-        };
+        let (browser, profile) = self
+            .launch_browser(spec.profile_id, spec.proxy.as_deref())
+            .await?;
         if let Err(e) = size_screen(&browser, spec.screen_width, spec.screen_height).await {
             browser.stop().await;
             return Err(e.into());
@@ -280,6 +276,38 @@ impl Sessions {
         }
         tracing::info!(session = %id, browser = browser.id(), status = %record.status, "session created");
         Ok(record)
+    }
+
+    /// A browser for a new session or standalone browser: a warm one from the pool, or a cold
+    /// one when it needs what the pool's browsers lack (a profile's state, a proxy, checked
+    /// first so that a refusal is a clear error with nothing launched).
+    pub(crate) async fn launch_browser(
+        &self,
+        profile_id: Option<Uuid>,
+        proxy: Option<&crate::proxies::ProxyChoice>,
+    ) -> Result<(browser::Browser, Option<crate::profiles::ProfileLease>), SessionError> {
+        let inner = &self.inner;
+        if let Some(proxy) = proxy {
+            proxy.check().await?;
+        }
+        let customize = |options: &mut browser::LaunchOptions| {
+            if let Some(proxy) = proxy {
+                options.proxy = Some(proxy.upstream.clone());
+                options.ignore_cert_errors = proxy.ignore_cert_errors;
+            }
+        };
+        match profile_id {
+            Some(profile_id) => {
+                let (browser, lease) = inner
+                    .files
+                    .profiles
+                    .launch(&inner.pool, profile_id, customize)
+                    .await?;
+                Ok((browser, Some(lease)))
+            }
+            None if proxy.is_some() => Ok((inner.pool.launch_cold(customize).await?, None)),
+            None => Ok((inner.pool.acquire().await?, None)),
+        }
     }
 
     /// Runs a task in an existing created or idle session.
