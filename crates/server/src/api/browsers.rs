@@ -204,6 +204,7 @@ impl CreateBrowserRequest {
             screen_height: self.browser_screen_height,
             metadata: self.metadata.unwrap_or_default().into_iter().collect(),
             timeout: Duration::from_secs(u64::try_from(minutes).unwrap_or(1) * 60),
+            allow_resizing: self.allow_resizing.unwrap_or(false),
         })
     }
 }

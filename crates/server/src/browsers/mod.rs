@@ -37,6 +37,8 @@ pub struct NewBrowser {
     pub metadata: BTreeMap<String, String>,
     /// How long the browser lives.
     pub timeout: Duration,
+    /// A control viewer of the live view may size the viewport to its window.
+    pub allow_resizing: bool,
 }
 
 /// A browser as `/browsers` shows it: a standalone one, or an agent session's own.
@@ -120,6 +122,7 @@ impl Browsers {
             browser: browser.clone(),
             clock: clock_watch,
             downloads,
+            allow_resizing: spec.allow_resizing,
         });
         if !registered {
             stop(browser).await;

@@ -236,6 +236,11 @@ impl Hub {
         Ok((hub, done))
     }
 
+    /// The sessions (and standalone browsers) this hub's browser belongs to.
+    pub(crate) fn sessions(&self) -> &Sessions {
+        self.activity.sessions()
+    }
+
     /// A fresh viewer id.
     pub fn viewer_id(&self) -> u64 {
         self.next_viewer.fetch_add(1, Ordering::Relaxed)

@@ -341,6 +341,7 @@ async fn dispatch(
                 let _ = direct.send(ServerMessage::Error { detail });
             }
         }
+        ViewerMessage::Resize { w, h } => super::resize::resize(hub.sessions(), access, w, h),
     }
 }
 

@@ -269,6 +269,7 @@ impl Sessions {
             browser: browser.clone(),
             clock: clock_watch,
             downloads,
+            allow_resizing: false,
         });
         if !registered {
             browser.stop().await;
@@ -399,6 +400,11 @@ impl Sessions {
     /// ended.
     pub fn browser(&self, id: Uuid) -> Option<browser::Browser> {
         self.inner.registry.browser(id)
+    }
+
+    /// Whether the live view may resize browser `id`'s viewport (`allowResizing`).
+    pub fn allows_resizing(&self, id: Uuid) -> bool {
+        self.inner.registry.allows_resizing(id)
     }
 
     /// The deadlines of an active session and, once it ends, why (the live view warns before

@@ -30,6 +30,8 @@ pub(crate) struct Handle {
     pub(crate) clock: tokio::sync::watch::Receiver<SessionClock>,
     /// The browser's downloads, followed by its owner from the start.
     pub(crate) downloads: Option<std::sync::Arc<browser::Downloads>>,
+    /// `allowResizing`: a control viewer of the live view may size the viewport to its window.
+    pub(crate) allow_resizing: bool,
 }
 
 #[derive(Default)]
@@ -93,6 +95,14 @@ impl Registry {
     /// The downloads of a live browser.
     pub(crate) fn downloads(&self, id: Uuid) -> Option<std::sync::Arc<browser::Downloads>> {
         self.lock().handles.get(&id)?.downloads.clone()
+    }
+
+    /// Whether a live browser's viewport follows its control viewers' windows.
+    pub(crate) fn allows_resizing(&self, id: Uuid) -> bool {
+        self.lock()
+            .handles
+            .get(&id)
+            .is_some_and(|h| h.allow_resizing)
     }
 
     /// The deadlines and end of a live session.
