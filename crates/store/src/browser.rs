@@ -42,7 +42,7 @@ pub struct BrowserRecord {
     pub status: BrowserStatus,
     /// The profile loaded at start and saved at the end, if any.
     pub profile_id: Option<Uuid>,
-    /// Lower-case proxy country, echoed back (Tandem has no proxies).
+    /// Lower-case proxy country whose proxy the browser goes through; `None` without one.
     pub proxy_country_code: Option<String>,
     /// Bytes that went through the browser's upstream proxy (0 without one).
     pub proxy_bytes: i64,
