@@ -228,3 +228,55 @@ async fn the_relay_tunnels_raw_bytes_through_connect() {
     );
     assert!(connect.authorized);
 }
+
+#[tokio::test]
+async fn a_request_body_goes_up_while_the_answer_is_awaited() {
+    const BODY: usize = 300_000;
+    let origin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin_addr = origin.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = origin.accept().await.unwrap();
+        // Answers only once the whole body is in, as a server checking an upload would.
+        let mut received = Vec::new();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let n = socket.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the body was cut short");
+            received.extend_from_slice(&chunk[..n]);
+            let head_end = received.windows(4).position(|w| w == b"\r\n\r\n");
+            if head_end.is_some_and(|end| received.len() - end - 4 >= BODY) {
+                break;
+            }
+        }
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nuploaded")
+            .await
+            .unwrap();
+    });
+    let proxy = TestProxy::start("alice", "s3cret", &[("upload.test", origin_addr)]).await;
+    let relay = Relay::start(upstream(&proxy, ProxyScheme::Http, "s3cret"))
+        .await
+        .unwrap();
+    let mut client = tokio::net::TcpStream::connect(("127.0.0.1", relay.port()))
+        .await
+        .unwrap();
+    client
+        .write_all(
+            format!(
+                "POST http://upload.test/files HTTP/1.1\r\nHost: upload.test\r\n\
+                 Content-Length: {BODY}\r\nProxy-Connection: keep-alive\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    client.write_all(&vec![b'x'; BODY]).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), client.read_to_string(&mut answer))
+        .await
+        .expect("the answer came")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("uploaded"), "{answer}");
+    assert!(relay.bytes() as usize > BODY, "{}", relay.bytes());
+}

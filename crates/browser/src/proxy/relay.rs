@@ -115,9 +115,15 @@ async fn serve(mut client: TcpStream, upstream: Arc<UpstreamProxy>, bytes: Arc<A
         return;
     };
     let result = if request.method.eq_ignore_ascii_case("CONNECT") {
-        connect(&mut client, &upstream, &request, &bytes).await
+        connect(&mut client, &upstream, &request, rest, &bytes).await
     } else {
-        forward(&mut client, &upstream, &request, rest, &bytes).await
+        match forward(&upstream, &request, rest, &bytes).await {
+            Ok(stream) => {
+                relay_response(client, stream, &upstream, &bytes).await;
+                return;
+            }
+            Err(e) => Err(e),
+        }
     };
     match result {
         Ok(Some(upstream_stream)) => splice(client, upstream_stream, &bytes).await,
@@ -134,9 +140,14 @@ async fn connect(
     client: &mut TcpStream,
     upstream: &UpstreamProxy,
     request: &Request,
+    early: Vec<u8>,
     bytes: &AtomicU64,
 ) -> Result<Option<TcpStream>, ProxyError> {
-    let stream = upstream::tunnel(upstream, (&request.host, request.port)).await?;
+    let mut stream = upstream::tunnel(upstream, (&request.host, request.port)).await?;
+    // Bytes Chromium sent before the tunnel's answer (it should not): they go first.
+    if !early.is_empty() && stream.write_all(&early).await.is_err() {
+        return Ok(None);
+    }
     // The handshake's own bytes, roughly: the CONNECT and its answer.
     bytes.fetch_add(2 * request.line.len() as u64, Ordering::Relaxed);
     if client
@@ -149,17 +160,15 @@ async fn connect(
     Ok(Some(stream))
 }
 
-/// A plain http request: sent through the upstream proxy (with the credentials) or, for
-/// SOCKS5, to the origin through a tunnel, with `Connection: close`; the response head is
-/// looked at so that a refusal of the credentials is a clear 502, not a 407 Chromium would
-/// try to answer.
+/// A plain http request: its head (and what came of its body with it) sent through the
+/// upstream proxy (with the credentials) or, for SOCKS5, to the origin through a tunnel, with
+/// `Connection: close`. [`relay_response`] does the rest.
 async fn forward(
-    client: &mut TcpStream,
     upstream: &UpstreamProxy,
     request: &Request,
     body_start: Vec<u8>,
     bytes: &AtomicU64,
-) -> Result<Option<TcpStream>, ProxyError> {
+) -> Result<TcpStream, ProxyError> {
     let (mut stream, target) = match upstream.scheme {
         ProxyScheme::Http => (upstream::connect(upstream).await?, request.target.clone()),
         ProxyScheme::Socks5 => (
@@ -189,27 +198,52 @@ async fn forward(
     stream.write_all(head.as_bytes()).await.map_err(io)?;
     stream.write_all(&body_start).await.map_err(io)?;
     bytes.fetch_add((head.len() + body_start.len()) as u64, Ordering::Relaxed);
-    let Some(answer) = read_head(&mut stream).await.map_err(io)? else {
-        return Err(upstream::failed(
-            upstream,
-            "it closed the connection without an answer".into(),
-        ));
+    Ok(stream)
+}
+
+/// The rest of a plain request's body goes up while its response comes down. The response
+/// head is looked at first, so that a refusal of the credentials is a clear 502, not a 407
+/// Chromium would try to answer.
+async fn relay_response(
+    client: TcpStream,
+    stream: TcpStream,
+    upstream: &UpstreamProxy,
+    bytes: &AtomicU64,
+) {
+    let (client_read, mut client_write) = client.into_split();
+    let (mut upstream_read, upstream_write) = stream.into_split();
+    let down = async {
+        let answer = match read_head(&mut upstream_read).await {
+            Ok(Some(answer)) => answer,
+            Ok(None) | Err(_) => {
+                let e = upstream::failed(
+                    upstream,
+                    "it closed the connection without an answer".into(),
+                );
+                let _ = respond(&mut client_write, 502, &format!("Tandem: {e}")).await;
+                return;
+            }
+        };
+        bytes.fetch_add(
+            (answer.head.len() + answer.rest.len()) as u64,
+            Ordering::Relaxed,
+        );
+        if upstream.scheme == ProxyScheme::Http
+            && let Some((407, line)) = status_of(&answer.head)
+        {
+            let e = upstream::refused(upstream, &line);
+            tracing::warn!(error = %e, "proxy relay: the upstream proxy failed");
+            let _ = respond(&mut client_write, 502, &format!("Tandem: {e}")).await;
+            return;
+        }
+        if client_write.write_all(&answer.head).await.is_err()
+            || client_write.write_all(&answer.rest).await.is_err()
+        {
+            return;
+        }
+        pump(upstream_read, client_write, bytes).await;
     };
-    bytes.fetch_add(
-        (answer.head.len() + answer.rest.len()) as u64,
-        Ordering::Relaxed,
-    );
-    if upstream.scheme == ProxyScheme::Http
-        && let Some((407, line)) = status_of(&answer.head)
-    {
-        return Err(upstream::refused(upstream, &line));
-    }
-    if client.write_all(&answer.head).await.is_err()
-        || client.write_all(&answer.rest).await.is_err()
-    {
-        return Ok(None);
-    }
-    Ok(Some(stream))
+    tokio::join!(pump(client_read, upstream_write, bytes), down);
 }
 
 /// Copies both ways until both sides are done, counting what crosses the upstream link.
@@ -238,7 +272,11 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, bytes: &AtomicU64
     let _ = to.shutdown().await;
 }
 
-async fn respond(client: &mut TcpStream, status: u16, text: &str) -> std::io::Result<()> {
+async fn respond<W: tokio::io::AsyncWrite + Unpin>(
+    client: &mut W,
+    status: u16,
+    text: &str,
+) -> std::io::Result<()> {
     let reason = match status {
         400 => "Bad Request",
         _ => "Bad Gateway",

@@ -125,7 +125,9 @@ pub(super) struct Head {
 }
 
 /// Reads until the end of an HTTP head; `None` if the stream ends first.
-pub(super) async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Head>> {
+pub(super) async fn read_head<R: tokio::io::AsyncRead + Unpin>(
+    stream: &mut R,
+) -> std::io::Result<Option<Head>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
