@@ -13,9 +13,9 @@ pub const MIN_SIZE: (u32, u32) = (320, 240);
 pub const MAX_SIZE: (u32, u32) = (3840, 2160);
 
 /// Applies a viewer's `resize` when its browser allows it: the size, kept within
-/// [`MIN_SIZE`]..[`MAX_SIZE`], becomes the viewport of the browser's window. Runs on a task
-/// of its own, so the viewer's input is not held up by the browser's answer.
-pub(super) fn resize(sessions: &Sessions, access: &Access, w: f64, h: f64) {
+/// [`MIN_SIZE`]..[`MAX_SIZE`], becomes the viewport of the browser's window. Awaited in the
+/// viewer's own order (a few milliseconds of CDP), so two quick resizes end at the later size.
+pub(super) async fn resize(sessions: &Sessions, access: &Access, w: f64, h: f64) {
     let id = access.session_id;
     if !access.may_control() || !sessions.allows_resizing(id) {
         tracing::debug!(browser = %id, "viewport resize ignored: not allowed for this viewer");
@@ -27,14 +27,10 @@ pub(super) fn resize(sessions: &Sessions, access: &Access, w: f64, h: f64) {
     let Some(browser) = sessions.browser(id) else {
         return;
     };
-    tokio::spawn(async move {
-        match browser.set_viewport(width, height).await {
-            Ok(()) => {
-                tracing::debug!(browser = %id, width, height, "viewport resized for a viewer")
-            }
-            Err(e) => tracing::debug!(browser = %id, error = %e, "viewport resize failed"),
-        }
-    });
+    match browser.set_viewport(width, height).await {
+        Ok(()) => tracing::debug!(browser = %id, width, height, "viewport resized for a viewer"),
+        Err(e) => tracing::debug!(browser = %id, error = %e, "viewport resize failed"),
+    }
 }
 
 /// A viewer's size as whole CSS pixels within the allowed range; `None` for nonsense.

@@ -341,7 +341,9 @@ async fn dispatch(
                 let _ = direct.send(ServerMessage::Error { detail });
             }
         }
-        ViewerMessage::Resize { w, h } => super::resize::resize(hub.sessions(), access, w, h),
+        ViewerMessage::Resize { w, h } => {
+            super::resize::resize(hub.sessions(), access, w, h).await;
+        }
     }
 }
 
