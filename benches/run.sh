@@ -15,6 +15,10 @@ fi
 if [[ "$which" == all || "$which" == sessions ]]; then
   cargo bench -q -p server --bench sessions
 fi
+# `benches/run.sh store`: store latency, SQLite vs PostgreSQL (a throwaway local cluster).
+if [[ "$which" == all || "$which" == store ]]; then
+  cargo bench -q -p store --bench backends
+fi
 # `benches/run.sh observe`: perception, tandem observe vs browser-use 0.13.14.
 if [[ "$which" == all || "$which" == observe ]]; then
   benches/observe/run.sh

@@ -3,8 +3,10 @@
 #
 #   scripts/install-deps.sh          Chromium (Debian package) and a check for cargo
 #   scripts/install-deps.sh --test   also the test dependencies: cargo-nextest, the Python
-#                                    venv with the official SDK (tests/sdk/python/.venv) and
-#                                    the npm SDK (tests/sdk/ts/node_modules)
+#                                    venv with the official SDK (tests/sdk/python/.venv),
+#                                    the npm SDK (tests/sdk/ts/node_modules) and PostgreSQL's
+#                                    server binaries (Debian's postgresql; tests start their
+#                                    own throwaway clusters, the packaged one is not used)
 #
 # Idempotent: a second run with everything present installs nothing and takes about a second.
 set -euo pipefail
@@ -17,7 +19,7 @@ for arg in "$@"; do
   case "$arg" in
     --test) with_test=1 ;;
     -h | --help)
-      sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -78,6 +80,21 @@ install_style_tools() {
   rustup component add rustfmt clippy
 }
 
+# The store's conformance suite and the PostgreSQL server tests run a throwaway cluster
+# (crates/testkit/src/postgres.rs) from /usr/lib/postgresql/<version>/bin as an unprivileged
+# user (`nobody` under root). Debian's package also creates and starts a `main` cluster;
+# nothing here needs it.
+install_postgres() {
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    return
+  fi
+  log "installing PostgreSQL from Debian's packages"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null ||
+    die "initdb is still missing under /usr/lib/postgresql after apt-get install"
+}
+
 install_python_sdk() {
   local dir="$repo/tests/sdk/python"
   local venv="$dir/.venv"
@@ -116,6 +133,7 @@ check_cargo
 if [ "$with_test" -eq 1 ]; then
   install_nextest
   install_style_tools
+  install_postgres
   install_python_sdk
   install_ts_sdk
 fi

@@ -1,9 +1,12 @@
 //! What the LLM calls of a task cost, from a small table of list prices.
 //!
 //! Unknown models cost "0" rather than a guess: a self-hosted model has no price, and a wrong
-//! number is worse than none.
+//! number is worse than none. Operators price what the table lacks in `[llm.prices]`, which
+//! wins over the table.
 
-use crate::llm::Usage;
+use std::collections::HashMap;
+
+use crate::llm::{ModelPrice, Usage};
 
 /// USD per million tokens: (model name prefix, input, cached input, output). Longest prefix
 /// wins, so dated variants (`gpt-4o-2024-08-06`) match their family.
@@ -23,12 +26,28 @@ const PRICES: &[(&str, f64, f64, f64)] = &[
 ];
 
 /// The cost of `usage` on `model` in USD, or `None` when the model's price is unknown.
-pub(crate) fn cost_usd(model: &str, usage: &Usage) -> Option<f64> {
-    let model = model.rsplit('/').next().unwrap_or(model);
-    let (_, input, cached, output) = PRICES
+/// `overrides` (model name or prefix → price) win over the built-in table.
+pub(crate) fn cost_usd(
+    model: &str,
+    usage: &Usage,
+    overrides: &HashMap<String, ModelPrice>,
+) -> Option<f64> {
+    let operator = overrides
         .iter()
-        .filter(|(prefix, ..)| model.starts_with(prefix))
-        .max_by_key(|(prefix, ..)| prefix.len())?;
+        .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, p)| (p.input, p.cached_input.unwrap_or(p.input), p.output));
+    let (input, cached, output) = match operator {
+        Some(price) => price,
+        None => {
+            let model = model.rsplit('/').next().unwrap_or(model);
+            let (_, input, cached, output) = PRICES
+                .iter()
+                .filter(|(prefix, ..)| model.starts_with(prefix))
+                .max_by_key(|(prefix, ..)| prefix.len())?;
+            (*input, *cached, *output)
+        }
+    };
     let cached_tokens = usage.cached_input_tokens.min(usage.input_tokens);
     let fresh = usage.input_tokens - cached_tokens;
     Some(
@@ -58,9 +77,32 @@ mod tests {
             output_tokens: 1_000_000,
             ..Default::default()
         };
-        assert_eq!(cost_usd("gpt-4o-mini-2024-07-18", &usage), Some(0.75));
-        assert_eq!(cost_usd("openai/gpt-4o", &usage), Some(12.5));
-        assert_eq!(cost_usd("qwen3:8b", &usage), None);
+        let none = HashMap::new();
+        assert_eq!(
+            cost_usd("gpt-4o-mini-2024-07-18", &usage, &none),
+            Some(0.75)
+        );
+        assert_eq!(cost_usd("openai/gpt-4o", &usage, &none), Some(12.5));
+        assert_eq!(cost_usd("qwen3:8b", &usage, &none), None);
+        let mut prices = HashMap::new();
+        prices.insert(
+            "qwen3".to_string(),
+            ModelPrice {
+                input: 1.0,
+                output: 2.0,
+                cached_input: None,
+            },
+        );
+        prices.insert(
+            "gpt-4o".to_string(),
+            ModelPrice {
+                input: 0.0,
+                output: 0.0,
+                cached_input: None,
+            },
+        );
+        assert_eq!(cost_usd("qwen3:8b", &usage, &prices), Some(3.0));
+        assert_eq!(cost_usd("gpt-4o", &usage, &prices), Some(0.0));
         assert_eq!(decimal(None), "0");
         assert_eq!(decimal(Some(0.0123)), "0.012300");
     }

@@ -271,7 +271,18 @@ pub(crate) async fn approval_needed(
             }
         }
         Action::BrowserUploadFile { .. } => kinds.push(ApprovalKind::Upload),
-        _ => {}
+        // No approval kind applies to these. Deliberately no `_` arm: a new action must
+        // state its rule here, or the crate does not compile.
+        Action::BrowserType { submit: false, .. }
+        | Action::BrowserScroll { .. }
+        | Action::BrowserSelect { .. }
+        | Action::BrowserSwitchTab { .. }
+        | Action::BrowserCloseTab { .. }
+        | Action::BrowserGoBack {}
+        | Action::BrowserWait { .. }
+        | Action::BrowserExtract { .. }
+        | Action::AskHuman { .. }
+        | Action::Done { .. } => {}
     }
     ApprovalKind::ALL
         .into_iter()

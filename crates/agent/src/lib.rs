@@ -75,6 +75,12 @@ pub struct TaskContext {
     /// supervisor may drop the task's future at any time (a stop, the maximum duration, a
     /// crash), and what ran must still be counted and shown.
     pub progress: watch::Sender<TaskProgress>,
+    /// The task's cost cap in USD (`maxCostUsd`; a follow-up's own value wins over the
+    /// session's): the task stops once its LLM calls cost this much. `None` falls back to
+    /// the server's default ([`AgentSettings::max_cost_usd`]).
+    pub max_cost_usd: Option<f64>,
+    /// How hard the model may think (`thinkingLevel`); `None` leaves the provider's default.
+    pub thinking_level: Option<llm::ThinkingLevel>,
 }
 
 /// A running task's figures so far, as its runner last published them.

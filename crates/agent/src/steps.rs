@@ -91,6 +91,19 @@ pub(crate) fn completion(text: &str, secrets: &SensitiveData) -> FeedMessage {
     }
 }
 
+/// Something the agent tells the feed's readers between steps (a tab it had to revive).
+pub(crate) fn notice(text: &str, secrets: &SensitiveData) -> FeedMessage {
+    let text = secrets.redact(text);
+    FeedMessage {
+        role: "assistant".into(),
+        data: json!({"role": "assistant", "content": text}).to_string(),
+        kind: "assistant_message".into(),
+        summary: one_line(&text, SUMMARY_CHARS),
+        hidden: false,
+        screenshot: None,
+    }
+}
+
 /// `browser_click` → `Browser Click`, as the official chat UI titles tools.
 fn tool_title(name: &str) -> String {
     name.split('_')

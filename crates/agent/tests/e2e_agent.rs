@@ -106,6 +106,10 @@ struct Extra {
     require_approval: Vec<ApprovalKind>,
     /// The session's own upload directories (its workspace).
     upload_dirs: Vec<std::path::PathBuf>,
+    /// The task's cost cap (`maxCostUsd`).
+    max_cost_usd: Option<f64>,
+    /// The task's `thinkingLevel`.
+    thinking_level: Option<agent::llm::ThinkingLevel>,
 }
 
 /// Runs one task and returns its outcome and feed.
@@ -130,6 +134,8 @@ async fn run(
         require_approval: extra.require_approval,
         upload_dirs: extra.upload_dirs,
         progress: Default::default(),
+        max_cost_usd: extra.max_cost_usd,
+        thinking_level: extra.thinking_level,
     };
     let outcome = agent.run(ctx).await;
     (outcome, feed.messages())
@@ -1199,6 +1205,8 @@ async fn a_stop_interrupts_a_waiting_task_within_a_second() {
             require_approval: Vec::new(),
             upload_dirs: Vec::new(),
             progress,
+            max_cost_usd: None,
+            thinking_level: None,
         };
         let running = {
             let agent = agent.clone();
@@ -1991,4 +1999,331 @@ async fn step_screenshots_stay_css_sized_in_a_hidpi_browser() {
         width,
         "the screenshot has the viewport's CSS width"
     );
+}
+
+/// The cost cap: every answer reports a million prompt tokens ($0.15 on gpt-4o-mini), so a
+/// $0.20 cap is crossed by the second step; the task ends after that step, unsuccessfully,
+/// saying so, and never makes a third call. A follow-up with a higher cap goes on to `done`.
+/// The task's thinking level rides along on every call.
+#[tokio::test]
+async fn a_task_stops_at_its_cost_cap_and_a_follow_up_with_a_higher_cap_goes_on() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/search.html");
+        let llm = ScriptedLlm::openai([
+            call("browser_navigate", json!({"url": url})).with_usage(1_000_000, 0),
+            call("browser_wait", json!({"seconds": 0})).with_usage(1_000_000, 0),
+            done("never reached").with_usage(1_000_000, 0),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(
+            &agent,
+            &browser,
+            "Browse the shop",
+            Extra {
+                max_cost_usd: Some(0.2),
+                thinking_level: Some(agent::llm::ThinkingLevel::Low),
+                ..Extra::default()
+            },
+        )
+        .await;
+        let TaskOutcome::Done {
+            success,
+            summary,
+            stats,
+            output,
+        } = outcome
+        else {
+            panic!("{outcome:?}")
+        };
+        assert!(!success);
+        assert_eq!(output, None);
+        let summary = summary.unwrap();
+        assert!(
+            summary.starts_with("Stopped at the cost cap of $0.2"),
+            "{summary}"
+        );
+        assert_eq!(stats.steps, 2);
+        assert_eq!(stats.llm_cost_usd, "0.300000");
+        assert_eq!(llm.requests().len(), 2, "no call after the cap");
+        assert_eq!(llm.remaining(), 1);
+        let last = feed.last().unwrap();
+        assert_eq!(last.kind, "completion");
+        assert!(last.summary.contains("cost cap of $0.2"), "{last:?}");
+        for request in llm.requests() {
+            assert_eq!(request.body["reasoning_effort"], "low");
+        }
+
+        // A follow-up with a higher cap: its own cost starts at zero and it finishes.
+        let before = llm.requests().len();
+        let (outcome, _) = run(
+            &agent,
+            &browser,
+            "Browse the shop again",
+            Extra {
+                max_cost_usd: Some(1.0),
+                ..Extra::default()
+            },
+        )
+        .await;
+        let (output, stats) = succeeded(&outcome);
+        assert_eq!(output, &json!("never reached"));
+        assert_eq!(stats.llm_cost_usd, "0.150000");
+        assert_eq!(llm.requests().len(), before + 1);
+        assert!(
+            llm.requests()[before]
+                .body
+                .get("reasoning_effort")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+/// A model without a known price cannot be capped: the feed says so once, and the task runs
+/// on; `[llm.prices]` prices it, and then the cap applies.
+#[tokio::test]
+async fn an_unpriced_model_says_so_once_and_an_operator_price_applies_the_cap() {
+    with_browser(|browser, _pages| async move {
+        let llm = ScriptedLlm::openai([
+            call("browser_wait", json!({"seconds": 0})).with_usage(1_000_000, 0),
+            call("browser_wait", json!({"seconds": 0})).with_usage(1_000_000, 0),
+            done("finished").with_usage(1_000_000, 0),
+        ])
+        .await;
+        let base = llm.base_url();
+        let mut config = LlmConfig::from_lookup(
+            |name| match name {
+                "TANDEM_LLM_BASE_URL" => Some(base.clone()),
+                "TANDEM_LLM_MODEL" => Some("my-local-model".into()),
+                _ => None,
+            },
+            None,
+        )
+        .unwrap();
+        let agent = LlmAgent::new(config.clone(), AgentSettings::default()).unwrap();
+        let capped = || Extra {
+            max_cost_usd: Some(0.5),
+            ..Extra::default()
+        };
+        let (outcome, feed) = run(&agent, &browser, "Wait a bit", capped()).await;
+        let (_, stats) = succeeded(&outcome);
+        assert_eq!(stats.llm_cost_usd, "0");
+        assert_eq!(stats.input_tokens, 3_000_000);
+        let notes: Vec<_> = feed
+            .iter()
+            .filter(|m| {
+                m.summary
+                    .contains("price of the model my-local-model is unknown")
+            })
+            .collect();
+        assert_eq!(notes.len(), 1, "{feed:#?}");
+
+        // Priced by the operator at $1 per million prompt tokens: the first step crosses 0.5.
+        config.prices.insert(
+            "my-local".into(),
+            agent::llm::ModelPrice {
+                input: 1.0,
+                output: 0.0,
+                cached_input: None,
+            },
+        );
+        let agent = LlmAgent::new(config, AgentSettings::default()).unwrap();
+        llm.push([
+            call("browser_wait", json!({"seconds": 0})).with_usage(1_000_000, 0),
+            done("never reached"),
+        ]);
+        let (outcome, _) = run(&agent, &browser, "Wait a bit", capped()).await;
+        let TaskOutcome::Done { success, stats, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(!success);
+        assert_eq!(stats.llm_cost_usd, "1.000000");
+        assert_eq!(llm.remaining(), 1);
+    })
+    .await;
+}
+
+/// With no cap on the task, the server's default cap (`--max-cost-usd`) applies.
+#[tokio::test]
+async fn the_server_default_cap_applies_when_the_task_has_none() {
+    with_browser(|browser, _pages| async move {
+        let llm = ScriptedLlm::openai([
+            call("browser_wait", json!({"seconds": 0})).with_usage(1_000_000, 0),
+            done("never reached"),
+        ])
+        .await;
+        let settings = AgentSettings {
+            max_cost_usd: Some(0.1),
+            ..AgentSettings::default()
+        };
+        let agent = agent_for(&llm, settings);
+        let (outcome, _) = run(&agent, &browser, "Wait", Extra::default()).await;
+        let TaskOutcome::Done {
+            success, summary, ..
+        } = outcome
+        else {
+            panic!("{outcome:?}")
+        };
+        assert!(!success);
+        assert!(summary.unwrap().contains("cost cap of $0.1"));
+        assert_eq!(llm.remaining(), 1);
+    })
+    .await;
+}
+
+/// A renderer crash (`Page.crash`, as a heavy site causes) in the session's tab: the next
+/// task notices it, brings the tab back on the same URL, says so in the feed, and succeeds.
+#[tokio::test]
+async fn a_crashed_tab_is_revived_and_the_task_goes_on() {
+    with_browser(|browser, pages| async move {
+        let url = pages.url("/agent/search.html");
+        let tab = browser.active_tab().unwrap();
+        let page = browser.page(&tab.id).await.unwrap();
+        page.navigate(&url).await.unwrap();
+        // Crash the renderer through a session of its own, as a CDP client would (the
+        // command itself is never answered).
+        let crasher = browser.page(&tab.id).await.unwrap();
+        let session = crasher.session().clone();
+        tokio::spawn(async move { session.send("Page.crash", json!({})).await });
+        let mut gone = crasher.crash_changes();
+        tokio::time::timeout(Duration::from_secs(10), gone.wait_for(|gone| *gone))
+            .await
+            .expect("the renderer crashed")
+            .unwrap();
+        assert!(
+            browser.page(&tab.id).await.unwrap().renderer_gone(),
+            "a session attached after the crash knows of it at once"
+        );
+        let llm = ScriptedLlm::openai([
+            on_state(|s| {
+                let field = index(s, "Search products")?;
+                Ok(call(
+                    "browser_type",
+                    json!({"index": field, "text": "lamp", "submit": true}),
+                ))
+            }),
+            on_state(|s| {
+                line(s, "results for \"lamp\"")?;
+                Ok(done(line(s, "desk lamp costs")?.trim()))
+            }),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let started = Instant::now();
+        let (outcome, feed) =
+            run(&agent, &browser, "Find the lamp's price", Extra::default()).await;
+        let (output, _) = succeeded(&outcome);
+        assert!(
+            output.as_str().unwrap().contains("desk lamp costs"),
+            "{output}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            feed.iter().any(|m| m.summary.contains("crashed")),
+            "the feed says the tab crashed: {feed:#?}"
+        );
+    })
+    .await;
+}
+
+/// A model that never answers: within the bound (`llm_wait`) the summary and the feed say for
+/// how long it has not answered, and the task fails once the bound is reached, not later.
+#[tokio::test]
+async fn a_hung_model_is_visible_and_bounded_by_llm_wait() {
+    with_browser(|browser, _pages| async move {
+        let llm = ScriptedLlm::openai([]).await;
+        llm.otherwise(Reply::stall(Duration::from_secs(600)));
+        let settings = AgentSettings {
+            llm_wait: Duration::from_secs(4),
+            ..AgentSettings::default()
+        };
+        let agent = Arc::new(agent_for(&llm, settings));
+        let feed = Recorder::default();
+        let progress = watch::Sender::new(agent::TaskProgress::default());
+        let mut published = progress.subscribe();
+        let (_stop, cancel) = watch::channel(false);
+        let ctx = TaskContext {
+            task: "Wait for the model".into(),
+            model: "gpt-5-mini".into(),
+            output_schema: None,
+            browser: browser.clone(),
+            cancel,
+            feed: Box::new(feed.clone()),
+            previous_tasks: Vec::new(),
+            sensitive_data: SensitiveData::default(),
+            human: HumanLink::none(),
+            require_approval: Vec::new(),
+            upload_dirs: Vec::new(),
+            progress,
+            max_cost_usd: None,
+            thinking_level: None,
+        };
+        let started = Instant::now();
+        let running = {
+            let agent = agent.clone();
+            tokio::spawn(async move { agent.run(ctx).await })
+        };
+        // The summary says the model is late while the task still runs.
+        let summary = tokio::time::timeout(
+            Duration::from_secs(4),
+            published.wait_for(|p| {
+                p.summary
+                    .as_deref()
+                    .is_some_and(|s| s.contains("The model has not answered for"))
+            }),
+        )
+        .await
+        .expect("a waiting summary within the bound")
+        .unwrap()
+        .summary
+        .clone()
+        .unwrap();
+        assert!(summary.contains("retrying"), "{summary}");
+        assert!(!running.is_finished());
+        let outcome = running.await.unwrap();
+        let took = started.elapsed();
+        match outcome {
+            TaskOutcome::Failed { reason, .. } => {
+                assert!(reason.contains("has not answered for 4 s"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            took >= Duration::from_secs(4) && took < Duration::from_secs(8),
+            "{took:?}"
+        );
+        let feed = feed.messages();
+        let waiting: Vec<_> = feed
+            .iter()
+            .filter(|m| m.summary.contains("The model has not answered for"))
+            .collect();
+        assert_eq!(waiting.len(), 1, "told once, not at every tick: {feed:#?}");
+    })
+    .await;
+}
+
+/// Retries of a failing call are said in the feed as they happen, and the task goes on.
+#[tokio::test]
+async fn a_retried_model_call_is_said_in_the_feed() {
+    with_browser(|browser, _pages| async move {
+        let llm = ScriptedLlm::openai([
+            Reply::status(503, "overloaded (scripted)"),
+            done("finished"),
+        ])
+        .await;
+        let agent = agent_for(&llm, AgentSettings::default());
+        let (outcome, feed) = run(&agent, &browser, "Finish", Extra::default()).await;
+        succeeded(&outcome);
+        assert!(
+            feed.iter()
+                .any(|m| m.summary.contains("HTTP 503; retry 1 of 3")),
+            "{feed:#?}"
+        );
+    })
+    .await;
 }

@@ -23,6 +23,7 @@ fn config(provider: ProviderKind, server: &ScriptedLlm) -> LlmConfig {
         timeout: Duration::from_secs(10),
         max_retries: 3,
         models: Default::default(),
+        prices: Default::default(),
     }
 }
 
@@ -91,6 +92,7 @@ async fn tool_call_round_trip(provider: ProviderKind) -> Vec<testkit::RecordedRe
         tool_choice: ToolChoice::Required,
         max_tokens: Some(1024),
         temperature: None,
+        thinking: None,
     };
     let first = provider_impl.chat(&request).await.unwrap();
     assert_eq!(first.text, "Searching.");
@@ -367,6 +369,7 @@ async fn an_unreachable_server_is_retried_then_reported() {
         timeout: Duration::from_secs(5),
         max_retries: 1,
         models: Default::default(),
+        prices: Default::default(),
     };
     let error = llm::connect(&config)
         .unwrap()
@@ -502,4 +505,112 @@ async fn https_urls_go_through_tls() {
     let shown = error.to_string();
     assert!(matches!(error, LlmError::Connect { .. }), "{error:?}");
     assert!(!shown.contains("scheme"), "{shown}");
+}
+
+/// The task's thinking level reaches each provider in its own form; `None` sends nothing.
+#[tokio::test]
+async fn the_thinking_level_reaches_each_provider_in_its_form() {
+    use agent::llm::ThinkingLevel;
+    let cases = [
+        (
+            ProviderKind::OpenAi,
+            ThinkingLevel::High,
+            "/reasoning_effort",
+            json!("high"),
+        ),
+        (
+            ProviderKind::OpenAi,
+            ThinkingLevel::Disabled,
+            "/reasoning_effort",
+            json!("minimal"),
+        ),
+        (
+            ProviderKind::Anthropic,
+            ThinkingLevel::Medium,
+            "/thinking",
+            json!({"type": "enabled", "budget_tokens": 4096}),
+        ),
+        (
+            ProviderKind::Anthropic,
+            ThinkingLevel::Disabled,
+            "/thinking",
+            json!({"type": "disabled"}),
+        ),
+        (
+            ProviderKind::Gemini,
+            ThinkingLevel::Low,
+            "/generationConfig/thinkingConfig",
+            json!({"thinkingBudget": 1024}),
+        ),
+        (
+            ProviderKind::Gemini,
+            ThinkingLevel::Disabled,
+            "/generationConfig/thinkingConfig",
+            json!({"thinkingBudget": 0}),
+        ),
+    ];
+    for (provider, level, pointer, expected) in cases {
+        let server =
+            ScriptedLlm::start(protocol(provider), [Reply::text("ok"), Reply::text("ok")]).await;
+        let client = llm::connect(&config(provider, &server)).unwrap();
+        let mut request = simple_request();
+        request.tools = tools();
+        request.tool_choice = ToolChoice::Required;
+        request.thinking = Some(level);
+        let answer = client.chat(&request).await.unwrap();
+        request.thinking = None;
+        client.chat(&request).await.unwrap();
+        let sent = server.requests();
+        assert_eq!(
+            sent[0].body.pointer(pointer),
+            Some(&expected),
+            "{provider:?} {level:?}: {}",
+            sent[0].body
+        );
+        assert_eq!(
+            sent[1].body.pointer(pointer),
+            None,
+            "null: provider default"
+        );
+        if provider == ProviderKind::Anthropic && level != ThinkingLevel::Disabled {
+            // Extended thinking takes no forced tool choice, and max_tokens exceeds the budget.
+            assert_eq!(sent[0].body["tool_choice"], json!({"type": "auto"}));
+            assert!(answer.relaxed_tool_choice);
+            assert!(sent[0].body["max_tokens"].as_u64().unwrap() > 4096);
+        }
+    }
+}
+
+/// A model that refuses the thinking parameter gets the request again without it, and no
+/// later request carries it; the call itself succeeds.
+#[tokio::test]
+async fn a_model_refusing_the_thinking_parameter_gets_requests_without_it() {
+    use agent::llm::ThinkingLevel;
+    for (provider, pointer) in [
+        (ProviderKind::OpenAi, "/reasoning_effort"),
+        (ProviderKind::Anthropic, "/thinking"),
+        (ProviderKind::Gemini, "/generationConfig/thinkingConfig"),
+    ] {
+        let server = ScriptedLlm::start(
+            protocol(provider),
+            [Reply::text("first"), Reply::text("second")],
+        )
+        .await;
+        server.refuse_field(pointer);
+        let client = llm::connect(&config(provider, &server)).unwrap();
+        let mut request = simple_request();
+        request.thinking = Some(ThinkingLevel::High);
+        assert_eq!(client.chat(&request).await.unwrap().text, "first");
+        assert_eq!(client.chat(&request).await.unwrap().text, "second");
+        let sent = server.requests();
+        assert_eq!(
+            sent.len(),
+            3,
+            "{provider:?}: one refusal, then two plain calls"
+        );
+        assert!(sent[0].body.pointer(pointer).is_some());
+        assert!(sent[1].body.pointer(pointer).is_none());
+        assert!(sent[2].body.pointer(pointer).is_none());
+        assert_eq!(server.remaining(), 0);
+    }
 }

@@ -1,18 +1,14 @@
-//! API-key authentication: every `/api` request (and `/metrics`) must carry the key in
-//! `X-Browser-Use-API-Key`, or as a bearer token.
+//! The API key: every `/api` request (and `/metrics`) must carry it in
+//! `X-Browser-Use-API-Key`, or as a bearer token (checked by `api::require_api_key`).
 //!
 //! The header name is the one the official SDKs send, so they work unchanged. The key comes
 //! from configuration, or is generated on first start and kept in the data directory.
 
 use std::path::{Path, PathBuf};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::api::errors::ApiError;
 use crate::error::ServerError;
 use crate::files;
 
@@ -78,26 +74,6 @@ impl ApiKey {
             .zip(expected)
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
-    }
-}
-
-/// Middleware: passes the request on only with the right key; 401 `{"detail": ...}` otherwise.
-/// The key comes in the SDKs' header, or as `Authorization: Bearer <key>` (what monitoring
-/// tools such as Prometheus send).
-pub async fn require_api_key(State(key): State<ApiKey>, request: Request, next: Next) -> Response {
-    let headers = request.headers();
-    let presented = headers
-        .get(API_KEY_HEADER)
-        .map(|v| v.as_bytes())
-        .or_else(|| {
-            headers
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-        });
-    match presented {
-        None => ApiError::Unauthorized("X-Browser-Use-API-Key header is required").into_response(),
-        Some(value) if key.matches(value) => next.run(request).await,
-        Some(_) => ApiError::Unauthorized("Invalid API key").into_response(),
     }
 }
 

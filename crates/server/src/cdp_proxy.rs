@@ -35,9 +35,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite;
 use uuid::Uuid;
 
-use crate::api::AppState;
-use crate::sessions::Activity;
-use crate::token::{Mode, TokenError};
+use crate::links::{self, LinkError, Mode};
+use crate::owners::Activity;
+use crate::state::AppState;
 
 /// Largest CDP message relayed (full-page screenshots are big).
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
@@ -71,12 +71,9 @@ pub fn routes() -> Router<AppState> {
 /// Why a CDP request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CdpAccessError {
-    /// Malformed, forged or expired.
-    #[error("Invalid CDP token: {0}")]
-    Token(TokenError),
-    /// A genuine token of another kind (a live-view or file link).
-    #[error("This token is not a CDP token")]
-    NotCdp,
+    /// The token is missing, malformed, forged, expired or of another kind.
+    #[error(transparent)]
+    Link(LinkError),
     /// The browser has stopped (or never existed).
     #[error("Browser not found or stopped")]
     Gone,
@@ -88,8 +85,7 @@ pub enum CdpAccessError {
 impl IntoResponse for CdpAccessError {
     fn into_response(self) -> Response {
         let status = match self {
-            CdpAccessError::Token(_) => StatusCode::UNAUTHORIZED,
-            CdpAccessError::NotCdp => StatusCode::FORBIDDEN,
+            CdpAccessError::Link(refused) => return refused.into_response(),
             CdpAccessError::Gone | CdpAccessError::BadTarget => StatusCode::NOT_FOUND,
         };
         (status, axum::Json(json!({ "detail": self.to_string() }))).into_response()
@@ -98,23 +94,24 @@ impl IntoResponse for CdpAccessError {
 
 /// The live browser a token opens.
 fn authorize(app: &AppState, token: &str) -> Result<(Uuid, Browser), CdpAccessError> {
-    let claims = app
-        .links
-        .signer()
-        .verify(token, chrono::Utc::now())
-        .map_err(CdpAccessError::Token)?;
-    if claims.mode != Mode::Cdp {
-        return Err(CdpAccessError::NotCdp);
-    }
+    let claims = links::verify(
+        app.links.signer(),
+        Some(token),
+        &[Mode::Cdp],
+        None,
+        None,
+        chrono::Utc::now(),
+    )
+    .map_err(CdpAccessError::Link)?;
     let browser = app
-        .sessions
-        .browser(claims.session_id)
+        .owners
+        .browser(claims.subject)
         .filter(Browser::is_running)
         .ok_or(CdpAccessError::Gone)?;
-    Ok((claims.session_id, browser))
+    Ok((claims.subject, browser))
 }
 
-/// `ws(s)://…/cdp/{token}` for this request (see [`crate::live_link::LiveLinks::cdp_socket_base`]).
+/// `ws(s)://…/cdp/{token}` for this request (see [`crate::links::LiveLinks::cdp_socket_base`]).
 fn socket_base(app: &AppState, headers: &HeaderMap, token: &str) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     app.links.cdp_socket_base(host, token)
@@ -213,7 +210,7 @@ fn page_url(browser_ws: &str, target: &str) -> Option<String> {
 fn accept(upgrade: WebSocketUpgrade, app: &AppState, id: Uuid, upstream: String) -> Response {
     // A client driving an agent session's browser between tasks is using it: its commands
     // restart the inactivity clock, as a human's input in the live view does.
-    let activity = Activity::new(app.sessions.clone(), id);
+    let activity = Activity::new(app.owners.clone(), id);
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)

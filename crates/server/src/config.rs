@@ -12,6 +12,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the database, the token secret and a generated API key live.
     pub data_dir: PathBuf,
+    /// The store's URL (`postgres://...` to share one database between nodes); `None` is
+    /// the embedded SQLite file `<data_dir>/tandem.db`.
+    pub database_url: Option<String>,
     /// The API key clients must send; `None` loads or creates one in the data directory.
     pub api_key: Option<String>,
     /// Base URL clients reach this server at, used in `liveUrl`; defaults to the bound
@@ -61,6 +64,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
+            database_url: None,
             api_key: None,
             public_url: None,
             pool_size: DEFAULT_POOL_SIZE,
@@ -73,6 +77,17 @@ impl Default for Config {
             llm: None,
             agent: agent::AgentSettings::default(),
             proxies: crate::proxies::ProxySettings::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The URL [`store::open`] gets: [`Config::database_url`], else SQLite in the data
+    /// directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("tandem.db").display()),
         }
     }
 }

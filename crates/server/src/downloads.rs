@@ -76,9 +76,21 @@ async fn export(downloads: Weak<Downloads>, kept: PathBuf, workspace: Option<Pat
     }
 }
 
-/// Copies `file` into `dir` as `name` made safe, with ` (n)` added when taken.
+/// Copies `file` into `dir` as `name` made safe, with ` (n)` added when taken. The copy is
+/// written under a hidden name (listings skip it) and appears under its own name only whole,
+/// so a listing never shows a download half copied.
 async fn copy_as(file: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     tokio::fs::create_dir_all(dir).await?;
+    let partial = dir.join(format!(".upload-download-{}", Uuid::new_v4()));
+    tokio::fs::copy(file, &partial).await?;
+    let placed = place(&partial, dir, name).await;
+    let _ = tokio::fs::remove_file(&partial).await;
+    placed
+}
+
+/// Links the whole copy `partial` into `dir` under `name` (or `name (n)`), never over a file
+/// that is there.
+async fn place(partial: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     let name = safe_name(name);
     let (stem, ext) = match name.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() => (stem.to_string(), format!(".{ext}")),
@@ -90,9 +102,10 @@ async fn copy_as(file: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf
         } else {
             dir.join(format!("{stem} ({n}){ext}"))
         };
-        if tokio::fs::symlink_metadata(&candidate).await.is_err() {
-            tokio::fs::copy(file, &candidate).await?;
-            return Ok(candidate);
+        match tokio::fs::hard_link(partial, &candidate).await {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
         }
     }
     Err(std::io::Error::other(
@@ -130,6 +143,50 @@ mod tests {
         assert_eq!(safe_name("../../etc/passwd"), "_.._etc_passwd");
         assert_eq!(safe_name(".hidden"), "hidden");
         assert_eq!(safe_name(""), "download");
+    }
+
+    // Issue 15.4: `GET /browsers/{id}/downloads` listed a download while it was copied
+    // (size 0). A listing taken while a large download is kept shows it whole or not at all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_download_is_listed_only_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("src");
+        let size = 64u64 << 20;
+        std::fs::write(&file, vec![7u8; size as usize]).unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let copy = tokio::spawn({
+            let (file, out) = (file.clone(), out.clone());
+            async move { copy_as(&file, &out, "big.bin").await.unwrap() }
+        });
+        let query = || crate::workspaces::FileQuery {
+            prefix: String::new(),
+            limit: 10,
+            cursor: None,
+            shallow: false,
+        };
+        let mut listings = 0;
+        while !copy.is_finished() {
+            let page = crate::workspaces::list_files(out.clone(), query())
+                .await
+                .unwrap();
+            for f in &page.files {
+                assert_eq!(
+                    (f.path.as_str(), f.size),
+                    ("big.bin", size),
+                    "listed half copied"
+                );
+            }
+            listings += 1;
+        }
+        copy.await.unwrap();
+        let page = crate::workspaces::list_files(out, query()).await.unwrap();
+        assert_eq!(
+            page.files.len(),
+            1,
+            "only the download, no leftover: {listings}"
+        );
+        assert_eq!(page.files[0].size, size);
     }
 
     #[tokio::test]

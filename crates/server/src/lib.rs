@@ -3,8 +3,9 @@
 //! lifecycle.
 //!
 //! This crate wires the lower layers together: `store` for persistence, `browser` for the
-//! Chromium pool, `agent` for running tasks. It never speaks CDP itself, and only a session's
-//! supervisor changes that session's status. The `tandem` binary builds a [`Config`] and
+//! Chromium pool, `agent` for running tasks. It speaks CDP itself only in [`cdp_proxy`],
+//! which relays clients' messages, and only a session's supervisor changes that session's
+//! status. The `tandem` binary builds a [`Config`] and
 //! calls [`Server::bind`] then [`Server::run`] (or [`serve`]).
 
 pub mod api;
@@ -15,15 +16,19 @@ mod config;
 mod downloads;
 mod error;
 mod files;
+mod http;
+pub mod links;
 pub mod live;
-pub mod live_link;
+mod mcp_route;
 pub mod metrics;
+pub mod owners;
 pub mod profiles;
 pub mod proxies;
+pub mod router;
 mod runner;
 pub mod screenshots;
 pub mod sessions;
-pub mod token;
+pub mod state;
 pub mod workspaces;
 
 use std::future::Future;
@@ -33,7 +38,7 @@ use std::time::Duration;
 
 use agent::TaskRunner;
 use browser::{LaunchOptions, Pool, PoolOptions};
-use store::{SqliteStore, Store};
+use store::Store;
 use tokio::net::TcpListener;
 
 pub use auth::ApiKey;
@@ -44,10 +49,10 @@ pub use config::{
 pub use error::ServerError;
 pub use sessions::Sessions;
 
-use api::AppState;
-use live_link::LiveLinks;
+use links::{LiveLinks, Signer};
+use owners::Owners;
 use sessions::SessionLimits;
-use token::Signer;
+use state::AppState;
 
 /// Longest timeout accepted, so deadlines never overflow (ten years).
 const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -60,7 +65,7 @@ pub struct Server {
     api_key: ApiKey,
     sessions: Sessions,
     state: AppState,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
 }
 
 fn check(config: &Config) -> Result<(), ServerError> {
@@ -136,7 +141,7 @@ impl Server {
                 config.data_dir.join("project_id").display()
             ))
         })?;
-        let store = Arc::new(SqliteStore::open(&config.data_dir).await?);
+        let store = store::open(&config.database_url()).await?;
         let recovered = sessions::recover(store.as_ref()).await?;
         if recovered > 0 {
             tracing::info!(recovered, "settled sessions left active by a previous run");
@@ -178,15 +183,19 @@ impl Server {
             store.clone() as Arc<dyn Store>,
             config.data_dir.join("workspaces"),
         );
-        let sessions = Sessions::new(
+        let owners = Owners::new(
             store.clone() as Arc<dyn Store>,
             pool,
+            config.data_dir.join("downloads"),
+            config.max_sessions,
+        );
+        let sessions = Sessions::new(
+            owners.clone(),
             runner,
             sessions::SessionFiles {
                 screenshots: screenshots.clone(),
                 profiles: profiles.clone(),
                 workspaces: workspaces.clone(),
-                downloads: config.data_dir.join("downloads"),
             },
             SessionLimits {
                 max_sessions: config.max_sessions,
@@ -199,15 +208,21 @@ impl Server {
             Some(url) => LiveLinks::public(url, signer),
             None => LiveLinks::new(&format!("http://{}", reachable(local_addr)), signer),
         };
+        let live = live::Live::new(
+            sessions.clone(),
+            links.signer().clone(),
+            browser::ScreencastSettings::default(),
+        );
         let state = AppState {
+            owners: owners.clone(),
             sessions: sessions.clone(),
-            browsers: browsers::Browsers::new(sessions.clone()),
+            browsers: browsers::Browsers::new(owners.clone(), profiles.clone()),
             profiles,
             workspaces,
             project_id,
             links,
             screenshots,
-            live: live::Live::new(sessions.clone(), browser::ScreencastSettings::default()),
+            live,
             proxies: Arc::new(config.proxies.clone()),
         };
         Ok(Server {
@@ -241,13 +256,16 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let app = api::router(self.state, self.api_key);
+        let app = router::router(self.state, self.api_key.clone());
+        let app = mcp_route::mount(app, self.api_key);
         tracing::info!(addr = %self.local_addr, "serving");
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        self.sessions.shutdown().await;
-        self.store.close().await;
+        self.sessions.owners().shutdown().await;
+        if let Err(error) = self.store.close().await {
+            tracing::warn!(%error, "closing the store");
+        }
         tracing::info!("stopped");
         served.map_err(ServerError::Serve)
     }

@@ -3,7 +3,7 @@
 //! Every figure is read when scraped, from the store (sessions by status, usage totals) and
 //! from the live state (browsers running, the warm pool, viewers); nothing is counted on the
 //! side, so nothing can drift from what the API answers. The route takes the API key like
-//! `/api/v3` ([`crate::auth::require_api_key`]: the SDKs' header, or the bearer token that
+//! `/api/v3` ([`crate::api::require_api_key`]: the SDKs' header, or the bearer token that
 //! Prometheus' `authorization` setting sends).
 
 use std::fmt::Write;
@@ -13,8 +13,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use store::StoreStats;
 
-use crate::api::AppState;
 use crate::api::errors::ApiError;
+use crate::state::AppState;
 
 /// The content type of Prometheus' text exposition format.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -41,9 +41,9 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
         Err(e) => return ApiError::from(crate::sessions::SessionError::from(e)).into_response(),
     };
     let (watched, viewers) = app.live.watched().await;
-    let pool = app.sessions.pool();
+    let pool = app.owners.pool();
     let live = Live {
-        browsers: app.sessions.active_count(),
+        browsers: app.owners.active_count(),
         limit: app.sessions.limits().max_sessions,
         pool_ready: pool.ready(),
         pool_size: pool.size(),

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use browser::proxy::UpstreamProxy;
 
-use crate::sessions::SessionError;
+use crate::owners::OwnerError;
 
 /// The key of the table's fallback entry.
 pub const DEFAULT_ENTRY: &str = "default";
@@ -98,10 +98,10 @@ pub struct ProxyChoice {
 impl ProxyChoice {
     /// Asks the proxy whether it answers and takes the credentials, before a browser is
     /// launched behind it.
-    pub async fn check(&self) -> Result<(), SessionError> {
+    pub async fn check(&self) -> Result<(), OwnerError> {
         browser::proxy::check(&self.upstream)
             .await
-            .map_err(|error| SessionError::Proxy {
+            .map_err(|error| OwnerError::Proxy {
                 error,
                 custom: self.custom,
             })

@@ -1,5 +1,5 @@
 //! Step screenshots: JPEGs the agent takes each step, kept in the data directory and served
-//! through short-lived signed links (`screenshotUrl`, api-v3 §3.1 and §4.1).
+//! through short-lived signed links (served by `api/screenshots.rs`) (`screenshotUrl`, api-v3 §3.1 and §4.1).
 //!
 //! A message stores the screenshot's path (`/screenshots/{session}/{shot}.jpg`); the API
 //! turns it into `{base}{path}?token=…` when it answers, with a token that expires after
@@ -9,17 +9,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Utc;
-use serde::Deserialize;
 use store::Uuid;
-
-use crate::api::AppState;
-use crate::token::{Claims, Mode, Signer};
 
 /// How long a `screenshotUrl` works.
 pub const LINK_LIFETIME: chrono::Duration = chrono::Duration::minutes(5);
@@ -71,6 +63,13 @@ impl Screenshots {
         newest.map(|shot| path_of(session_id, shot))
     }
 
+    /// Where screenshot `shot` of `session_id` is kept.
+    pub(crate) fn file(&self, session_id: Uuid, shot: Uuid) -> PathBuf {
+        self.dir
+            .join(session_id.to_string())
+            .join(format!("{shot}.jpg"))
+    }
+
     /// Deletes a session's screenshots (when the session is deleted).
     pub async fn remove(&self, session_id: Uuid) {
         let _ = tokio::fs::remove_dir_all(self.dir.join(session_id.to_string())).await;
@@ -81,78 +80,17 @@ fn path_of(session_id: Uuid, shot: Uuid) -> String {
     format!("/screenshots/{session_id}/{shot}.jpg")
 }
 
-/// `{base}{path}?token=…` for a stored screenshot path, valid for [`LINK_LIFETIME`].
-pub fn signed_url(base: &str, signer: &Signer, path: &str) -> Option<String> {
-    let shot = shot_of(path)?;
-    let token = signer.sign(&Claims::new(
-        shot,
-        Mode::View,
-        (Utc::now() + LINK_LIFETIME).timestamp(),
-    ));
-    Some(format!(
-        "{}{path}?token={token}",
-        base.trim_end_matches('/')
-    ))
-}
-
 /// The screenshot id in a stored path.
-fn shot_of(path: &str) -> Option<Uuid> {
+pub(crate) fn shot_of(path: &str) -> Option<Uuid> {
     let file = path.rsplit('/').next()?;
     Uuid::parse_str(file.strip_suffix(".jpg")?).ok()
-}
-
-/// The query of a screenshot link.
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-/// `GET /screenshots/{session}/{shot}.jpg?token=…`: the JPEG, for a valid unexpired token
-/// of that screenshot; 404 otherwise (a wrong token reveals nothing about what exists).
-pub async fn serve(
-    State(app): State<AppState>,
-    Path((session, file)): Path<(String, String)>,
-    Query(query): Query<TokenQuery>,
-) -> Response {
-    let not_found = || {
-        (
-            StatusCode::NOT_FOUND,
-            axum::Json(serde_json::json!({"detail": "Screenshot not found or link expired"})),
-        )
-            .into_response()
-    };
-    let (Ok(session), Some(shot)) = (Uuid::parse_str(&session), shot_of(&file)) else {
-        return not_found();
-    };
-    let valid = query
-        .token
-        .as_deref()
-        .and_then(|t| app.links.signer().verify(t, Utc::now()).ok())
-        .is_some_and(|claims| claims.session_id == shot);
-    if !valid {
-        return not_found();
-    }
-    let path = app
-        .screenshots
-        .dir
-        .join(session.to_string())
-        .join(format!("{shot}.jpg"));
-    match tokio::fs::read(path).await {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "image/jpeg"),
-                (header::CACHE_CONTROL, "private, max-age=300"),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => not_found(),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::links::{Mode, Signer};
+    use chrono::Utc;
 
     #[tokio::test]
     async fn screenshots_are_stored_and_linked_with_their_own_token() {
@@ -167,13 +105,15 @@ mod tests {
         assert!(shots.save(session, "not base64!").await.is_err());
 
         let signer = Signer::with_key(&[7; 32]).unwrap();
-        let url = signed_url("http://h:1/", &signer, &second).unwrap();
+        let links = crate::links::LiveLinks::new("http://h:1/", signer.clone());
+        let url = links.screenshot_url(&second, LINK_LIFETIME).unwrap();
         assert!(url.starts_with(&format!("http://h:1{second}?token=")));
         let token = url.split("token=").nth(1).unwrap();
         let claims = signer.verify(token, Utc::now()).unwrap();
-        assert_eq!(Some(claims.session_id), shot_of(&second));
+        assert_eq!(Some(claims.subject), shot_of(&second));
+        assert_eq!(claims.mode, Mode::Screenshot);
         assert_ne!(
-            claims.session_id, session,
+            claims.subject, session,
             "the token must not open the session"
         );
         assert!(signer.verify(token, Utc::now() + LINK_LIFETIME).is_err());

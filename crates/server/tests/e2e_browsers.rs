@@ -549,11 +549,11 @@ async fn bad_cdp_tokens_are_refused() {
         status(format!("{}/cdp/garbage/json/version", server.base)).await,
         401
     );
-    let signer = server::token::Signer::load_or_create(&server.data_dir).unwrap();
+    let signer = server::links::Signer::load_or_create(&server.data_dir).unwrap();
     let browser_id = uuid::Uuid::parse_str(&id(&browser)).unwrap();
-    let expired = signer.sign(&server::token::Claims::new(
+    let expired = signer.sign(&server::links::Claims::new(
         browser_id,
-        server::token::Mode::Cdp,
+        server::links::Mode::Cdp,
         chrono::Utc::now().timestamp() - 1,
     ));
     assert_eq!(
@@ -568,9 +568,9 @@ async fn bad_cdp_tokens_are_refused() {
         403
     );
     // A CDP token of another (unknown) browser opens nothing.
-    let foreign = signer.sign(&server::token::Claims::new(
+    let foreign = signer.sign(&server::links::Claims::new(
         uuid::Uuid::now_v7(),
-        server::token::Mode::Cdp,
+        server::links::Mode::Cdp,
         chrono::Utc::now().timestamp() + 600,
     ));
     assert_eq!(
@@ -695,7 +695,13 @@ async fn a_cdp_client_s_commands_keep_an_idle_agent_session_alive() {
 async fn a_browser_times_out_and_stops_cleanly() {
     // The API takes whole minutes; the domain takes any duration, so drive it directly.
     let server = TestServer::start(|c| c.pool_size = 0);
-    let browsers = server::browsers::Browsers::new(server.sessions.clone());
+    let browsers = server::browsers::Browsers::new(
+        server.sessions.owners().clone(),
+        server::profiles::Profiles::new(
+            server.sessions.store().clone(),
+            server.data_dir.join("profiles"),
+        ),
+    );
     let record = browsers
         .create(server::browsers::NewBrowser {
             timeout: Duration::from_secs(2),
@@ -782,7 +788,7 @@ async fn a_restart_stops_the_browsers_it_lost() {
         record.finished_at = None;
         record.end_reason = None;
         db.save_browser(&record).await.unwrap();
-        db.close().await;
+        db.close().await.unwrap();
     }
     let second = TestServer::start_with(support::config(dir.path().to_path_buf()), no_agent());
     let got = second

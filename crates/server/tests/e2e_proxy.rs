@@ -177,7 +177,7 @@ async fn wrong_credentials_are_a_clear_error_with_nothing_created() {
 
     assert_eq!(get(&server, "/api/v3/browsers").await["totalItems"], 0);
     assert_eq!(get(&server, "/api/v3/sessions").await["total"], 0);
-    assert_eq!(server.sessions.active_count(), 0);
+    assert_eq!(server.sessions.owners().active_count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,10 +43,10 @@ async fn create_get_list_and_paging() {
         // The token is signed with the key in the data directory, for this session, for
         // control, until the session's maximum duration runs out.
         let token = live.split_once("?token=").unwrap().1;
-        let signer = server::token::Signer::load_or_create(&server.data_dir).unwrap();
+        let signer = server::links::Signer::load_or_create(&server.data_dir).unwrap();
         let claims = signer.verify(token, chrono::Utc::now()).unwrap();
-        assert_eq!(claims.session_id.to_string(), id(&session));
-        assert_eq!(claims.mode, server::token::Mode::Control);
+        assert_eq!(claims.subject.to_string(), id(&session));
+        assert_eq!(claims.mode, server::links::Mode::Control);
         let created = chrono::DateTime::parse_from_rfc3339(session["createdAt"].as_str().unwrap())
             .unwrap()
             .timestamp();
@@ -601,6 +601,7 @@ async fn idle_timeout_ends_the_session_and_its_browser() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     server
         .sessions
+        .owners()
         .touch(uuid::Uuid::parse_str(&sid).unwrap(), false);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(server.session(&sid).await["status"], "idle");
@@ -665,6 +666,39 @@ async fn a_crashed_browser_ends_the_session_in_error() {
     let summary = ended["lastStepSummary"].as_str().unwrap();
     assert!(summary.contains("browser exited unexpectedly"), "{summary}");
     assert_eq!(ended["liveUrl"], Value::Null);
+}
+
+// Issue 15.4: the live view heard of a crash before the API said `error`. The end reaches
+// viewers (through the clock the live view watches) only once it is persisted.
+#[tokio::test]
+async fn a_session_end_is_persisted_before_any_viewer_hears_of_it() {
+    let server = TestServer::start(|c| c.pool_size = 0);
+    let session = server.create(json!({})).await;
+    let sid = id(&session);
+    let uuid = uuid::Uuid::parse_str(&sid).unwrap();
+    let mut clock = server.sessions.owners().clock(uuid).unwrap();
+    let pid = server.browser_pid(&sid);
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let heard = tokio::time::timeout(
+        Duration::from_secs(10),
+        clock.wait_for(|c| c.ended.is_some()),
+    )
+    .await
+    .expect("the end is told")
+    .expect("the end is told before the clock goes")
+    .ended
+    .clone()
+    .unwrap();
+    // The moment a viewer hears of the end, the API answers it.
+    let seen = server
+        .call("GET", &format!("/api/v3/sessions/{sid}"), None)
+        .await;
+    assert_eq!(seen.json["status"], "error", "{heard}");
+    assert_eq!(seen.json["lastStepSummary"], heard.as_str());
 }
 
 #[tokio::test]

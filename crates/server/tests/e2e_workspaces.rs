@@ -199,14 +199,14 @@ async fn files_go_up_and_down_through_signed_links_only() {
     assert_eq!(put(&other, b"evil").await.status(), 403);
     // A genuine token for a path that climbs out reaches the path check and is refused
     // there: sent raw, since an HTTP client would normalise the dots away before sending.
-    let signer = server::token::Signer::load_or_create(&server.data_dir).unwrap();
+    let signer = server::links::Signer::load_or_create(&server.data_dir).unwrap();
     let workspace = uuid::Uuid::parse_str(&wid).unwrap();
     for (signed, sent) in [
         ("uploads/../x", "uploads/../x"),
         ("uploads/../x", "uploads/%2E%2E/x"),
         ("uploads/../../../tandem.db", "uploads/../../../tandem.db"),
     ] {
-        let token = file_token(&signer, workspace, signed, server::token::Mode::Upload, 60);
+        let token = file_token(&signer, workspace, signed, server::links::Mode::Upload, 60);
         let target = format!("/files/workspaces/{wid}/{sent}?token={token}");
         let (status, body) = raw_request(&server.base, "PUT", &target, b"evil").await;
         assert_eq!(status, 422, "{sent}: {body}");
@@ -273,14 +273,14 @@ async fn files_go_up_and_down_through_signed_links_only() {
 /// A token for one file of `owner`, signed with the server's key, expiring in `seconds`
 /// (in the past when negative).
 fn file_token(
-    signer: &server::token::Signer,
+    signer: &server::links::Signer,
     owner: uuid::Uuid,
     path: &str,
-    mode: server::token::Mode,
+    mode: server::links::Mode,
     seconds: i64,
 ) -> String {
     let mut claims =
-        server::token::Claims::new(owner, mode, chrono::Utc::now().timestamp() + seconds);
+        server::links::Claims::new(owner, mode, chrono::Utc::now().timestamp() + seconds);
     claims.path = Some(path.to_string());
     signer.sign(&claims)
 }
@@ -363,13 +363,13 @@ async fn a_session_s_downloads_land_in_its_workspace_and_its_browser_listing() {
     let url = listing["files"][0]["url"].as_str().unwrap();
     let body = reqwest::get(url).await.unwrap().text().await.unwrap();
     assert_eq!(body, "quarterly numbers");
-    let signer = server::token::Signer::load_or_create(&server.data_dir).unwrap();
+    let signer = server::links::Signer::load_or_create(&server.data_dir).unwrap();
     let owner = uuid::Uuid::parse_str(&sid).unwrap();
     let late = file_token(
         &signer,
         owner,
         "report.txt",
-        server::token::Mode::Download,
+        server::links::Mode::Download,
         -1,
     );
     let expired = format!("{}?token={late}", url.split('?').next().unwrap());
@@ -413,7 +413,7 @@ async fn links_in_a_workspace_are_not_followed_and_expired_file_links_are_refuse
     let ws = server.call("POST", "/api/v3/workspaces", None).await;
     let wid = id(&ws.json);
     let workspace = uuid::Uuid::parse_str(&wid).unwrap();
-    let signer = server::token::Signer::load_or_create(&server.data_dir).unwrap();
+    let signer = server::links::Signer::load_or_create(&server.data_dir).unwrap();
     let link = |path: &str, mode, seconds| {
         let token = file_token(&signer, workspace, path, mode, seconds);
         let encoded: Vec<String> = path.split('/').map(urlencode).collect();
@@ -423,7 +423,7 @@ async fn links_in_a_workspace_are_not_followed_and_expired_file_links_are_refuse
             encoded.join("/")
         )
     };
-    use server::token::Mode::{Download, Upload};
+    use server::links::Mode::{Download, Upload};
 
     // A folder inside the workspace that links outside it (put there by anything but the API).
     let outside = tempfile::tempdir().unwrap();

@@ -1,26 +1,36 @@
 //! Persistence for Tandem: sessions and their message feeds, standalone browsers, profiles
 //! and workspaces, behind one trait.
 //!
-//! The server talks to a [`Store`] (as `Arc<dyn Store>`) so that the backend can change
-//! (SQLite today, PostgreSQL when several nodes share state) without touching the API layer.
+//! The server talks to a [`Store`] (as `Arc<dyn Store>`, made by [`open`] from a URL) so that
+//! the backend can change (SQLite embedded by default, PostgreSQL when several nodes share
+//! state) without touching the API layer. Every backend passes the same conformance suite
+//! ([`conformance`], feature `conformance`).
 //! This crate knows nothing of HTTP, browsers or agents: it keeps records and pages through
 //! them. Only the session supervisor writes a session's status; the store just persists it.
 
 mod browser;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 mod message;
+mod open;
+mod postgres;
 mod profile;
+mod rows;
 mod session;
 mod sqlite;
 mod stats;
+mod tx;
 mod workspace;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use browser::{BrowserQuery, BrowserRecord, BrowserStatus};
-pub use error::StoreError;
+pub use error::{StoreError, StoreErrorKind, io_kind};
 pub use message::{MessagePage, MessageQuery, MessageRecord, NewMessage};
+pub use open::open;
+pub use postgres::PgStore;
 pub use profile::ProfileRecord;
 pub use session::{SessionRecord, SessionStatus};
 pub use sqlite::SqliteStore;
@@ -36,6 +46,10 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// Everything the server persists, in one object-safe trait so it can be shared as
 /// `Arc<dyn Store>` by handlers and supervisors alike.
 pub trait Store: Send + Sync {
+    /// Closes every connection once pending writes are done; the server calls it last on
+    /// shutdown so that nothing acknowledged is left unflushed.
+    fn close(&self) -> StoreFuture<'_, ()>;
+
     /// Inserts a new session, together with its first feed message when it is created with a
     /// task, atomically: a reader never sees a running session without its task message.
     fn create_session<'a>(

@@ -1,16 +1,16 @@
 //! The SQLite backend: one file in the data directory, WAL mode, migrations at open.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::{Sqlite, SqliteConnection};
 use uuid::Uuid;
 
+use crate::rows::{MessageRow, SessionRow, json_text};
+use crate::tx::WriteTx;
 use crate::{
     BrowserQuery, BrowserRecord, BrowserStatus, MessagePage, MessageQuery, MessageRecord,
     NewMessage, ProfileRecord, SessionRecord, SessionStatus, Store, StoreError, StoreFuture,
@@ -19,8 +19,8 @@ use crate::{
 
 mod records;
 
-/// Migrations embedded at build time from `crates/store/migrations`.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+/// Migrations embedded at build time from `crates/store/migrations/sqlite`.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// The default store: SQLite embedded in the process, so a fresh machine needs no database
 /// server.
@@ -32,12 +32,20 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) `<data_dir>/tandem.db` in WAL mode and applies migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+        Self::open_file(&data_dir.join("tandem.db")).await
+    }
+
+    /// Opens (creating it and its directory if needed) the database file `path` in WAL mode
+    /// and applies migrations.
+    pub async fn open_file(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
         let options = SqliteConnectOptions::new()
-            .filename(data_dir.join("tandem.db"))
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -69,11 +77,6 @@ impl SqliteStore {
     async fn migrated(pool: SqlitePool) -> Result<Self, StoreError> {
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
-    }
-
-    /// Closes every connection; pending writes are flushed.
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 }
 
@@ -135,153 +138,14 @@ fn bind_session<'q>(
         .bind(s.proxy_bytes)
 }
 
-#[derive(FromRow)]
-struct SessionRow {
-    id: String,
-    status: String,
-    model: String,
-    thinking_level: Option<String>,
-    title: Option<String>,
-    task: Option<String>,
-    keep_alive: bool,
-    output: Option<String>,
-    output_schema: Option<String>,
-    step_count: i64,
-    last_step_summary: Option<String>,
-    is_task_successful: Option<bool>,
-    total_input_tokens: i64,
-    total_output_tokens: i64,
-    llm_cost_usd: String,
-    human_input: Option<String>,
-    profile_error: Option<String>,
-    profile_id: Option<String>,
-    workspace_id: Option<String>,
-    proxy_country_code: Option<String>,
-    screen_width: Option<i64>,
-    screen_height: Option<i64>,
-    max_cost_usd: Option<String>,
-    proxy_bytes: i64,
-    browser_id: Option<String>,
-    end_reason: Option<String>,
-    expires_at: DateTime<Utc>,
-    deleted: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-#[derive(FromRow)]
-struct MessageRow {
-    seq: i64,
-    id: String,
-    session_id: String,
-    role: String,
-    data: String,
-    #[sqlx(rename = "type")]
-    kind: String,
-    summary: String,
-    screenshot_url: Option<String>,
-    hidden: bool,
-    created_at: DateTime<Utc>,
-}
-
-fn corrupt(table: &'static str, detail: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        table,
-        detail: detail.into(),
-    }
-}
-
-fn parse_uuid(table: &'static str, value: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(value).map_err(|e| corrupt(table, format!("bad uuid {value:?}: {e}")))
-}
-
-fn parse_json(
-    table: &'static str,
-    value: Option<String>,
-) -> Result<Option<serde_json::Value>, StoreError> {
-    value
-        .map(|text| {
-            serde_json::from_str(&text).map_err(|e| corrupt(table, format!("bad JSON: {e}")))
-        })
-        .transpose()
-}
-
-fn json_text(value: &Option<serde_json::Value>) -> Option<String> {
-    value.as_ref().map(|v| v.to_string())
-}
-
-impl TryFrom<SessionRow> for SessionRecord {
-    type Error = StoreError;
-
-    fn try_from(row: SessionRow) -> Result<Self, StoreError> {
-        const T: &str = "sessions";
-        Ok(SessionRecord {
-            id: parse_uuid(T, &row.id)?,
-            status: SessionStatus::from_str(&row.status).map_err(|e| corrupt(T, e))?,
-            model: row.model,
-            thinking_level: row.thinking_level,
-            title: row.title,
-            task: row.task,
-            keep_alive: row.keep_alive,
-            output: parse_json(T, row.output)?,
-            output_schema: parse_json(T, row.output_schema)?,
-            step_count: row.step_count,
-            last_step_summary: row.last_step_summary,
-            is_task_successful: row.is_task_successful,
-            total_input_tokens: row.total_input_tokens,
-            total_output_tokens: row.total_output_tokens,
-            llm_cost_usd: row.llm_cost_usd,
-            human_input: parse_json(T, row.human_input)?,
-            profile_error: row.profile_error,
-            profile_id: row
-                .profile_id
-                .as_deref()
-                .map(|v| parse_uuid(T, v))
-                .transpose()?,
-            workspace_id: row
-                .workspace_id
-                .as_deref()
-                .map(|v| parse_uuid(T, v))
-                .transpose()?,
-            proxy_country_code: row.proxy_country_code,
-            screen_width: row.screen_width,
-            screen_height: row.screen_height,
-            max_cost_usd: row.max_cost_usd,
-            proxy_bytes: row.proxy_bytes,
-            browser_id: row.browser_id,
-            end_reason: row.end_reason,
-            expires_at: row.expires_at,
-            deleted: row.deleted,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
-    }
-}
-
-impl TryFrom<MessageRow> for MessageRecord {
-    type Error = StoreError;
-
-    fn try_from(row: MessageRow) -> Result<Self, StoreError> {
-        const T: &str = "messages";
-        Ok(MessageRecord {
-            id: parse_uuid(T, &row.id)?,
-            seq: row.seq,
-            message: NewMessage {
-                session_id: parse_uuid(T, &row.session_id)?,
-                role: row.role,
-                data: row.data,
-                kind: row.kind,
-                summary: row.summary,
-                screenshot_url: row.screenshot_url,
-                hidden: row.hidden,
-            },
-            created_at: row.created_at,
-        })
-    }
+/// Opens a write transaction; `IMMEDIATE` takes the write lock now, so two writers queue on
+/// `busy_timeout` instead of one failing to upgrade a read lock.
+async fn write(pool: &SqlitePool) -> Result<WriteTx<Sqlite>, StoreError> {
+    WriteTx::begin(pool, "BEGIN IMMEDIATE").await
 }
 
 async fn insert_message(
-    tx: &mut Transaction<'_, Sqlite>,
+    conn: &mut SqliteConnection,
     message: &NewMessage,
 ) -> Result<MessageRecord, StoreError> {
     let id = Uuid::now_v7();
@@ -299,7 +163,7 @@ async fn insert_message(
     .bind(&message.screenshot_url)
     .bind(message.hidden)
     .bind(created_at)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?;
     Ok(MessageRecord {
         id,
@@ -429,20 +293,29 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn close(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.pool.close().await;
+            Ok(())
+        })
+    }
+
     fn create_session<'a>(
         &'a self,
         s: &'a SessionRecord,
         first_message: Option<&'a NewMessage>,
     ) -> StoreFuture<'a, Option<MessageRecord>> {
         Box::pin(async move {
-            let mut tx = self.pool.begin().await?;
-            bind_session(SESSION_INSERT, s).execute(&mut *tx).await?;
-            let message = match first_message {
-                Some(m) => Some(insert_message(&mut tx, m).await?),
-                None => None,
-            };
-            tx.commit().await?;
-            Ok(message)
+            let mut tx = write(&self.pool).await?;
+            let result = async {
+                bind_session(SESSION_INSERT, s).execute(tx.conn()).await?;
+                match first_message {
+                    Some(m) => Ok(Some(insert_message(tx.conn(), m).await?)),
+                    None => Ok(None),
+                }
+            }
+            .await;
+            tx.finish(result).await
         })
     }
 
@@ -452,14 +325,17 @@ impl Store for SqliteStore {
         message: Option<&'a NewMessage>,
     ) -> StoreFuture<'a, Option<MessageRecord>> {
         Box::pin(async move {
-            let mut tx = self.pool.begin().await?;
-            let message = match message {
-                Some(m) => Some(insert_message(&mut tx, m).await?),
-                None => None,
-            };
-            bind_session(SESSION_UPDATE, s).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(message)
+            let mut tx = write(&self.pool).await?;
+            let result = async {
+                let message = match message {
+                    Some(m) => Some(insert_message(tx.conn(), m).await?),
+                    None => None,
+                };
+                bind_session(SESSION_UPDATE, s).execute(tx.conn()).await?;
+                Ok(message)
+            }
+            .await;
+            tx.finish(result).await
         })
     }
 
@@ -532,10 +408,9 @@ impl Store for SqliteStore {
 
     fn append_message<'a>(&'a self, message: &'a NewMessage) -> StoreFuture<'a, MessageRecord> {
         Box::pin(async move {
-            let mut tx = self.pool.begin().await?;
-            let record = insert_message(&mut tx, message).await?;
-            tx.commit().await?;
-            Ok(record)
+            let mut tx = write(&self.pool).await?;
+            let result = insert_message(tx.conn(), message).await;
+            tx.finish(result).await
         })
     }
 

@@ -34,12 +34,14 @@ pub async fn run(args: ObserveArgs) -> anyhow::Result<()> {
     if let Some(chromium) = &args.chromium {
         options.executable = chromium.clone();
     }
+    // Listening before the launch: a Ctrl-C during it still stops the browser below.
+    let shutdown = crate::shutdown_signal();
     let browser = Browser::launch(&options)
         .await
         .context("cannot launch Chromium")?;
     let result = tokio::select! {
         result = observe(&browser, &args) => result,
-        () = crate::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+        () = shutdown => Err(anyhow::anyhow!("interrupted")),
     };
     browser.stop().await;
     let (state, times) = result?;

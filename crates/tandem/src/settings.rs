@@ -18,6 +18,10 @@ pub struct ServeArgs {
     /// Directory for the database, secrets and the generated API key [default: ./data]
     #[arg(long, env = "TANDEM_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Database URL: postgres://user:password@host:port/db stores everything in PostgreSQL
+    /// (several nodes can share it) [default: SQLite in the data directory]
+    #[arg(long, env = "TANDEM_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// TOML file with any of these settings (keys in snake_case, e.g. idle_timeout = "15m")
     #[arg(long, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
@@ -47,6 +51,9 @@ pub struct ServeArgs {
     /// Chromium binary [default: /usr/lib/chromium/chromium]
     #[arg(long, env = "TANDEM_CHROMIUM")]
     chromium: Option<PathBuf>,
+    /// Cost cap in USD of a task whose request sets no `maxCostUsd` [default: none]
+    #[arg(long, env = "TANDEM_MAX_COST_USD")]
+    max_cost_usd: Option<f64>,
     /// Only from the environment: a key on the command line would show in `ps`.
     #[arg(skip)]
     api_key: Option<String>,
@@ -58,6 +65,7 @@ pub struct ServeArgs {
 struct FileSettings {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
     api_key: Option<String>,
     pool_size: Option<usize>,
     max_sessions: Option<usize>,
@@ -67,6 +75,7 @@ struct FileSettings {
     device_scale_factor: Option<f64>,
     public_url: Option<String>,
     chromium: Option<PathBuf>,
+    max_cost_usd: Option<f64>,
     /// The LLM provider (`[llm]`); `TANDEM_LLM_*` variables override it.
     llm: Option<agent::llm::LlmToml>,
     /// The agent loop (`[agent]`).
@@ -124,8 +133,10 @@ struct AgentSettingsFile {
     max_failures: Option<u32>,
     /// Send a screenshot with each step (vision models).
     vision: Option<bool>,
-    /// Longest LLM call, e.g. "2m" (default 120s).
-    llm_timeout: Option<String>,
+    /// Longest the task waits for the model to answer, over retries, e.g. "2m" (default 2m);
+    /// `llm_timeout` is its old name.
+    #[serde(alias = "llm_timeout")]
+    llm_wait: Option<String>,
     /// Directories `browser_upload_file` may take files from (default: none, uploads off).
     #[serde(default)]
     upload_dirs: Vec<PathBuf>,
@@ -138,8 +149,7 @@ impl AgentSettingsFile {
             max_steps: self.max_steps.unwrap_or(defaults.max_steps).max(1),
             max_failures: self.max_failures.unwrap_or(defaults.max_failures).max(1),
             vision: self.vision.unwrap_or(defaults.vision),
-            llm_timeout: duration("agent.llm_timeout", self.llm_timeout)?
-                .unwrap_or(defaults.llm_timeout),
+            llm_wait: duration("agent.llm_wait", self.llm_wait)?.unwrap_or(defaults.llm_wait),
             actions: agent::actions::ActionOptions {
                 upload_dirs: self.upload_dirs,
             },
@@ -180,9 +190,20 @@ impl ServeArgs {
 
     fn merge(self, file: FileSettings) -> anyhow::Result<server::Config> {
         let defaults = server::Config::default();
+        let mut agent = file.agent.unwrap_or_default().resolve()?;
+        agent.max_cost_usd = self.max_cost_usd.or(file.max_cost_usd);
+        if let Some(cap) = agent.max_cost_usd
+            && !(cap.is_finite() && cap >= 0.0)
+        {
+            anyhow::bail!("max_cost_usd = {cap} is not a non-negative amount of USD");
+        }
         Ok(server::Config {
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+            database_url: self
+                .database_url
+                .or(file.database_url)
+                .filter(|url| !url.trim().is_empty()),
             api_key: self.api_key.or(file.api_key),
             public_url: self.public_url.or(file.public_url),
             pool_size: self
@@ -211,7 +232,7 @@ impl ServeArgs {
                 .unwrap_or(defaults.device_scale_factor),
             chromium: self.chromium.or(file.chromium),
             llm: file.llm,
-            agent: file.agent.unwrap_or_default().resolve()?,
+            agent,
             proxies: proxies(file.proxies, file.proxy_price_per_gb)?,
         })
     }
@@ -306,11 +327,52 @@ mod tests {
     }
 
     #[test]
+    fn database_url_comes_from_the_flag_else_the_file_else_sqlite() {
+        let config = ServeArgs::default()
+            .merge(file(
+                "database_url = \"postgres://t@127.0.0.1:5432/tandem\"",
+            ))
+            .unwrap();
+        assert_eq!(config.database_url(), "postgres://t@127.0.0.1:5432/tandem");
+        let args = Wrapper::parse_from([
+            "tandem",
+            "--database-url",
+            "postgres://flag@127.0.0.1/db",
+            "--data-dir",
+            "/srv/tandem",
+        ])
+        .args;
+        let config = args
+            .merge(file("database_url = \"postgres://file@127.0.0.1/db\""))
+            .unwrap();
+        assert_eq!(config.database_url(), "postgres://flag@127.0.0.1/db");
+        let config = ServeArgs::default().merge(FileSettings::default()).unwrap();
+        assert_eq!(config.database_url(), "sqlite://./data/tandem.db");
+    }
+
+    #[test]
     fn bad_file_values_are_reported() {
         assert!(toml::from_str::<FileSettings>("unknown = 1").is_err());
         let err = ServeArgs::default()
             .merge(file("idle_timeout = \"soon\""))
             .unwrap_err();
         assert!(err.to_string().contains("idle_timeout"));
+        let err = ServeArgs::default()
+            .merge(file("max_cost_usd = -1"))
+            .unwrap_err();
+        assert!(err.to_string().contains("max_cost_usd"));
+    }
+
+    #[test]
+    fn the_default_cost_cap_comes_from_the_flag_or_the_file() {
+        let config = ServeArgs::default()
+            .merge(file("max_cost_usd = 2.5"))
+            .unwrap();
+        assert_eq!(config.agent.max_cost_usd, Some(2.5));
+        let args = Wrapper::parse_from(["tandem", "--max-cost-usd", "0.75"]).args;
+        let config = args.merge(file("max_cost_usd = 2.5")).unwrap();
+        assert_eq!(config.agent.max_cost_usd, Some(0.75));
+        let config = ServeArgs::default().merge(FileSettings::default()).unwrap();
+        assert_eq!(config.agent.max_cost_usd, None);
     }
 }

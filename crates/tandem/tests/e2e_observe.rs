@@ -162,14 +162,16 @@ async fn ctrl_c_stops_the_browser() {
     let mut child = tandem(&chromium.path(), &[&url, "--repeat", "1000000"])
         .spawn()
         .expect("tandem runs");
-    // Let it launch the browser and start observing.
-    for _ in 0..100 {
-        if chromium.dir.path().join("pid").exists() {
-            break;
+    // Ctrl-C as soon as the browser is being launched: tandem listens before it launches, so
+    // the signal stops the browser whether it lands during the launch or the observation.
+    let pid_file = chromium.dir.path().join("pid");
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while !pid_file.exists() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    })
+    .await
+    .expect("tandem launches Chromium");
     let pid = child.id().expect("still running");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),

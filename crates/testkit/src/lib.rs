@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod llm;
+pub mod postgres;
 pub mod proxy;
 
 pub use llm::{Protocol, RecordedRequest, Reply, ScriptedLlm};

@@ -247,6 +247,9 @@ struct State {
     otherwise: Option<Reply>,
     /// `tool_choice` values refused with a 400, as servers without support for them do.
     refused_tool_choices: Vec<Value>,
+    /// JSON pointers of body fields refused with a 400 naming them, as a model without
+    /// support for a parameter (e.g. `/reasoning_effort`) answers.
+    refused_fields: Vec<String>,
     requests: Vec<RecordedRequest>,
 }
 
@@ -277,6 +280,7 @@ impl ScriptedLlm {
             replies: replies.into_iter().collect(),
             otherwise: None,
             refused_tool_choices: Vec::new(),
+            refused_fields: Vec::new(),
             requests: Vec::new(),
         }));
         let app = Router::new().fallback({
@@ -335,6 +339,14 @@ impl ScriptedLlm {
         lock(&self.state).refused_tool_choices.push(choice);
     }
 
+    /// Refuses requests (of any protocol) whose body has the field at `pointer` (a JSON
+    /// pointer such as `/thinking` or `/generationConfig/thinkingConfig`) with a 400 naming
+    /// it, as a model that does not take that parameter answers; such a request uses up no
+    /// scripted reply.
+    pub fn refuse_field(&self, pointer: &str) {
+        lock(&self.state).refused_fields.push(pointer.to_string());
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state).requests.clone()
@@ -378,6 +390,18 @@ async fn handle(state: Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Res
             && choice.is_some_and(|c| state.refused_tool_choices.contains(c))
         {
             return refused_tool_choice(choice.cloned().unwrap_or_default());
+        }
+        if let Some(field) = state
+            .refused_fields
+            .iter()
+            .find(|pointer| request.body.pointer(pointer).is_some())
+        {
+            let name = field.rsplit('/').next().unwrap_or(field);
+            return error(
+                400,
+                &format!("Unsupported parameter: '{name}' is not supported with this model."),
+                &[],
+            );
         }
         (
             state.protocol,

@@ -61,6 +61,30 @@ test('the first frame comes at once and the page is embeddable', async () => {
   assert.equal(session.viewUrl.startsWith(`${tandem.base}/live/${session.id}?token=`), true);
 });
 
+test('the page runs under its Content-Security-Policy: frames and its scripts, no violation', async () => {
+  const res = await fetch(session.liveUrl);
+  const csp = res.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self';/);
+  assert.match(csp, /frame-ancestors \*/);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  const strict = await chromium.strictContext({ viewport: { width: 1280, height: 860 } });
+  try {
+    const page = await strict.newPage();
+    const violations = [];
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+    await page.goto(session.viewUrl);
+    // Polled from here: `evaluate` is not string evaluation inside the page.
+    const deadline = Date.now() + 20000;
+    while (!(await page.evaluate(() => window.tandemLive && window.tandemLive.frames > 0))) {
+      assert.ok(Date.now() < deadline, 'a frame under the policy');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(violations, []);
+  } finally {
+    await strict.close();
+  }
+});
+
 test('a click reaches the page in the session browser', async () => {
   await goTo(viewer, fixtures.url('/live-button.html'));
   await waitForPicture(viewer);

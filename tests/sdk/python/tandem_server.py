@@ -4,10 +4,16 @@ Each server runs on `127.0.0.1:0` with its own temporary data dir and a random A
 (`TANDEM_API_KEY`); its address comes from the stdout line `tandem: listening on http://...`.
 `stop()` sends SIGTERM, waits up to 10 s, then SIGKILLs; it then checks that every process
 the server started (its Chromium browsers and their children) is gone too.
+
+With `TANDEM_TEST_PG_URL` set (the admin URL `scripts/pg-throwaway.sh start` prints), every
+server stores its records in PostgreSQL instead of SQLite: a database of its own, named after
+its data dir (so a restart on the same data dir finds its records), via `--database-url`.
 """
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import os
 import re
 import secrets
@@ -25,6 +31,23 @@ INHERITED_CONFIG = re.compile(r"^(TANDEM_|(OPENAI|ANTHROPIC|GEMINI|GOOGLE)_(API_
 TANDEM_BIN = Path(os.environ.get("TANDEM_BIN", REPO / "target" / "debug" / "tandem"))
 LISTENING = re.compile(r"tandem: listening on (http://\S+)")
 START_TIMEOUT_S = 60.0
+PG_ADMIN_URL = os.environ.get("TANDEM_TEST_PG_URL", "").rstrip("/")
+
+
+def postgres_database_for(data_dir: Path) -> str:
+    """The URL of the PostgreSQL database of the server on `data_dir`, created if missing."""
+    name = "tandem_" + hashlib.sha1(str(data_dir).encode()).hexdigest()[:16]
+    host, port = PG_ADMIN_URL.rsplit("@", 1)[1].split("/")[0].rsplit(":", 1)
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/createdb"))
+    createdb = os.environ.get("TANDEM_PG_BIN", "") + "/createdb" if os.environ.get("TANDEM_PG_BIN") else bins[-1]
+    done = subprocess.run(
+        [createdb, "-h", host, "-p", port, "-U", "postgres", name],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0 and "already exists" not in done.stderr:
+        raise RuntimeError(f"createdb {name} failed: {done.stderr}")
+    return f"{PG_ADMIN_URL}/{name}"
 STOP_GRACE_S = 10.0
 
 
@@ -125,6 +148,8 @@ class TandemServer:
             str(self.data_dir),
             *self.args,
         ]
+        if PG_ADMIN_URL:
+            cmd += ["--database-url", postgres_database_for(self.data_dir)]
         self.lines = []
         self.url = ""
         listening = threading.Event()

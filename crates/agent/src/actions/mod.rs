@@ -192,6 +192,26 @@ impl Action {
         })
     }
 
+    /// The tool name the model calls it by; [`Action::parse`] of that name gives it back.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::BrowserNavigate { .. } => "browser_navigate",
+            Action::BrowserClick { .. } => "browser_click",
+            Action::BrowserType { .. } => "browser_type",
+            Action::BrowserScroll { .. } => "browser_scroll",
+            Action::BrowserSendKeys { .. } => "browser_send_keys",
+            Action::BrowserSelect { .. } => "browser_select",
+            Action::BrowserSwitchTab { .. } => "browser_switch_tab",
+            Action::BrowserCloseTab { .. } => "browser_close_tab",
+            Action::BrowserGoBack {} => "browser_go_back",
+            Action::BrowserWait { .. } => "browser_wait",
+            Action::BrowserExtract { .. } => "browser_extract",
+            Action::BrowserUploadFile { .. } => "browser_upload_file",
+            Action::AskHuman { .. } => "ask_human",
+            Action::Done { .. } => DONE,
+        }
+    }
+
     /// Whether this action always leaves the page the rest of the step was planned on.
     pub fn ends_step(&self) -> bool {
         matches!(
@@ -284,24 +304,98 @@ mod tests {
         assert!(bad.to_string().contains("number"), "{bad}");
     }
 
+    /// A tool call built from the tool's own schema: its required properties, each with a
+    /// value of its declared type.
+    fn example_call(tool: &crate::llm::ToolDefinition) -> Value {
+        let required = tool.parameters["required"].as_array().cloned();
+        let mut args = serde_json::Map::new();
+        for name in required.unwrap_or_default() {
+            let name = name.as_str().unwrap().to_string();
+            let property = &tool.parameters["properties"][&name];
+            let value = match property["type"].as_str() {
+                Some("integer") | Some("number") => json!(1),
+                Some("boolean") => json!(true),
+                _ => match property["enum"].as_array() {
+                    Some(values) => values[0].clone(),
+                    None => json!("x"),
+                },
+            };
+            args.insert(name, value);
+        }
+        Value::Object(args)
+    }
+
+    /// Every tool the model is offered (uploads on, with and without an output schema)
+    /// parses into the action of the same name, and the offered names are unique.
     #[test]
-    fn every_tool_parses_from_its_schema_example() {
-        for tool in tool_definitions(true, None) {
-            let required = tool.parameters["required"].as_array().cloned();
-            let mut args = serde_json::Map::new();
-            for name in required.unwrap_or_default() {
-                let name = name.as_str().unwrap().to_string();
-                let kind = tool.parameters["properties"][&name]["type"].clone();
-                let value = match kind.as_str() {
-                    Some("integer") | Some("number") => json!(1),
-                    Some("boolean") => json!(true),
-                    _ if name == "direction" => json!("down"),
-                    _ => json!("x"),
-                };
-                args.insert(name, value);
+    fn every_offered_tool_parses_into_its_action() {
+        let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        for tools in [
+            tool_definitions(true, None),
+            tool_definitions(true, Some(&schema)),
+            tool_definitions(false, None),
+        ] {
+            let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+            names.sort_unstable();
+            let count = names.len();
+            names.dedup();
+            assert_eq!(names.len(), count, "a tool is offered twice: {names:?}");
+            for tool in &tools {
+                let action = Action::parse(&tool.name, &example_call(tool))
+                    .unwrap_or_else(|e| panic!("{}: {e}", tool.name));
+                assert_eq!(action.name(), tool.name);
             }
-            Action::parse(&tool.name, &Value::Object(args))
-                .unwrap_or_else(|e| panic!("{}: {e}", tool.name));
+        }
+        // And every action is offered (with uploads on): one call of each name round-trips.
+        let offered: Vec<String> = tool_definitions(true, None)
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        for action in [
+            Action::BrowserNavigate {
+                url: "x".into(),
+                new_tab: false,
+            },
+            Action::BrowserClick { index: 1 },
+            Action::BrowserType {
+                index: 1,
+                text: "x".into(),
+                clear: true,
+                submit: false,
+            },
+            Action::BrowserScroll {
+                direction: Direction::Down,
+                pages: None,
+                index: None,
+            },
+            Action::BrowserSendKeys { keys: "x".into() },
+            Action::BrowserSelect {
+                index: 1,
+                option: "x".into(),
+            },
+            Action::BrowserSwitchTab { tab_id: "x".into() },
+            Action::BrowserCloseTab { tab_id: "x".into() },
+            Action::BrowserGoBack {},
+            Action::BrowserWait { seconds: None },
+            Action::BrowserExtract { query: "x".into() },
+            Action::BrowserUploadFile {
+                index: 1,
+                path: "x".into(),
+            },
+            Action::AskHuman {
+                question: "x".into(),
+            },
+            Action::Done {
+                text: "x".into(),
+                success: true,
+                data: None,
+            },
+        ] {
+            assert!(
+                offered.iter().any(|n| n == action.name()),
+                "{} is not offered",
+                action.name()
+            );
         }
     }
 }

@@ -7,11 +7,12 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{LlmConfig, ProviderKind};
+use super::config::{LlmConfig, ProviderInfo, ProviderKind};
 use super::error::LlmError;
 use super::model::{
     ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage, push_turn,
 };
+use super::thinking::{self, Refusals};
 use super::transport::{Transport, null_as_default};
 use super::{LlmFuture, Provider};
 
@@ -20,10 +21,25 @@ const API_VERSION: &str = "2023-06-01";
 /// Anthropic requires `max_tokens`; enough for a step's thinking and several tool calls.
 const DEFAULT_MAX_TOKENS: u32 = 8192;
 
+/// Anthropic, as [`ProviderKind::Anthropic`](super::ProviderKind::Anthropic).
+pub(crate) const INFO: ProviderInfo = ProviderInfo {
+    name: "anthropic",
+    aliases: &[],
+    default_base_url: "https://api.anthropic.com",
+    default_model: "claude-sonnet-4-5",
+    key_envs: &["ANTHROPIC_API_KEY"],
+    base_url_env: Some("ANTHROPIC_BASE_URL"),
+    inferred_from: &["ANTHROPIC_API_KEY"],
+    keyless_when_self_hosted: false,
+    connect: |config| Ok(std::sync::Arc::new(Anthropic::new(config)?)),
+};
+
 /// A client for the Anthropic Messages API.
 pub struct Anthropic {
     transport: Transport,
     url: String,
+    /// Models that refused the `thinking` parameter: it is left out for them from then on.
+    refuses_thinking: Refusals,
 }
 
 impl Anthropic {
@@ -32,6 +48,7 @@ impl Anthropic {
         Ok(Anthropic {
             transport: Transport::new(config)?,
             url: format!("{}/v1/messages", config.base_url),
+            refuses_thinking: Refusals::default(),
         })
     }
 }
@@ -47,23 +64,65 @@ impl Provider for Anthropic {
             if let Some(key) = self.transport.api_key() {
                 headers.push(("x-api-key", key.to_string()));
             }
-            let wire: WireResponse = self
-                .transport
-                .post_json(&self.url, &headers, &request_body(request))
-                .await?;
-            response_from_wire(wire).map_err(|message| LlmError::InvalidResponse {
-                provider: ProviderKind::Anthropic,
-                message,
-            })
+            let mut request = std::borrow::Cow::Borrowed(request);
+            if request.thinking.is_some() && self.refuses_thinking.refused(&request.model) {
+                request.to_mut().thinking = None;
+            }
+            match self.send(&request, &headers).await {
+                Err(e) if request.thinking.is_some() && thinking::refuses(&e, &["thinking"]) => {
+                    tracing::warn!(error = %e, model = %request.model,
+                        "the model refuses extended thinking settings; sending none from now on");
+                    self.refuses_thinking.remember(&request.model);
+                    request.to_mut().thinking = None;
+                    self.send(&request, &headers).await
+                }
+                other => other,
+            }
         })
     }
 }
 
+impl Anthropic {
+    async fn send(
+        &self,
+        request: &ChatRequest,
+        headers: &[(&'static str, String)],
+    ) -> Result<ChatResponse, LlmError> {
+        let wire: WireResponse = self
+            .transport
+            .post_json(&self.url, headers, &request_body(request))
+            .await?;
+        let mut response =
+            response_from_wire(wire).map_err(|message| LlmError::InvalidResponse {
+                provider: ProviderKind::Anthropic,
+                message,
+            })?;
+        // Extended thinking takes no forced tool choice: "auto" went out instead.
+        response.relaxed_tool_choice = thinks(request)
+            && matches!(
+                request.tool_choice,
+                ToolChoice::Required | ToolChoice::Tool(_)
+            );
+        Ok(response)
+    }
+}
+
+/// Whether the request switches extended thinking on.
+fn thinks(request: &ChatRequest) -> bool {
+    request
+        .thinking
+        .and_then(|t| t.anthropic_budget())
+        .is_some()
+}
+
 /// The JSON body for a request.
 pub(crate) fn request_body(request: &ChatRequest) -> Value {
+    let budget = request.thinking.and_then(|t| t.anthropic_budget());
+    // `max_tokens` counts the thinking too and must exceed its budget.
+    let max_tokens = request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS) + budget.unwrap_or(0);
     let mut body = json!({
         "model": request.model,
-        "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        "max_tokens": max_tokens,
         "messages": messages_json(&request.messages),
     });
     if let Some(system) = &request.system {
@@ -87,13 +146,25 @@ pub(crate) fn request_body(request: &ChatRequest) -> Value {
         }
         body["tools"] = Value::Array(tools);
         body["tool_choice"] = match &request.tool_choice {
+            // Extended thinking allows only "auto" and "none".
+            ToolChoice::Required | ToolChoice::Tool(_) if budget.is_some() => {
+                json!({"type": "auto"})
+            }
             ToolChoice::Auto => json!({"type": "auto"}),
             ToolChoice::Required => json!({"type": "any"}),
             ToolChoice::None => json!({"type": "none"}),
             ToolChoice::Tool(name) => json!({"type": "tool", "name": name}),
         };
     }
-    if let Some(t) = request.temperature {
+    match (request.thinking, budget) {
+        (Some(_), Some(budget)) => {
+            body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+        }
+        (Some(_), None) => body["thinking"] = json!({"type": "disabled"}),
+        (None, _) => {}
+    }
+    // Extended thinking takes no temperature but the default.
+    if let Some(t) = request.temperature.filter(|_| budget.is_none()) {
         body["temperature"] = json!(t);
     }
     body
@@ -298,6 +369,7 @@ mod tests {
             tool_choice: ToolChoice::Required,
             max_tokens: None,
             temperature: Some(0.2),
+            thinking: None,
         };
         let body = request_body(&request);
         assert_eq!(

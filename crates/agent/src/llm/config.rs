@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -21,64 +22,103 @@ pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// More retries than this only stall a task behind an outage.
 const MAX_RETRIES_LIMIT: u32 = 10;
 
-/// The wire protocol (and so the vendor) of the model server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum ProviderKind {
+/// Everything Tandem knows of one LLM provider, as its module declares it (`INFO`). Adding a
+/// provider is one module (an adapter implementing [`Provider`](super::Provider) and its
+/// `INFO`) plus one line in [`providers!`].
+#[derive(Debug)]
+pub struct ProviderInfo {
+    /// The name in `TANDEM_LLM_PROVIDER`, the `[llm]` table, logs and errors.
+    pub name: &'static str,
+    /// Other names accepted for it (e.g. `google`).
+    pub aliases: &'static [&'static str],
+    /// The public endpoint used when no base URL is configured.
+    pub default_base_url: &'static str,
+    /// The model used when none is configured: a fast, cheap one that calls tools well.
+    pub default_model: &'static str,
+    /// The vendor's usual variables for the API key, read as a fallback, main one first.
+    pub key_envs: &'static [&'static str],
+    /// The vendor's usual variable for the base URL, if it has one.
+    pub base_url_env: Option<&'static str>,
+    /// Variables whose presence picks this provider when none is named (checked in the order
+    /// of [`ProviderKind::ALL`]).
+    pub inferred_from: &'static [&'static str],
+    /// Whether it can run without a key when pointed at a self-hosted server.
+    pub keyless_when_self_hosted: bool,
+    /// Builds a client for a configuration naming it.
+    pub connect: fn(&LlmConfig) -> Result<Arc<dyn super::Provider>, super::LlmError>,
+}
+
+/// Declares the providers: one line each, `Variant => module`, where `module::INFO` is its
+/// [`ProviderInfo`]. Generates [`ProviderKind`] and its lookups, so no `match` on providers
+/// exists anywhere else.
+macro_rules! providers {
+    ($($(#[$doc:meta])* $variant:ident => $module:ident,)+) => {
+        /// The wire protocol (and so the vendor) of the model server.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProviderKind {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl ProviderKind {
+            /// Every provider, in the order inference tries them.
+            pub const ALL: &'static [ProviderKind] = &[$(ProviderKind::$variant,)+];
+
+            /// What Tandem knows of it.
+            pub fn info(self) -> &'static ProviderInfo {
+                match self {
+                    $(ProviderKind::$variant => &super::$module::INFO,)+
+                }
+            }
+        }
+    };
+}
+
+providers! {
     /// OpenAI-compatible `/chat/completions`: OpenAI, vLLM, llama.cpp, Ollama, OpenRouter, ...
-    #[serde(rename = "openai")]
-    OpenAi,
+    OpenAi => openai,
     /// Anthropic Messages `/v1/messages`.
-    #[serde(rename = "anthropic")]
-    Anthropic,
+    Anthropic => anthropic,
     /// Google Gemini `:generateContent`.
-    #[serde(rename = "gemini")]
-    Gemini,
+    Gemini => gemini,
 }
 
 impl ProviderKind {
     /// The public endpoint used when no base URL is configured.
     pub fn default_base_url(self) -> &'static str {
-        match self {
-            ProviderKind::OpenAi => "https://api.openai.com/v1",
-            ProviderKind::Anthropic => "https://api.anthropic.com",
-            ProviderKind::Gemini => "https://generativelanguage.googleapis.com/v1beta",
-        }
+        self.info().default_base_url
     }
 
     /// The model used when none is configured: a fast, cheap one that calls tools well.
     pub fn default_model(self) -> &'static str {
-        match self {
-            ProviderKind::OpenAi => "gpt-5-mini",
-            ProviderKind::Anthropic => "claude-sonnet-4-5",
-            ProviderKind::Gemini => "gemini-2.5-flash",
-        }
+        self.info().default_model
     }
 
     /// The vendor's usual variable for the API key, read as a fallback.
     pub fn key_env(self) -> &'static str {
-        match self {
-            ProviderKind::OpenAi => "OPENAI_API_KEY",
-            ProviderKind::Anthropic => "ANTHROPIC_API_KEY",
-            ProviderKind::Gemini => "GEMINI_API_KEY",
-        }
+        self.info()
+            .key_envs
+            .first()
+            .copied()
+            .unwrap_or("TANDEM_LLM_API_KEY")
     }
 
     fn base_url_env(self) -> Option<&'static str> {
-        match self {
-            ProviderKind::OpenAi => Some("OPENAI_BASE_URL"),
-            ProviderKind::Anthropic => Some("ANTHROPIC_BASE_URL"),
-            ProviderKind::Gemini => None,
-        }
+        self.info().base_url_env
+    }
+
+    /// The names `TANDEM_LLM_PROVIDER` accepts, for error messages.
+    fn names() -> String {
+        ProviderKind::ALL
+            .iter()
+            .map(|kind| kind.info().name)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
 impl fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ProviderKind::OpenAi => "openai",
-            ProviderKind::Anthropic => "anthropic",
-            ProviderKind::Gemini => "gemini",
-        })
+        f.write_str(self.info().name)
     }
 }
 
@@ -86,15 +126,32 @@ impl FromStr for ProviderKind {
     type Err = ConfigError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "openai" => Ok(ProviderKind::OpenAi),
-            "anthropic" => Ok(ProviderKind::Anthropic),
-            "gemini" | "google" => Ok(ProviderKind::Gemini),
-            other => Err(ConfigError::Invalid {
+        let name = s.trim().to_ascii_lowercase();
+        ProviderKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.info().name == name || kind.info().aliases.contains(&name.as_str()))
+            .ok_or_else(|| ConfigError::Invalid {
                 setting: "TANDEM_LLM_PROVIDER",
-                message: format!("{other:?} is not one of openai, anthropic, gemini"),
-            }),
-        }
+                message: format!("{name:?} is not one of {}", ProviderKind::names()),
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for ProviderKind {
+    /// By its exact name, as the `[llm]` table writes it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        ProviderKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.info().name == name)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown provider {name:?}, expected one of {}",
+                    ProviderKind::names()
+                ))
+            })
     }
 }
 
@@ -132,6 +189,8 @@ impl fmt::Debug for ApiKey {
 /// max_retries = 3
 /// [llm.models]
 /// "gpt-5-mini" = "gpt-4o-mini"
+/// [llm.prices]
+/// "qwen3:8b" = { input = 0.05, output = 0.2 }
 /// ```
 ///
 /// Every field is optional; environment variables override it.
@@ -153,6 +212,22 @@ pub struct LlmToml {
     /// API model name (what a client sends as `model`) → provider model.
     #[serde(default)]
     pub models: HashMap<String, String>,
+    /// Provider model (or model name prefix) → its price, for models Tandem's own table lacks
+    /// or prices differently (a gateway, a negotiated rate).
+    #[serde(default)]
+    pub prices: HashMap<String, ModelPrice>,
+}
+
+/// What a model costs, in USD per million tokens, for `llmCostUsd` and the cost cap.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPrice {
+    /// Fresh prompt tokens.
+    pub input: f64,
+    /// Answer tokens (reasoning included).
+    pub output: f64,
+    /// Prompt tokens served from the provider's cache; the input price when not given.
+    pub cached_input: Option<f64>,
 }
 
 /// Everything needed to talk to one model server.
@@ -172,6 +247,8 @@ pub struct LlmConfig {
     pub max_retries: u32,
     /// API model name → provider model.
     pub models: HashMap<String, String>,
+    /// Operator prices (`[llm.prices]`), which win over Tandem's own table.
+    pub prices: HashMap<String, ModelPrice>,
 }
 
 impl LlmConfig {
@@ -214,7 +291,7 @@ impl LlmConfig {
             .or_else(|| provider_key(provider, &var).map(ApiKey));
         // Only a self-hosted OpenAI-compatible server can do without a key.
         let keyless_ok =
-            provider == ProviderKind::OpenAi && base_url != ProviderKind::OpenAi.default_base_url();
+            provider.info().keyless_when_self_hosted && base_url != provider.default_base_url();
         if api_key.is_none() && !keyless_ok {
             return Err(ConfigError::MissingApiKey {
                 provider,
@@ -261,6 +338,16 @@ impl LlmConfig {
             });
         }
 
+        for (model, price) in &toml.prices {
+            let prices = [price.input, price.output, price.cached_input.unwrap_or(0.0)];
+            if prices.iter().any(|p| !p.is_finite() || *p < 0.0) {
+                return Err(ConfigError::Invalid {
+                    setting: "llm.prices",
+                    message: format!("the price of {model:?} is not a non-negative number"),
+                });
+            }
+        }
+
         Ok(LlmConfig {
             provider,
             base_url,
@@ -269,6 +356,7 @@ impl LlmConfig {
             timeout,
             max_retries,
             models: toml.models,
+            prices: toml.prices,
         })
     }
 
@@ -283,36 +371,32 @@ impl LlmConfig {
 }
 
 /// Picks the provider from which settings exist, for users who only set their usual key.
-/// Generic Tandem settings and OpenAI's come first (a base URL alone means a local
-/// OpenAI-compatible server), then Anthropic, then Gemini.
+/// Generic Tandem settings mean the first provider (OpenAI-compatible: a base URL alone means a
+/// local server); then each provider's own variables, in [`ProviderKind::ALL`]'s order.
 fn infer_provider(
     var: &impl Fn(&str) -> Option<String>,
     toml: &LlmToml,
 ) -> Result<ProviderKind, ConfigError> {
     let set = |name: &str| var(name).is_some();
-    if set("TANDEM_LLM_API_KEY")
+    let generic = set("TANDEM_LLM_API_KEY")
         || set("TANDEM_LLM_BASE_URL")
         || toml.api_key.is_some()
-        || toml.base_url.is_some()
-        || set("OPENAI_API_KEY")
-        || set("OPENAI_BASE_URL")
-    {
-        Ok(ProviderKind::OpenAi)
-    } else if set("ANTHROPIC_API_KEY") {
-        Ok(ProviderKind::Anthropic)
-    } else if set("GEMINI_API_KEY") || set("GOOGLE_API_KEY") {
-        Ok(ProviderKind::Gemini)
-    } else {
-        Err(ConfigError::NotConfigured)
+        || toml.base_url.is_some();
+    if generic {
+        return ProviderKind::ALL
+            .first()
+            .copied()
+            .ok_or(ConfigError::NotConfigured);
     }
+    ProviderKind::ALL
+        .iter()
+        .copied()
+        .find(|kind| kind.info().inferred_from.iter().any(|name| set(name)))
+        .ok_or(ConfigError::NotConfigured)
 }
 
 fn provider_key(provider: ProviderKind, var: &impl Fn(&str) -> Option<String>) -> Option<String> {
-    var(provider.key_env()).or_else(|| {
-        (provider == ProviderKind::Gemini)
-            .then(|| var("GOOGLE_API_KEY"))
-            .flatten()
-    })
+    provider.info().key_envs.iter().find_map(|name| var(name))
 }
 
 fn checked_base_url(raw: &str) -> Result<String, ConfigError> {
@@ -432,6 +516,35 @@ mod tests {
     }
 
     #[test]
+    fn toml_prices_are_read_and_checked() {
+        let t: LlmToml = toml::from_str(
+            "base_url = \"http://127.0.0.1:1/v1\"\n[prices]\n\"qwen3\" = { input = 0.1, output = 0.4 }",
+        )
+        .unwrap();
+        let c = config(&[], Some(t)).unwrap();
+        assert_eq!(
+            c.prices["qwen3"],
+            ModelPrice {
+                input: 0.1,
+                output: 0.4,
+                cached_input: None
+            }
+        );
+        let t: LlmToml = toml::from_str(
+            "base_url = \"http://127.0.0.1:1/v1\"\n[prices]\n\"q\" = { input = -1, output = 0 }",
+        )
+        .unwrap();
+        assert!(matches!(
+            config(&[], Some(t)),
+            Err(ConfigError::Invalid {
+                setting: "llm.prices",
+                ..
+            })
+        ));
+        assert!(toml::from_str::<LlmToml>("[prices]\n\"q\" = { input = 1, outptu = 2 }").is_err());
+    }
+
+    #[test]
     fn toml_rejects_unknown_keys_and_providers() {
         assert!(toml::from_str::<LlmToml>("provder = \"openai\"").is_err());
         assert!(toml::from_str::<LlmToml>("provider = \"mistral\"").is_err());
@@ -502,6 +615,23 @@ mod tests {
                 other => panic!("{vars:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn every_provider_is_registered_once_by_its_name() {
+        for kind in ProviderKind::ALL {
+            let info = kind.info();
+            assert_eq!(info.name.parse::<ProviderKind>(), Ok(*kind));
+            assert_eq!(kind.to_string(), info.name);
+            let parsed: ProviderKind =
+                toml::from_str::<LlmToml>(&format!("provider = {:?}", info.name))
+                    .unwrap()
+                    .provider
+                    .unwrap();
+            assert_eq!(parsed, *kind);
+            assert!(!info.key_envs.is_empty() || info.keyless_when_self_hosted);
+        }
+        assert_eq!("google".parse::<ProviderKind>(), Ok(ProviderKind::Gemini));
     }
 
     #[test]

@@ -7,18 +7,34 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{LlmConfig, ProviderKind};
+use super::config::{LlmConfig, ProviderInfo, ProviderKind};
 use super::error::LlmError;
 use super::model::{
     ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage, push_turn,
 };
+use super::thinking::{self, Refusals};
 use super::transport::{Transport, null_as_default};
 use super::{LlmFuture, Provider};
+
+/// Google Gemini, as [`ProviderKind::Gemini`](super::ProviderKind::Gemini).
+pub(crate) const INFO: ProviderInfo = ProviderInfo {
+    name: "gemini",
+    aliases: &["google"],
+    default_base_url: "https://generativelanguage.googleapis.com/v1beta",
+    default_model: "gemini-2.5-flash",
+    key_envs: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    base_url_env: None,
+    inferred_from: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    keyless_when_self_hosted: false,
+    connect: |config| Ok(std::sync::Arc::new(Gemini::new(config)?)),
+};
 
 /// A client for the Gemini API.
 pub struct Gemini {
     transport: Transport,
     base_url: String,
+    /// Models that refused `thinkingConfig`: it is left out for them from then on.
+    refuses_thinking: Refusals,
 }
 
 impl Gemini {
@@ -27,6 +43,7 @@ impl Gemini {
         Ok(Gemini {
             transport: Transport::new(config)?,
             base_url: config.base_url.clone(),
+            refuses_thinking: Refusals::default(),
         })
     }
 }
@@ -46,14 +63,38 @@ impl Provider for Gemini {
             if let Some(key) = self.transport.api_key() {
                 headers.push(("x-goog-api-key", key.to_string()));
             }
-            let wire: WireResponse = self
-                .transport
-                .post_json(&url, &headers, &request_body(request))
-                .await?;
-            response_from_wire(wire).map_err(|message| LlmError::InvalidResponse {
-                provider: ProviderKind::Gemini,
-                message,
-            })
+            let mut request = std::borrow::Cow::Borrowed(request);
+            if request.thinking.is_some() && self.refuses_thinking.refused(&request.model) {
+                request.to_mut().thinking = None;
+            }
+            match self.send(&url, &request, &headers).await {
+                Err(e) if request.thinking.is_some() && thinking::refuses(&e, &["thinking"]) => {
+                    tracing::warn!(error = %e, model = %request.model,
+                        "the model refuses thinkingConfig; sending none from now on");
+                    self.refuses_thinking.remember(&request.model);
+                    request.to_mut().thinking = None;
+                    self.send(&url, &request, &headers).await
+                }
+                other => other,
+            }
+        })
+    }
+}
+
+impl Gemini {
+    async fn send(
+        &self,
+        url: &str,
+        request: &ChatRequest,
+        headers: &[(&'static str, String)],
+    ) -> Result<ChatResponse, LlmError> {
+        let wire: WireResponse = self
+            .transport
+            .post_json(url, headers, &request_body(request))
+            .await?;
+        response_from_wire(wire).map_err(|message| LlmError::InvalidResponse {
+            provider: ProviderKind::Gemini,
+            message,
         })
     }
 }
@@ -91,6 +132,12 @@ pub(crate) fn request_body(request: &ChatRequest) -> Value {
     }
     if let Some(t) = request.temperature {
         generation.insert("temperature".into(), json!(t));
+    }
+    if let Some(level) = request.thinking {
+        generation.insert(
+            "thinkingConfig".into(),
+            json!({"thinkingBudget": level.gemini_budget()}),
+        );
     }
     if !generation.is_empty() {
         body["generationConfig"] = Value::Object(generation);
@@ -330,6 +377,7 @@ mod tests {
             tool_choice: ToolChoice::Tool("done".into()),
             max_tokens: Some(2048),
             temperature: Some(0.5),
+            thinking: None,
         };
         assert_eq!(
             request_body(&request),

@@ -19,6 +19,7 @@ mod gemini;
 mod model;
 mod openai;
 mod retry;
+mod thinking;
 mod transport;
 
 use std::future::Future;
@@ -26,7 +27,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use anthropic::Anthropic;
-pub use config::{ApiKey, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, LlmConfig, LlmToml, ProviderKind};
+pub use config::{
+    ApiKey, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, LlmConfig, LlmToml, ModelPrice, ProviderInfo,
+    ProviderKind,
+};
 pub use error::{ConfigError, LlmError};
 pub use gemini::Gemini;
 pub use model::{
@@ -35,6 +39,7 @@ pub use model::{
 };
 pub use openai::OpenAi;
 pub use retry::MAX_SERVER_WAIT;
+pub use thinking::ThinkingLevel;
 
 /// The future a [`Provider`] returns: boxed so providers can be shared as
 /// `Arc<dyn Provider>`, like [`TaskRunner`](crate::TaskRunner)s.
@@ -50,11 +55,17 @@ pub trait Provider: Send + Sync {
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> LlmFuture<'a>;
 }
 
+/// Runs `call` (a [`Provider::chat`] future) and sends one line to `retries` for each retry
+/// the provider makes meanwhile (a 429, a 5xx, a connection error), so a caller can show
+/// that a slow answer is being retried.
+pub async fn reporting_retries<F: Future>(
+    retries: tokio::sync::mpsc::UnboundedSender<String>,
+    call: F,
+) -> F::Output {
+    transport::RETRIES.scope(retries, call).await
+}
+
 /// Builds the provider a configuration names.
 pub fn connect(config: &LlmConfig) -> Result<Arc<dyn Provider>, LlmError> {
-    Ok(match config.provider {
-        ProviderKind::OpenAi => Arc::new(OpenAi::new(config)?),
-        ProviderKind::Anthropic => Arc::new(Anthropic::new(config)?),
-        ProviderKind::Gemini => Arc::new(Gemini::new(config)?),
-    })
+    (config.provider.info().connect)(config)
 }

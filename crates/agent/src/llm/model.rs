@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use super::thinking::ThinkingLevel;
+
 /// One call to a chat model: the whole conversation so far plus the tools it may call.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChatRequest {
@@ -25,6 +27,9 @@ pub struct ChatRequest {
     /// Sampling temperature; `None` leaves the provider's default (some reasoning models reject
     /// any other value).
     pub temperature: Option<f32>,
+    /// How hard the model may think (the task's `thinkingLevel`); `None` leaves the provider's
+    /// default. Adapters drop it for a model that refused it once.
+    pub thinking: Option<ThinkingLevel>,
 }
 
 /// One turn of the conversation.

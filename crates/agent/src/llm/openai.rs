@@ -6,13 +6,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{LlmConfig, ProviderKind};
+use super::config::{LlmConfig, ProviderInfo, ProviderKind};
 use super::error::LlmError;
 use super::model::{
     ChatRequest, ChatResponse, Content, Message, StopReason, ToolCall, ToolChoice, Usage,
 };
+use super::thinking::{self, Refusals};
 use super::transport::{Transport, null_as_default};
 use super::{LlmFuture, Provider};
+
+/// OpenAI-compatible servers, as [`ProviderKind::OpenAi`](super::ProviderKind::OpenAi).
+pub(crate) const INFO: ProviderInfo = ProviderInfo {
+    name: "openai",
+    aliases: &[],
+    default_base_url: "https://api.openai.com/v1",
+    default_model: "gpt-5-mini",
+    key_envs: &["OPENAI_API_KEY"],
+    base_url_env: Some("OPENAI_BASE_URL"),
+    inferred_from: &["OPENAI_API_KEY", "OPENAI_BASE_URL"],
+    keyless_when_self_hosted: true,
+    connect: |config| Ok(std::sync::Arc::new(OpenAi::new(config)?)),
+};
 
 /// A client for one OpenAI-compatible server.
 pub struct OpenAi {
@@ -22,6 +36,8 @@ pub struct OpenAi {
     refuses_required: AtomicBool,
     /// The same for a named tool (`{"type": "function", ...}`).
     refuses_named: AtomicBool,
+    /// Models that refused `reasoning_effort`: it is left out for them from then on.
+    refuses_effort: Refusals,
 }
 
 impl OpenAi {
@@ -33,6 +49,7 @@ impl OpenAi {
             url: format!("{}/chat/completions", config.base_url),
             refuses_required: AtomicBool::new(false),
             refuses_named: AtomicBool::new(false),
+            refuses_effort: Refusals::default(),
         })
     }
 
@@ -80,25 +97,53 @@ impl Provider for OpenAi {
             if let Some(key) = self.transport.api_key() {
                 headers.push(("authorization", format!("Bearer {key}")));
             }
-            let refusal = self.refusal(&request.tool_choice);
-            if refusal.is_none_or(|refused| !refused.load(Ordering::Relaxed)) {
-                match self.send(request, &headers).await {
-                    Err(e) if refusal.is_some() && refuses_tool_choice(&e) => {
-                        tracing::warn!(error = %e, choice = ?request.tool_choice,
-                            "the LLM server refuses this tool_choice; sending \"auto\" from now on");
-                        if let Some(refused) = refusal {
-                            refused.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    other => return other,
-                }
+            let mut request = std::borrow::Cow::Borrowed(request);
+            if request.thinking.is_some() && self.refuses_effort.refused(&request.model) {
+                request.to_mut().thinking = None;
             }
-            let mut relaxed = request.clone();
-            relaxed.tool_choice = ToolChoice::Auto;
-            let mut response = self.send(&relaxed, &headers).await?;
-            response.relaxed_tool_choice = true;
-            Ok(response)
+            match self.with_tool_choice(&request, &headers).await {
+                Err(e)
+                    if request.thinking.is_some()
+                        && thinking::refuses(&e, &["reasoning_effort", "reasoning"]) =>
+                {
+                    tracing::warn!(error = %e, model = %request.model,
+                        "the model refuses reasoning_effort; sending none from now on");
+                    self.refuses_effort.remember(&request.model);
+                    request.to_mut().thinking = None;
+                    self.with_tool_choice(&request, &headers).await
+                }
+                other => other,
+            }
         })
+    }
+}
+
+impl OpenAi {
+    /// Sends `request`, with `tool_choice` "auto" instead of the one asked for when the
+    /// server refuses that one.
+    async fn with_tool_choice(
+        &self,
+        request: &ChatRequest,
+        headers: &[(&'static str, String)],
+    ) -> Result<ChatResponse, LlmError> {
+        let refusal = self.refusal(&request.tool_choice);
+        if refusal.is_none_or(|refused| !refused.load(Ordering::Relaxed)) {
+            match self.send(request, headers).await {
+                Err(e) if refusal.is_some() && refuses_tool_choice(&e) => {
+                    tracing::warn!(error = %e, choice = ?request.tool_choice,
+                        "the LLM server refuses this tool_choice; sending \"auto\" from now on");
+                    if let Some(refused) = refusal {
+                        refused.store(true, Ordering::Relaxed);
+                    }
+                }
+                other => return other,
+            }
+        }
+        let mut relaxed = request.clone();
+        relaxed.tool_choice = ToolChoice::Auto;
+        let mut response = self.send(&relaxed, headers).await?;
+        response.relaxed_tool_choice = true;
+        Ok(response)
     }
 }
 
@@ -136,6 +181,9 @@ pub(crate) fn request_body(request: &ChatRequest) -> Value {
     }
     if let Some(t) = request.temperature {
         body["temperature"] = json!(t);
+    }
+    if let Some(level) = request.thinking {
+        body["reasoning_effort"] = json!(level.openai_effort());
     }
     body
 }
@@ -370,6 +418,7 @@ mod tests {
             tool_choice: ToolChoice::Tool("done".into()),
             max_tokens: Some(1000),
             temperature: None,
+            thinking: None,
         }
     }
 

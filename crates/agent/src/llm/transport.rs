@@ -17,6 +17,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of an unreadable body goes into an error message.
 const SNIPPET_CHARS: usize = 300;
 
+tokio::task_local! {
+    /// Set around a call by a caller that wants to hear of its retries as they happen (the
+    /// agent tells the feed that the model is being retried): one line per retry.
+    pub(crate) static RETRIES: tokio::sync::mpsc::UnboundedSender<String>;
+}
+
 /// What one request's outcome means for the call.
 enum Attempt<T> {
     /// The call is over, for better or worse.
@@ -83,6 +89,13 @@ impl Transport {
                 Attempt::RetryAfter { wait, reason } => {
                     tracing::warn!(provider = %self.provider, attempts, ?wait, %reason,
                         "LLM request failed; retrying");
+                    let _ = RETRIES.try_with(|retries| {
+                        retries.send(format!(
+                            "{reason}; retry {attempts} of {} in {:.1} s",
+                            self.max_retries,
+                            wait.as_secs_f64()
+                        ))
+                    });
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -281,6 +294,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             max_retries: 0,
             models: Default::default(),
+            prices: Default::default(),
         };
         let transport = Transport::new(&config).unwrap();
         assert_eq!(

@@ -86,59 +86,6 @@ impl Command for SetDownloadBehavior {
     type Response = Empty;
 }
 
-/// `Browser.cancelDownload`: stops a download in progress.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CancelDownload {
-    /// The download's `guid` from [`DownloadWillBegin`].
-    pub guid: String,
-    /// Context of the download; `None` is the default context.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub browser_context_id: Option<BrowserContextId>,
-}
-
-impl Command for CancelDownload {
-    const METHOD: &'static str = "Browser.cancelDownload";
-    type Response = Empty;
-}
-
-/// `Browser.grantPermissions`: grants permissions without a prompt.
-///
-/// Deprecated in the protocol in favour of `Browser.setPermission`, but still implemented and
-/// what Puppeteer and Playwright use. Replaces earlier grants for the same context.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantPermissions {
-    /// Permission names as the protocol spells them (`"geolocation"`, `"notifications"`,
-    /// `"clipboardReadWrite"`, `"clipboardSanitizedWrite"`, ...); an unknown name fails the call.
-    pub permissions: Vec<String>,
-    /// Origin to grant to; `None` means every origin.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
-    /// Context to grant in; `None` is the default context.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub browser_context_id: Option<BrowserContextId>,
-}
-
-impl Command for GrantPermissions {
-    const METHOD: &'static str = "Browser.grantPermissions";
-    type Response = Empty;
-}
-
-/// `Browser.resetPermissions`: forgets every grant and override of a context.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResetPermissions {
-    /// Context to reset; `None` is the default context.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub browser_context_id: Option<BrowserContextId>,
-}
-
-impl Command for ResetPermissions {
-    const METHOD: &'static str = "Browser.resetPermissions";
-    type Response = Empty;
-}
-
 /// `Browser.close`: closes the browser gracefully, as the user closing it would. The WebSocket
 /// drops right after, often before the answer arrives, so callers should not insist on one.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -193,21 +140,6 @@ pub struct GetWindowForTargetResult {
 impl Command for GetWindowForTarget {
     const METHOD: &'static str = "Browser.getWindowForTarget";
     type Response = GetWindowForTargetResult;
-}
-
-/// `Browser.setWindowBounds`: moves, resizes or changes the state of a window.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SetWindowBounds {
-    /// From [`GetWindowForTarget`].
-    pub window_id: WindowId,
-    /// The fields to change.
-    pub bounds: Bounds,
-}
-
-impl Command for SetWindowBounds {
-    const METHOD: &'static str = "Browser.setWindowBounds";
-    type Response = Empty;
 }
 
 /// `Browser.setContentsSize`: resizes a window so that its page area (the viewport) has the
@@ -312,20 +244,6 @@ mod tests {
     }
 
     #[test]
-    fn grant_permissions_serializes() {
-        let params = GrantPermissions {
-            permissions: vec!["geolocation".into(), "clipboardReadWrite".into()],
-            origin: Some("https://example.com".into()),
-            browser_context_id: None,
-        };
-        assert_eq!(
-            serde_json::to_value(&params).unwrap(),
-            json!({"permissions": ["geolocation", "clipboardReadWrite"],
-                   "origin": "https://example.com"})
-        );
-    }
-
-    #[test]
     fn get_version_result_deserializes() {
         let result: GetVersionResult = serde_json::from_value(json!({
             "protocolVersion": "1.3", "product": "HeadlessChrome/156.0.8078.79",
@@ -369,39 +287,6 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<DownloadState>(json!("inProgress")).unwrap(),
             DownloadState::InProgress
-        );
-    }
-
-    #[test]
-    fn window_bounds_round_trip() {
-        let result: GetWindowForTargetResult = serde_json::from_value(json!({
-            "windowId": 3,
-            "bounds": {"left": 0, "top": 0, "width": 1280, "height": 800, "windowState": "normal"}
-        }))
-        .unwrap();
-        assert_eq!(result.window_id, 3);
-        assert_eq!(result.bounds.width, Some(1280));
-        assert_eq!(result.bounds.window_state.as_deref(), Some("normal"));
-        let params = SetWindowBounds {
-            window_id: 3,
-            bounds: Bounds {
-                width: Some(1024),
-                height: Some(768),
-                ..Default::default()
-            },
-        };
-        assert_eq!(
-            serde_json::to_value(&params).unwrap(),
-            json!({"windowId": 3, "bounds": {"width": 1024, "height": 768}})
-        );
-        let contents = SetContentsSize {
-            window_id: 3,
-            width: Some(1280),
-            height: None,
-        };
-        assert_eq!(
-            serde_json::to_value(&contents).unwrap(),
-            json!({"windowId": 3, "width": 1280})
         );
     }
 }

@@ -113,49 +113,12 @@ pub struct BoxModel {
     pub height: f64,
 }
 
-/// `DOM.enable`: starts DOM mutation events for pushed nodes; not needed for
-/// `backendNodeId`-based calls.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Enable {}
-
-impl Command for Enable {
-    const METHOD: &'static str = "DOM.enable";
-    type Response = Empty;
-}
-
-/// `DOM.disable`: stops DOM events and forgets pushed nodes.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Disable {}
-
-impl Command for Disable {
-    const METHOD: &'static str = "DOM.disable";
-    type Response = Empty;
-}
-
-/// `DOM.getDocument`: the document node, pushing it (and `depth` levels) to the client and
-/// resetting every earlier `nodeId`.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetDocument {
-    /// Levels of children to include (default 1); -1 for the whole tree.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub depth: Option<i64>,
-    /// Traverse same-process iframes and shadow roots (default false).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pierce: Option<bool>,
-}
-
 /// Result of [`GetDocument`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct GetDocumentResult {
     /// The document node.
     pub root: Node,
-}
-
-impl Command for GetDocument {
-    const METHOD: &'static str = "DOM.getDocument";
-    type Response = GetDocumentResult;
 }
 
 /// `DOM.describeNode`: a node's description without pushing it; works on a `backendNodeId`
@@ -373,26 +336,6 @@ impl Command for SetFileInputFiles {
     type Response = Empty;
 }
 
-/// `DOM.getNodeForLocation`: the node at a viewport point, i.e. what a click there would
-/// hit; checks that an element is not covered before clicking it.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetNodeForLocation {
-    /// X in CSS pixels of the viewport (integer in the protocol).
-    pub x: i64,
-    /// Y in CSS pixels of the viewport.
-    pub y: i64,
-    /// Return nodes inside user-agent shadow DOM (e.g. parts of `<input>`) instead of the host.
-    #[serde(
-        rename = "includeUserAgentShadowDOM",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub include_user_agent_shadow_dom: Option<bool>,
-    /// Hit-test elements with `pointer-events: none` too.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ignore_pointer_events_none: Option<bool>,
-}
-
 /// Result of [`GetNodeForLocation`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -405,26 +348,6 @@ pub struct GetNodeForLocationResult {
     pub node_id: Option<NodeId>,
 }
 
-impl Command for GetNodeForLocation {
-    const METHOD: &'static str = "DOM.getNodeForLocation";
-    type Response = GetNodeForLocationResult;
-}
-
-/// `DOM.getOuterHTML`: a node's markup. Give one of the three ids.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetOuterHtml {
-    /// Session-scoped id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node_id: Option<NodeId>,
-    /// Stable id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backend_node_id: Option<BackendNodeId>,
-    /// JavaScript handle to the node.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub object_id: Option<RemoteObjectId>,
-}
-
 /// Result of [`GetOuterHtml`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -432,11 +355,6 @@ pub struct GetOuterHtmlResult {
     /// The markup.
     #[serde(rename = "outerHTML")]
     pub outer_html: String,
-}
-
-impl Command for GetOuterHtml {
-    const METHOD: &'static str = "DOM.getOuterHTML";
-    type Response = GetOuterHtmlResult;
 }
 
 #[cfg(test)]
@@ -484,28 +402,6 @@ mod tests {
             serde_json::to_value(&params).unwrap(),
             json!({"objectId": "OBJ", "depth": -1, "pierce": true})
         );
-    }
-
-    #[test]
-    fn get_node_for_location_serializes_capitals() {
-        let params = GetNodeForLocation {
-            x: 10,
-            y: 20,
-            include_user_agent_shadow_dom: Some(false),
-            ignore_pointer_events_none: Some(true),
-        };
-        assert_eq!(
-            serde_json::to_value(&params).unwrap(),
-            json!({"x": 10, "y": 20, "includeUserAgentShadowDOM": false,
-                   "ignorePointerEventsNone": true})
-        );
-        let result: GetNodeForLocationResult = serde_json::from_value(json!({
-            "backendNodeId": 99, "frameId": "MAIN"
-        }))
-        .unwrap();
-        assert_eq!(result.backend_node_id, 99);
-        assert_eq!(result.frame_id, "MAIN");
-        assert_eq!(result.node_id, None);
     }
 
     #[test]
@@ -584,14 +480,6 @@ mod tests {
         let inner = children[0].content_document.as_deref().unwrap();
         assert_eq!(inner.backend_node_id, 6);
         assert_eq!(inner.document_url.as_deref(), Some("https://example.com/f"));
-    }
-
-    #[test]
-    fn outer_html_uses_protocol_capitals() {
-        assert_eq!(GetOuterHtml::METHOD, "DOM.getOuterHTML");
-        let result: GetOuterHtmlResult =
-            serde_json::from_value(json!({"outerHTML": "<b>hi</b>"})).unwrap();
-        assert_eq!(result.outer_html, "<b>hi</b>");
     }
 
     #[test]

@@ -223,31 +223,6 @@ impl Command for InsertText {
     type Response = Empty;
 }
 
-/// `Input.imeSetComposition`: sets the IME's in-progress composition (the underlined text),
-/// for relaying a live-view user's IME. Commit it with [`InsertText`]; cancel it with empty
-/// `text`.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImeSetComposition {
-    /// Composition text.
-    pub text: String,
-    /// Selection start within `text`.
-    pub selection_start: i64,
-    /// Selection end within `text`.
-    pub selection_end: i64,
-    /// Start of the existing text the composition replaces.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replacement_start: Option<i64>,
-    /// End of the existing text the composition replaces.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replacement_end: Option<i64>,
-}
-
-impl Command for ImeSetComposition {
-    const METHOD: &'static str = "Input.imeSetComposition";
-    type Response = Empty;
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -384,28 +359,5 @@ mod tests {
             serde_json::to_value(KeyEventType::Char).unwrap(),
             json!("char")
         );
-    }
-
-    #[test]
-    fn text_commands_serialize() {
-        assert_eq!(
-            serde_json::to_value(InsertText {
-                text: "héllo 👋".into()
-            })
-            .unwrap(),
-            json!({"text": "héllo 👋"})
-        );
-        let params = ImeSetComposition {
-            text: "にほ".into(),
-            selection_start: 2,
-            selection_end: 2,
-            ..Default::default()
-        };
-        assert_eq!(
-            serde_json::to_value(&params).unwrap(),
-            json!({"text": "にほ", "selectionStart": 2, "selectionEnd": 2})
-        );
-        assert_eq!(ImeSetComposition::METHOD, "Input.imeSetComposition");
-        assert_eq!(modifiers::ALT | modifiers::META, 5);
     }
 }

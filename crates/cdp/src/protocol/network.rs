@@ -9,11 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::command::{Command, Empty, Event};
-use crate::protocol::page::FrameId;
-
-/// Identifies one network request within a target; unrelated to `fetch::RequestId`, except that
-/// `fetch::RequestPaused::network_id` carries it.
+/// Identifies one network request within a target (the Fetch domain's `networkId` carries
+/// it).
 pub type RequestId = String;
 
 /// Identifies one document load; changes on every cross-document navigation, so it tells a
@@ -292,40 +289,6 @@ pub struct Request {
     pub has_post_data: Option<bool>,
 }
 
-/// `Network.enable`: starts the request events; needed for network-idle tracking.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Enable {
-    /// Longest request body (bytes) inlined into `requestWillBeSent`; bodies are rarely
-    /// needed, so a small value keeps events cheap.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_post_data_size: Option<i64>,
-}
-
-impl Command for Enable {
-    const METHOD: &'static str = "Network.enable";
-    type Response = Empty;
-}
-
-/// `Network.disable`: stops the request events.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Disable {}
-
-impl Command for Disable {
-    const METHOD: &'static str = "Network.disable";
-    type Response = Empty;
-}
-
-/// `Network.getCookies`: cookies visible to the given URLs, from the session's target's
-/// browser context. For every cookie of a context use `storage::GetCookies`.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetCookies {
-    /// `None` means the URLs of the page and all its frames.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub urls: Option<Vec<String>>,
-}
-
 /// Result of [`GetCookies`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -334,156 +297,11 @@ pub struct GetCookiesResult {
     pub cookies: Vec<Cookie>,
 }
 
-impl Command for GetCookies {
-    const METHOD: &'static str = "Network.getCookies";
-    type Response = GetCookiesResult;
-}
-
-/// `Network.setCookies`: sets cookies in the session's target's browser context.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SetCookies {
-    /// Cookies to set; an invalid one fails the whole call.
-    pub cookies: Vec<CookieParam>,
-}
-
-impl Command for SetCookies {
-    const METHOD: &'static str = "Network.setCookies";
-    type Response = Empty;
-}
-
-/// `Network.clearBrowserCookies`: removes every cookie of the target's browser context.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ClearBrowserCookies {}
-
-impl Command for ClearBrowserCookies {
-    const METHOD: &'static str = "Network.clearBrowserCookies";
-    type Response = Empty;
-}
-
-/// `Network.setExtraHTTPHeaders`: headers added to every request of this target. Replaces the
-/// previous set; an empty map removes them. Needs `Network.enable` first.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SetExtraHttpHeaders {
-    /// Header names and values.
-    pub headers: Headers,
-}
-
-impl Command for SetExtraHttpHeaders {
-    const METHOD: &'static str = "Network.setExtraHTTPHeaders";
-    type Response = Empty;
-}
-
-/// `Network.requestWillBeSent`: a request is about to leave; with `loading_finished` and
-/// `loading_failed`, what network-idle tracking counts.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct RequestWillBeSent {
-    /// Stays the same across redirects of one request.
-    pub request_id: RequestId,
-    /// Empty for requests made by workers.
-    pub loader_id: LoaderId,
-    /// URL of the document the request is made for.
-    #[serde(rename = "documentURL")]
-    pub document_url: String,
-    /// The request itself.
-    pub request: Request,
-    /// When, on the monotonic clock.
-    pub timestamp: MonotonicTime,
-    /// When, on the wall clock.
-    pub wall_time: TimeSinceEpoch,
-    /// Absent for some internal requests.
-    #[serde(rename = "type")]
-    pub r#type: Option<ResourceType>,
-    /// Frame that made the request; absent for workers.
-    pub frame_id: Option<FrameId>,
-    /// Whether a user gesture started it.
-    pub has_user_gesture: Option<bool>,
-}
-
-impl Event for RequestWillBeSent {
-    const METHOD: &'static str = "Network.requestWillBeSent";
-}
-
-/// `Network.loadingFinished`: a request's body has been fully received.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct LoadingFinished {
-    /// The request, as in `RequestWillBeSent`.
-    pub request_id: RequestId,
-    /// When, on the monotonic clock.
-    pub timestamp: MonotonicTime,
-    /// Bytes received on the wire, headers included.
-    pub encoded_data_length: f64,
-}
-
-impl Event for LoadingFinished {
-    const METHOD: &'static str = "Network.loadingFinished";
-}
-
-/// `Network.loadingFailed`: a request ended without a response body (error, block, cancel).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct LoadingFailed {
-    /// The request, as in `RequestWillBeSent`.
-    pub request_id: RequestId,
-    /// When, on the monotonic clock.
-    pub timestamp: MonotonicTime,
-    /// How the response would have been used.
-    #[serde(rename = "type")]
-    pub r#type: ResourceType,
-    /// Chromium's net error name, e.g. `net::ERR_NAME_NOT_RESOLVED`.
-    pub error_text: String,
-    /// True when the page or the user cancelled it, not a network error.
-    pub canceled: Option<bool>,
-}
-
-impl Event for LoadingFailed {
-    const METHOD: &'static str = "Network.loadingFailed";
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn set_cookies_serializes_camel_case_and_skips_nones() {
-        let params = SetCookies {
-            cookies: vec![CookieParam {
-                name: "sid".into(),
-                value: "abc".into(),
-                url: Some("https://example.com/".into()),
-                http_only: Some(true),
-                same_site: Some(CookieSameSite::Lax),
-                expires: Some(1_800_000_000.5),
-                source_scheme: Some(CookieSourceScheme::Unknown("Future".into())),
-                ..Default::default()
-            }],
-        };
-        assert_eq!(
-            serde_json::to_value(&params).unwrap(),
-            json!({"cookies": [{
-                "name": "sid", "value": "abc", "url": "https://example.com/",
-                "httpOnly": true, "sameSite": "Lax", "expires": 1_800_000_000.5,
-                "sourceScheme": "Future"
-            }]})
-        );
-        assert_eq!(SetCookies::METHOD, "Network.setCookies");
-    }
-
-    #[test]
-    fn set_extra_http_headers_method_keeps_protocol_capitals() {
-        assert_eq!(SetExtraHttpHeaders::METHOD, "Network.setExtraHTTPHeaders");
-        let mut headers = Headers::new();
-        headers.insert("X-Tandem".into(), "1".into());
-        assert_eq!(
-            serde_json::to_value(SetExtraHttpHeaders { headers }).unwrap(),
-            json!({"headers": {"X-Tandem": "1"}})
-        );
-    }
 
     #[test]
     fn cookie_deserializes_chromium_shape() {
@@ -542,55 +360,6 @@ mod tests {
                    "expires": -1.0, "size": 2, "httpOnly": false, "secure": false,
                    "session": true, "sameSite": "Strict"})
         );
-    }
-
-    #[test]
-    fn request_will_be_sent_deserializes() {
-        let event: RequestWillBeSent = serde_json::from_value(json!({
-            "requestId": "1234.5", "loaderId": "LOADER", "documentURL": "https://example.com/",
-            "request": {"url": "https://example.com/api", "method": "POST",
-                        "headers": {"Content-Type": "application/json"},
-                        "postData": "{}", "hasPostData": true,
-                        "initialPriority": "High", "referrerPolicy": "strict-origin-when-cross-origin"},
-            "timestamp": 1234.5, "wallTime": 1_700_000_000.1,
-            "initiator": {"type": "script"}, "redirectHasExtraInfo": false,
-            "type": "XHR", "frameId": "FRAME", "hasUserGesture": false
-        }))
-        .unwrap();
-        assert_eq!(event.request_id, "1234.5");
-        assert_eq!(event.document_url, "https://example.com/");
-        assert_eq!(event.request.method, "POST");
-        assert_eq!(
-            event
-                .request
-                .headers
-                .get("Content-Type")
-                .map(String::as_str),
-            Some("application/json")
-        );
-        assert_eq!(event.request.post_data.as_deref(), Some("{}"));
-        assert_eq!(event.wall_time, 1_700_000_000.1);
-        assert_eq!(event.r#type, Some(ResourceType::Xhr));
-        assert_eq!(event.frame_id.as_deref(), Some("FRAME"));
-    }
-
-    #[test]
-    fn loading_events_deserialize() {
-        let failed: LoadingFailed = serde_json::from_value(json!({
-            "requestId": "7", "timestamp": 10.5, "type": "CSPViolationReport",
-            "errorText": "net::ERR_ABORTED", "canceled": true
-        }))
-        .unwrap();
-        assert_eq!(failed.r#type, ResourceType::CspViolationReport);
-        assert_eq!(failed.error_text, "net::ERR_ABORTED");
-        assert_eq!(failed.canceled, Some(true));
-
-        let finished: LoadingFinished = serde_json::from_value(json!({
-            "requestId": "7", "timestamp": 11.0, "encodedDataLength": 5120
-        }))
-        .unwrap();
-        assert_eq!(finished.request_id, "7");
-        assert_eq!(finished.encoded_data_length, 5120.0);
     }
 
     #[test]

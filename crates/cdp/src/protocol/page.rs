@@ -187,15 +187,6 @@ impl Command for Enable {
     type Response = Empty;
 }
 
-/// `Page.disable`: stops this domain's events.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Disable {}
-
-impl Command for Disable {
-    const METHOD: &'static str = "Page.disable";
-    type Response = Empty;
-}
-
 /// `Page.navigate`: loads a URL in the tab (or one of its frames).
 ///
 /// Answers once the navigation commits or fails, not when the page has loaded: wait for
@@ -251,15 +242,6 @@ pub struct Reload {
 
 impl Command for Reload {
     const METHOD: &'static str = "Page.reload";
-    type Response = Empty;
-}
-
-/// `Page.stopLoading`: stops every navigation and pending fetch, like the Stop button.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct StopLoading {}
-
-impl Command for StopLoading {
-    const METHOD: &'static str = "Page.stopLoading";
     type Response = Empty;
 }
 
@@ -449,45 +431,12 @@ impl Command for HandleJavaScriptDialog {
     type Response = Empty;
 }
 
-/// `Page.bringToFront`: makes the tab the active, visible one; a background tab may be
-/// throttled and stop painting, and then sends no screencast frames.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct BringToFront {}
-
-impl Command for BringToFront {
-    const METHOD: &'static str = "Page.bringToFront";
-    type Response = Empty;
-}
-
-/// `Page.setLifecycleEventsEnabled`: turns on `lifecycleEvent` (`init`, `DOMContentLoaded`,
-/// `load`, `networkAlmostIdle`, `networkIdle`, `firstMeaningfulPaint`, ...).
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SetLifecycleEventsEnabled {
-    /// Whether to send them.
-    pub enabled: bool,
-}
-
-impl Command for SetLifecycleEventsEnabled {
-    const METHOD: &'static str = "Page.setLifecycleEventsEnabled";
-    type Response = Empty;
-}
-
-/// `Page.getFrameTree`: the tab's frames (same process only); the root's id is the main frame.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct GetFrameTree {}
-
 /// Result of [`GetFrameTree`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct GetFrameTreeResult {
     /// The main frame and its descendants.
     pub frame_tree: FrameTree,
-}
-
-impl Command for GetFrameTree {
-    const METHOD: &'static str = "Page.getFrameTree";
-    type Response = GetFrameTreeResult;
 }
 
 /// `Page.addScriptToEvaluateOnNewDocument`: runs a script in every new document of the tab,
@@ -517,19 +466,6 @@ pub struct AddScriptToEvaluateOnNewDocumentResult {
 impl Command for AddScriptToEvaluateOnNewDocument {
     const METHOD: &'static str = "Page.addScriptToEvaluateOnNewDocument";
     type Response = AddScriptToEvaluateOnNewDocumentResult;
-}
-
-/// `Page.removeScriptToEvaluateOnNewDocument`: stops injecting a script into new documents.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RemoveScriptToEvaluateOnNewDocument {
-    /// From [`AddScriptToEvaluateOnNewDocumentResult`].
-    pub identifier: ScriptIdentifier,
-}
-
-impl Command for RemoveScriptToEvaluateOnNewDocument {
-    const METHOD: &'static str = "Page.removeScriptToEvaluateOnNewDocument";
-    type Response = Empty;
 }
 
 /// `Page.createIsolatedWorld`: a separate JavaScript world in a frame, sharing the DOM but not
@@ -584,16 +520,6 @@ pub struct GetLayoutMetricsResult {
 impl Command for GetLayoutMetrics {
     const METHOD: &'static str = "Page.getLayoutMetrics";
     type Response = GetLayoutMetricsResult;
-}
-
-/// `Page.close`: closes the tab, running `beforeunload` handlers first (which may open a
-/// dialog and keep it open).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Close {}
-
-impl Command for Close {
-    const METHOD: &'static str = "Page.close";
-    type Response = Empty;
 }
 
 /// Geometry of the tab when a screencast frame was captured, to map frame pixels to page

@@ -179,25 +179,6 @@ impl Command for Enable {
     type Response = Empty;
 }
 
-/// `Runtime.disable`: stops this domain's events.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Disable {}
-
-impl Command for Disable {
-    const METHOD: &'static str = "Runtime.disable";
-    type Response = Empty;
-}
-
-/// `Runtime.runIfWaitingForDebugger`: resumes a target paused by `waitForDebuggerOnStart`;
-/// sent on the target's session once it is set up.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RunIfWaitingForDebugger {}
-
-impl Command for RunIfWaitingForDebugger {
-    const METHOD: &'static str = "Runtime.runIfWaitingForDebugger";
-    type Response = Empty;
-}
-
 /// `Runtime.evaluate`: runs an expression in a context (default: the main frame's page world).
 ///
 /// A thrown exception is not a protocol error: it comes back in

@@ -48,60 +48,11 @@ impl Command for SetCookies {
     type Response = Empty;
 }
 
-/// `Storage.clearCookies`: deletes every cookie of a browser context.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClearCookies {
-    /// Context to clear; `None` is the default context.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub browser_context_id: Option<BrowserContextId>,
-}
-
-impl Command for ClearCookies {
-    const METHOD: &'static str = "Storage.clearCookies";
-    type Response = Empty;
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::protocol::network::CookieSameSite;
-
-    #[test]
-    fn params_serialize() {
-        assert_eq!(
-            serde_json::to_value(GetCookies::default()).unwrap(),
-            json!({})
-        );
-        assert_eq!(
-            serde_json::to_value(ClearCookies {
-                browser_context_id: Some("CTX".into())
-            })
-            .unwrap(),
-            json!({"browserContextId": "CTX"})
-        );
-        let params = SetCookies {
-            cookies: vec![CookieParam {
-                name: "a".into(),
-                value: "1".into(),
-                domain: Some(".example.com".into()),
-                path: Some("/".into()),
-                secure: Some(true),
-                same_site: Some(CookieSameSite::None),
-                ..Default::default()
-            }],
-            browser_context_id: Some("CTX".into()),
-        };
-        assert_eq!(
-            serde_json::to_value(&params).unwrap(),
-            json!({"cookies": [{"name": "a", "value": "1", "domain": ".example.com", "path": "/",
-                                "secure": true, "sameSite": "None"}],
-                   "browserContextId": "CTX"})
-        );
-        assert_eq!(SetCookies::METHOD, "Storage.setCookies");
-    }
 
     #[test]
     fn get_cookies_result_deserializes() {

@@ -263,89 +263,12 @@ impl Command for GetTargets {
     type Response = GetTargetsResult;
 }
 
-/// `Target.getTargetInfo`: one target's current info.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetTargetInfo {
-    /// Target to describe; `None` means the session's own target.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_id: Option<TargetId>,
-}
-
-/// Result of [`GetTargetInfo`].
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct GetTargetInfoResult {
-    /// The target's info.
-    pub target_info: TargetInfo,
-}
-
-impl Command for GetTargetInfo {
-    const METHOD: &'static str = "Target.getTargetInfo";
-    type Response = GetTargetInfoResult;
-}
-
-/// `Target.createBrowserContext`: a new isolated cookie/storage jar, like an incognito
-/// profile, in the running browser.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateBrowserContext {
-    /// Dispose the context when the connection that created it goes away, so a crashed server
-    /// does not leak contexts.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dispose_on_detach: Option<bool>,
-    /// Proxy for this context only, in `--proxy-server` syntax (e.g. `http://host:3128`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proxy_server: Option<String>,
-    /// Hosts that bypass `proxy_server`, in `--proxy-bypass-list` syntax.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proxy_bypass_list: Option<String>,
-}
-
 /// Result of [`CreateBrowserContext`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CreateBrowserContextResult {
     /// The new context, for [`CreateTarget::browser_context_id`].
     pub browser_context_id: BrowserContextId,
-}
-
-impl Command for CreateBrowserContext {
-    const METHOD: &'static str = "Target.createBrowserContext";
-    type Response = CreateBrowserContextResult;
-}
-
-/// `Target.disposeBrowserContext`: closes every tab of the context (no `beforeunload`) and
-/// deletes its cookies and storage.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DisposeBrowserContext {
-    /// Context to dispose; the default context cannot be disposed.
-    pub browser_context_id: BrowserContextId,
-}
-
-impl Command for DisposeBrowserContext {
-    const METHOD: &'static str = "Target.disposeBrowserContext";
-    type Response = Empty;
-}
-
-/// `Target.getBrowserContexts`: contexts created with `createBrowserContext`, to find leaks.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct GetBrowserContexts {}
-
-/// Result of [`GetBrowserContexts`].
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct GetBrowserContextsResult {
-    /// Created contexts; the default context is not among them.
-    pub browser_context_ids: Vec<BrowserContextId>,
-    /// The default context, when Chromium says.
-    pub default_browser_context_id: Option<BrowserContextId>,
-}
-
-impl Command for GetBrowserContexts {
-    const METHOD: &'static str = "Target.getBrowserContexts";
-    type Response = GetBrowserContextsResult;
 }
 
 /// `Target.targetCreated` (needs discovery): a target appeared.
@@ -434,6 +357,28 @@ impl Event for TargetCrashed {
     const METHOD: &'static str = "Target.targetCrashed";
 }
 
+/// `Target.getTargetInfo`: one target's current info.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetTargetInfo {
+    /// Target to describe; `None` means the session's own target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<TargetId>,
+}
+
+/// Result of [`GetTargetInfo`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GetTargetInfoResult {
+    /// The target's info.
+    pub target_info: TargetInfo,
+}
+
+impl Command for GetTargetInfo {
+    const METHOD: &'static str = "Target.getTargetInfo";
+    type Response = GetTargetInfoResult;
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -487,22 +432,6 @@ mod tests {
             json!({"url": "about:blank", "width": 1280, "height": 720, "browserContextId": "CTX"})
         );
         assert_eq!(CreateTarget::METHOD, "Target.createTarget");
-    }
-
-    #[test]
-    fn create_browser_context_serializes() {
-        let params = CreateBrowserContext {
-            dispose_on_detach: Some(true),
-            proxy_server: Some("http://proxy:3128".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            serde_json::to_value(&params).unwrap(),
-            json!({"disposeOnDetach": true, "proxyServer": "http://proxy:3128"})
-        );
-        let result: CreateBrowserContextResult =
-            serde_json::from_value(json!({"browserContextId": "B1"})).unwrap();
-        assert_eq!(result.browser_context_id, "B1");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::AppState;
+use crate::state::AppState;
 
 /// `AccountView`: no credits to count, the real concurrent limit and active count.
 pub async fn account(State(app): State<AppState>) -> Json<Value> {
@@ -17,7 +17,7 @@ pub async fn account(State(app): State<AppState>) -> Json<Value> {
         "additionalCreditsBalanceUsd": 0.0,
         "rateLimit": limit,
         "concurrentSessionLimit": limit,
-        "activeSessionCount": app.sessions.active_count(),
+        "activeSessionCount": app.owners.active_count(),
         "planInfo": {
             "planName": "self-hosted",
             "subscriptionStatus": null,

@@ -13,13 +13,14 @@ use serde_json::Value;
 use store::{BrowserQuery, BrowserRecord, BrowserStatus, SessionRecord};
 use uuid::Uuid;
 
-use super::AppState;
 use super::errors::{ApiError, FieldError};
 use super::extract::{Body, QueryParams, SessionId};
 use super::models::{CountryCode, check_screen_size, item_page, timestamp};
-use crate::browsers::{BrowserView, NewBrowser};
+use crate::browsers::{BrowserView, NewBrowser, Stopped};
+use crate::links::{Mode, TokenQuery};
 use crate::proxies::{ProxyChoice, ProxySettings};
-use crate::token::Mode;
+use crate::sessions::StopStrategy;
+use crate::state::AppState;
 
 /// Longest timeout a browser may ask for, in minutes (the cloud's 4 hours).
 pub const MAX_TIMEOUT_MINUTES: i64 = 240;
@@ -416,7 +417,13 @@ pub async fn update(
             )));
         }
     }
-    let view = app.browsers.stop(id).await?;
+    let view = match app.browsers.stop(id).await? {
+        Stopped::Standalone(record) => BrowserView::Standalone(record),
+        // Stopping an agent session's browser stops the session.
+        Stopped::Agent => BrowserView::Agent(Box::new(
+            app.sessions.stop(id, StopStrategy::Session).await?,
+        )),
+    };
     Ok(Json(app.browser_view(&view)))
 }
 
@@ -433,7 +440,7 @@ pub async fn downloads(
     query.finish()?;
     app.browsers.get(id).await?;
     let page = crate::workspaces::list_files(
-        app.sessions.kept_downloads(id),
+        app.owners.kept_downloads(id),
         crate::workspaces::FileQuery {
             prefix: String::new(),
             limit,
@@ -445,7 +452,7 @@ pub async fn downloads(
     Ok(Json(super::workspaces::file_list(page, |f| {
         include_urls
             .then(|| {
-                app.file_url(
+                app.links.file_url(
                     "downloads",
                     id,
                     &f.path,
@@ -461,7 +468,7 @@ pub async fn downloads(
 pub async fn signed_download(
     State(app): State<AppState>,
     axum::extract::Path((owner, path)): axum::extract::Path<(String, String)>,
-    axum::extract::Query(query): axum::extract::Query<super::workspaces::TokenQuery>,
+    axum::extract::Query(query): axum::extract::Query<TokenQuery>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let Ok(id) = Uuid::parse_str(&owner) else {
@@ -472,7 +479,7 @@ pub async fn signed_download(
     {
         return refused.into_response();
     }
-    let root = app.sessions.kept_downloads(id);
+    let root = app.owners.kept_downloads(id);
     let file = match crate::workspaces::file_path(&path) {
         Ok(clean) => crate::workspaces::inside(&root, &clean).await,
         Err(e) => Err(e),

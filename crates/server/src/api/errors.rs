@@ -7,13 +7,22 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
+use store::StoreErrorKind;
+
 use crate::sessions::{HandoffError, SessionError};
 
 use crate::workspaces::WorkspaceError;
 
-/// Seconds a client should wait before retrying after a 429; at most 10 so the Python SDK
-/// honours it.
+/// Seconds a client should wait before retrying after a 429 (or a 503/507 of the storage);
+/// at most 10 so the Python SDK honours it.
 pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// The answer to a write the disk had no room for: nothing was saved.
+pub const STORAGE_FULL: &str = "Insufficient storage: the server's disk is full, so nothing \
+     was saved. Retry after space is freed";
+/// The answer while the database cannot be reached: nothing was saved.
+pub const STORAGE_UNAVAILABLE: &str = "The database is unavailable right now, so nothing \
+     was saved. Retry in a few seconds";
 
 /// One invalid input, FastAPI style.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,6 +81,12 @@ pub enum ApiError {
     Workspace(#[from] WorkspaceError),
 }
 
+impl From<crate::owners::OwnerError> for ApiError {
+    fn from(e: crate::owners::OwnerError) -> ApiError {
+        ApiError::Session(e.into())
+    }
+}
+
 impl ApiError {
     /// A validation error with a single entry.
     pub fn invalid(error: FieldError) -> ApiError {
@@ -113,13 +128,8 @@ fn workspace_error(error: WorkspaceError) -> Response {
             vec![FieldError::at("query", "path", msg, "value_error")],
         ),
         WorkspaceError::TooLarge => detail(StatusCode::PAYLOAD_TOO_LARGE, message),
-        WorkspaceError::Store(_) | WorkspaceError::Io(_) => {
-            tracing::error!(error = %message, "workspace storage failure");
-            detail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal storage error; see the server log",
-            )
-        }
+        WorkspaceError::Store(e) => storage_error(e.kind(), &message),
+        WorkspaceError::Io(e) => storage_error(store::io_kind(&e), &message),
     }
 }
 
@@ -155,14 +165,31 @@ fn session_error(error: SessionError) -> Response {
             tracing::warn!(error = %message, "service unavailable");
             detail(StatusCode::SERVICE_UNAVAILABLE, message)
         }
-        SessionError::Store(_) => {
-            tracing::error!(error = %message, "store failure");
-            detail(
+        SessionError::Store(e) => storage_error(e.kind(), &message),
+    }
+}
+
+/// The one mapping of a storage failure: a full disk is 507 and an unreachable database 503,
+/// both with `Retry-After` (the operator fixes it, the client retries); only a failure that
+/// is neither (a corrupt record, a bug) is a 500.
+fn storage_error(kind: StoreErrorKind, message: &str) -> Response {
+    let (status, text) = match kind {
+        StoreErrorKind::Full => (StatusCode::INSUFFICIENT_STORAGE, STORAGE_FULL),
+        StoreErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE),
+        StoreErrorKind::Other => {
+            tracing::error!(error = %message, "storage failure");
+            return detail(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal storage error; see the server log",
-            )
+            );
         }
-    }
+    };
+    tracing::warn!(error = %message, status = status.as_u16(), "storage unavailable");
+    let mut response = detail(status, text);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    response
 }
 
 /// Fallback for unknown routes.

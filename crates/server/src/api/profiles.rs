@@ -9,12 +9,12 @@ use serde_json::Value;
 use store::ProfileRecord;
 use uuid::Uuid;
 
-use super::AppState;
 use super::browsers::optional_timestamp;
 use super::errors::{ApiError, FieldError};
 use super::extract::{Body, ProfileId, QueryParams};
 use super::models::{item_page, timestamp};
 use crate::profiles::{ProfileChanges, ProfileError};
+use crate::state::AppState;
 
 /// Longest profile name.
 const MAX_NAME: usize = 100;

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use store::MessageQuery;
 
-use super::AppState;
 use super::errors::ApiError;
 use super::extract::{Body, QueryParams, SessionId};
 use super::models::{
@@ -14,6 +13,8 @@ use super::models::{
     SessionRequest, SessionResponse, StopRequest,
 };
 use crate::sessions::{HumanSource, Resume};
+use crate::state::AppState;
+use store::SessionRecord;
 
 /// `POST /sessions`: create a session, with or without a task, or run a task in one.
 pub async fn create_or_dispatch(
@@ -145,4 +146,41 @@ pub async fn messages(
             .collect(),
         has_more: page.has_more,
     }))
+}
+
+impl AppState {
+    /// A stored screenshot path as a signed, expiring link.
+    pub fn screenshot_url(&self, path: &str) -> Option<String> {
+        self.links
+            .screenshot_url(path, crate::screenshots::LINK_LIFETIME)
+    }
+
+    /// The wire view of a session, with Tandem's `cdpUrl` while it is active.
+    pub fn view(&self, record: &SessionRecord) -> SessionResponse {
+        let cdp_url = record
+            .status
+            .is_active()
+            .then(|| self.links.cdp_url(record.id, record.expires_at));
+        let proxy_bytes = self.proxy_bytes(record.id, record.proxy_bytes);
+        SessionResponse::new(
+            record,
+            self.links.live_url(record),
+            self.links.view_url(record),
+        )
+        .with_cdp_url(cdp_url)
+        .with_proxy_usage(
+            crate::proxies::megabytes(proxy_bytes),
+            self.proxies.cost_usd(proxy_bytes),
+        )
+    }
+
+    /// Bytes through the proxy of browser (or session) `id`: the live count while it runs,
+    /// else what its record kept.
+    pub fn proxy_bytes(&self, id: uuid::Uuid, stored: i64) -> i64 {
+        self.owners
+            .browser(id)
+            .and_then(|browser| browser.proxy_bytes())
+            .map_or(stored, |live| i64::try_from(live).unwrap_or(i64::MAX))
+            .max(stored)
+    }
 }

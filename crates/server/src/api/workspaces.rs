@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::body::Body as RawBody;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 use store::WorkspaceRecord;
 use uuid::Uuid;
 
-use super::AppState;
 use super::errors::{ApiError, FieldError};
 use super::extract::{Body, QueryParams, WorkspaceId};
 use super::models::{item_page, timestamp};
-use crate::token::{Claims, Mode};
+use crate::links::{self, LinkError, Mode, TokenQuery};
+use crate::state::AppState;
 use crate::workspaces::{FileEntry, FilePage, FileQuery, WorkspaceError, file_path};
 
 /// How long an `uploadUrl` works (the cloud's 5 minutes).
@@ -122,31 +122,6 @@ pub struct UploadItem {
     size: Option<i64>,
 }
 
-impl AppState {
-    /// A signed link to one file of a workspace (or of a browser's downloads, `kind`
-    /// `downloads`), for `mode` (upload or download), valid for `lifetime`.
-    pub fn file_url(
-        &self,
-        kind: &str,
-        owner: Uuid,
-        path: &str,
-        mode: Mode,
-        lifetime: chrono::Duration,
-    ) -> Option<String> {
-        let mut claims = Claims::new(owner, mode, (Utc::now() + lifetime).timestamp());
-        claims.path = Some(path.to_string());
-        let token = self.links.signer().sign(&claims);
-        let mut url = url::Url::parse(self.links.base()).ok()?;
-        url.path_segments_mut()
-            .ok()?
-            .pop_if_empty()
-            .extend(["files", kind, &owner.to_string()])
-            .extend(path.split('/'));
-        url.query_pairs_mut().append_pair("token", &token);
-        Some(url.into())
-    }
-}
-
 fn workspace_error(e: WorkspaceError) -> ApiError {
     ApiError::Workspace(e)
 }
@@ -239,7 +214,7 @@ pub async fn files(
     Ok(Json(file_list(page, |f| {
         include_urls
             .then(|| {
-                app.file_url(
+                app.links.file_url(
                     "workspaces",
                     id,
                     &f.path,
@@ -291,6 +266,7 @@ pub async fn upload(
         };
         let path = file_path(&joined).map_err(|e| field(e.to_string()))?;
         let url = app
+            .links
             .file_url("workspaces", id, &path, Mode::Upload, UPLOAD_LINK_LIFETIME)
             .ok_or_else(|| field("cannot build an upload link".into()))?;
         answers.push(json!({"name": item.name, "uploadUrl": url, "path": path}));
@@ -330,43 +306,6 @@ pub async fn size(
     Ok(Json(json!({ "sizeBytes": bytes, "fileCount": files })))
 }
 
-/// The query of a signed file link.
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-impl TokenQuery {
-    /// The token, if the link has one.
-    pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
-    }
-}
-
-/// Why a signed file link was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FileAccessError {
-    /// No token in the link.
-    #[error("Missing file token")]
-    Missing,
-    /// Malformed, forged or expired.
-    #[error("Invalid file token: {0}")]
-    Token(crate::token::TokenError),
-    /// A genuine token for another file, owner or direction.
-    #[error("This token is not for this file")]
-    NotThisFile,
-}
-
-impl IntoResponse for FileAccessError {
-    fn into_response(self) -> Response {
-        let status = match self {
-            FileAccessError::Missing | FileAccessError::Token(_) => StatusCode::UNAUTHORIZED,
-            FileAccessError::NotThisFile => StatusCode::FORBIDDEN,
-        };
-        (status, Json(json!({ "detail": self.to_string() }))).into_response()
-    }
-}
-
 /// Checks a file link's token: genuine, unexpired, for this owner and path, in `mode`.
 pub fn check_file_token(
     app: &AppState,
@@ -374,19 +313,17 @@ pub fn check_file_token(
     owner: Uuid,
     path: &str,
     mode: Mode,
-) -> Result<(), FileAccessError> {
-    let token = token
-        .filter(|t| !t.is_empty())
-        .ok_or(FileAccessError::Missing)?;
-    let claims = app
-        .links
-        .signer()
-        .verify(token, Utc::now())
-        .map_err(FileAccessError::Token)?;
-    if claims.mode != mode || claims.session_id != owner || claims.path.as_deref() != Some(path) {
-        return Err(FileAccessError::NotThisFile);
-    }
-    Ok(())
+) -> Result<(), LinkError> {
+    let owner = owner.to_string();
+    links::verify(
+        app.links.signer(),
+        token,
+        &[mode],
+        Some(&owner),
+        Some(path),
+        Utc::now(),
+    )
+    .map(|_| ())
 }
 
 /// `PUT|GET /files/workspaces/{workspace}/{*path}?token=…`: the signed upload and download
@@ -406,7 +343,7 @@ pub async fn signed_file(
     } else {
         Mode::Download
     };
-    if let Err(refused) = check_file_token(&app, query.token.as_deref(), id, &path, mode) {
+    if let Err(refused) = check_file_token(&app, query.token(), id, &path, mode) {
         return refused.into_response();
     }
     if mode == Mode::Upload {
@@ -426,33 +363,5 @@ pub async fn serve_file(file: &std::path::Path, path: &str) -> Response {
     let Ok(bytes) = tokio::fs::read(file).await else {
         return ApiError::Workspace(WorkspaceError::FileNotFound).into_response();
     };
-    attachment(path.rsplit('/').next().unwrap_or("file"), bytes)
-}
-
-/// `bytes` as a download named `name` (made safe for the header), never cached.
-pub fn attachment(name: &str, bytes: Vec<u8>) -> Response {
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::http::attachment(path.rsplit('/').next().unwrap_or("file"), bytes)
 }

@@ -1,9 +1,9 @@
 //! Standalone browsers (`/browsers`): a Chromium with no agent, driven by the client over CDP
 //! (`cdpUrl`) and watchable in the live view (`liveUrl`).
 //!
-//! Each one is owned by an [`owner::Owner`] task registered in the same registry as session
-//! supervisors (so the live view and the CDP proxy reach both by id) and counts against the
-//! same concurrent limit. An agent session's own browser is reachable through `/browsers`
+//! Each one is owned by an [`owner::Owner`] task registered in the owner runtime beside
+//! session supervisors (so the live view and the CDP proxy reach both by id) and counts
+//! against the same concurrent limit. An agent session's own browser is reachable through `/browsers`
 //! too, under the session's id: [`BrowserView::Agent`].
 
 mod owner;
@@ -11,13 +11,16 @@ mod owner;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use store::{BrowserQuery, BrowserRecord, SessionRecord, Uuid};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use owner::OwnerCommand;
 
-use crate::profiles::ProfileError;
-use crate::sessions::{Control, Handle, SessionClock, SessionError, Sessions, StopStrategy};
+use crate::owners::{
+    Control, LocalOwner, OwnerError, OwnerHandle, Owners, SessionClock, deadline_after, size_screen,
+};
+use crate::profiles::Profiles;
 use owner::Owner;
 
 /// A standalone browser to start, as validated by the API layer.
@@ -53,30 +56,60 @@ pub enum BrowserView {
 /// The standalone browsers of this server. Cheap to clone.
 #[derive(Clone)]
 pub struct Browsers {
-    sessions: Sessions,
+    owners: Owners,
+    profiles: Profiles,
+}
+
+/// How the owner runtime reaches a standalone browser's owner.
+#[derive(Clone)]
+struct BrowserControl(mpsc::Sender<OwnerCommand>);
+
+impl Control for BrowserControl {
+    /// A standalone browser's end is fixed at creation: activity changes nothing.
+    fn touch(&self, _acting: bool) {}
+
+    fn shutdown(&self) -> BoxFuture<'static, ()> {
+        let sender = self.0.clone();
+        Box::pin(async move {
+            let _ = sender.send(OwnerCommand::Shutdown).await;
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// What stopping a browser did.
+#[derive(Debug)]
+pub enum Stopped {
+    /// A standalone browser, stopped (or already stopped).
+    Standalone(Box<BrowserRecord>),
+    /// The id is an agent session's: stopping its browser is stopping the session, which
+    /// the session layer does.
+    Agent,
 }
 
 /// Room for commands queued to one owner.
 const COMMAND_QUEUE: usize = 4;
 
 impl Browsers {
-    /// Browsers sharing the sessions' pool, registry and concurrent limit.
-    pub fn new(sessions: Sessions) -> Browsers {
-        Browsers { sessions }
+    /// Browsers in the owner runtime `owners`, sharing its pool and concurrent limit with
+    /// sessions.
+    pub fn new(owners: Owners, profiles: Profiles) -> Browsers {
+        Browsers { owners, profiles }
     }
 
     /// Starts a browser: a warm one, or a cold one seeded from the profile. Past the
     /// concurrent limit nothing is created.
-    pub async fn create(&self, spec: NewBrowser) -> Result<BrowserRecord, SessionError> {
-        let permit = self.sessions.reserve_slot()?;
+    pub async fn create(&self, spec: NewBrowser) -> Result<BrowserRecord, OwnerError> {
+        let permit = self.owners.reserve_slot()?;
         let (browser, profile) = self
-            .sessions
-            .launch_browser(spec.profile_id, spec.proxy.as_ref())
+            .owners
+            .launch_browser(&self.profiles, spec.profile_id, spec.proxy.as_ref())
             .await?;
         let stop = |browser: browser::Browser| async move { browser.stop().await };
-        if let Err(e) =
-            crate::sessions::size_screen(&browser, spec.screen_width, spec.screen_height).await
-        {
+        if let Err(e) = size_screen(&browser, spec.screen_width, spec.screen_height).await {
             stop(browser).await;
             return Err(e.into());
         }
@@ -94,15 +127,14 @@ impl Browsers {
         record.screen_height = spec.screen_height;
         record.metadata = spec.metadata;
         record.browser_id = Some(browser.id().to_string());
-        let store = self.sessions.store().clone();
+        let store = self.owners.store().clone();
         if let Err(e) = store.save_browser(&record).await {
             stop(browser).await;
             return Err(e.into());
         }
 
         let downloads =
-            crate::downloads::follow(&browser, self.sessions.downloads_root(), id, None).await;
-        let registry = self.sessions.registry().clone();
+            crate::downloads::follow(&browser, self.owners.downloads_root(), id, None).await;
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let clock = watch::Sender::new(SessionClock::default());
         let clock_watch = clock.subscribe();
@@ -110,37 +142,39 @@ impl Browsers {
             record: record.clone(),
             store,
             browser: browser.clone(),
-            registry: registry.clone(),
+            owners: self.owners.clone(),
             permit: Some(permit),
             profile,
-            deadline: crate::sessions::deadline_after(spec.timeout),
+            deadline: deadline_after(spec.timeout),
             clock,
         };
-        let registered = registry.insert_with(id, || Handle {
-            control: Control::Standalone(commands),
-            join: tokio::spawn(owner.run(receiver)),
-            browser: browser.clone(),
-            clock: clock_watch,
-            downloads,
-            allow_resizing: spec.allow_resizing,
+        let registered = self.owners.register(id, || {
+            OwnerHandle::Local(LocalOwner {
+                control: std::sync::Arc::new(BrowserControl(commands)),
+                join: tokio::spawn(owner.run(receiver)),
+                browser: browser.clone(),
+                clock: clock_watch,
+                downloads,
+                allow_resizing: spec.allow_resizing,
+            })
         });
         if !registered {
             stop(browser).await;
-            return Err(SessionError::ShuttingDown);
+            return Err(OwnerError::ShuttingDown);
         }
         tracing::info!(browser = %id, chromium = browser.id(), "standalone browser started");
         Ok(record)
     }
 
     /// A standalone browser, or the browser of the agent session with that id.
-    pub async fn get(&self, id: Uuid) -> Result<BrowserView, SessionError> {
-        let store = self.sessions.store();
+    pub async fn get(&self, id: Uuid) -> Result<BrowserView, OwnerError> {
+        let store = self.owners.store();
         if let Some(record) = store.browser(id).await? {
             return Ok(BrowserView::Standalone(Box::new(record)));
         }
         match store.session(id).await? {
             Some(session) => Ok(BrowserView::Agent(Box::new(session))),
-            None => Err(SessionError::NotFound),
+            None => Err(OwnerError::NotFound),
         }
     }
 
@@ -148,36 +182,25 @@ impl Browsers {
     pub async fn list(
         &self,
         query: &BrowserQuery,
-    ) -> Result<(Vec<BrowserRecord>, u64), SessionError> {
-        Ok(self.sessions.store().list_browsers(query).await?)
+    ) -> Result<(Vec<BrowserRecord>, u64), OwnerError> {
+        Ok(self.owners.store().list_browsers(query).await?)
     }
 
-    /// Stops a browser; idempotent. Stopping an agent session's browser stops the session.
-    pub async fn stop(&self, id: Uuid) -> Result<BrowserView, SessionError> {
-        if let Some(owner) = self.sessions.registry().standalone(id) {
+    /// Stops a standalone browser; idempotent. An agent session's id answers
+    /// [`Stopped::Agent`]: the caller stops the session.
+    pub async fn stop(&self, id: Uuid) -> Result<Stopped, OwnerError> {
+        if let Some(BrowserControl(owner)) = self.owners.control::<BrowserControl>(id) {
             let (reply, answer) = oneshot::channel();
             if owner.send(OwnerCommand::Stop { reply }).await.is_ok()
                 && let Ok(result) = answer.await
             {
-                return result.map(|r| BrowserView::Standalone(Box::new(r)));
+                return result.map(|r| Stopped::Standalone(Box::new(r)));
             }
             // Ended while we asked: read what it stored.
         }
         match self.get(id).await? {
-            BrowserView::Agent(_) => Ok(BrowserView::Agent(Box::new(
-                self.sessions.stop(id, StopStrategy::Session).await?,
-            ))),
-            standalone => Ok(standalone),
-        }
-    }
-}
-
-impl From<ProfileError> for SessionError {
-    fn from(e: ProfileError) -> SessionError {
-        match e {
-            ProfileError::NotFound => SessionError::ProfileNotFound,
-            ProfileError::Store(e) => SessionError::Store(e),
-            ProfileError::Browser(e) => SessionError::Browser(e),
+            BrowserView::Agent(_) => Ok(Stopped::Agent),
+            BrowserView::Standalone(record) => Ok(Stopped::Standalone(record)),
         }
     }
 }

@@ -11,15 +11,15 @@ use store::{BrowserRecord, BrowserStatus, Store};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
 
+use crate::owners::{OwnerError, Owners, SessionClock, browser_gone};
 use crate::profiles::ProfileLease;
-use crate::sessions::{Registry, SessionClock, SessionError, browser_gone};
 
 /// What the API asks of a standalone browser's owner.
 pub enum OwnerCommand {
     /// Stop the browser; the reply is the stopped record.
     Stop {
         /// Where the stopped record goes.
-        reply: oneshot::Sender<Result<BrowserRecord, SessionError>>,
+        reply: oneshot::Sender<Result<BrowserRecord, OwnerError>>,
     },
     /// The server is going down: stop the browser (saving its profile) and record why.
     Shutdown,
@@ -30,7 +30,7 @@ pub(crate) struct Owner {
     pub(crate) record: BrowserRecord,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) browser: Browser,
-    pub(crate) registry: Arc<Registry>,
+    pub(crate) owners: Owners,
     pub(crate) permit: Option<OwnedSemaphorePermit>,
     pub(crate) profile: Option<ProfileLease>,
     pub(crate) deadline: Instant,
@@ -66,9 +66,7 @@ impl Owner {
     }
 
     /// Stops Chromium (saving the profile first), then persists the end and frees the slot.
-    async fn end(&mut self, reason: &str) -> Result<(), SessionError> {
-        self.clock
-            .send_modify(|c| c.ended = Some(format!("The browser has stopped: {reason}")));
+    async fn end(&mut self, reason: &str) -> Result<(), OwnerError> {
         match &self.profile {
             Some(lease) => {
                 if let Err(e) = lease.save_and_stop(&self.browser).await {
@@ -86,7 +84,10 @@ impl Owner {
         self.record.updated_at = now;
         self.record.end_reason = Some(reason.to_string());
         let saved = self.store.save_browser(&self.record).await;
-        self.registry.remove(self.record.id);
+        // Viewers hear of the end only once it is persisted.
+        self.clock
+            .send_modify(|c| c.ended = Some(format!("The browser has stopped: {reason}")));
+        self.owners.remove(self.record.id);
         self.permit.take();
         match saved {
             Ok(()) => {

@@ -39,8 +39,9 @@ pub enum PageState {
     LinkExpired,
 }
 
-/// The viewer page, with `status`. No `X-Frame-Options` and no `frame-ancestors`: it is
-/// meant to be embedded anywhere. No referrer, since the URL carries the token.
+/// The viewer page, with `status` and the pages' security headers
+/// ([`crate::http::security_headers`]). No `X-Frame-Options`, and `frame-ancestors *`: it
+/// is meant to be embedded anywhere. No referrer, since the URL carries the token.
 pub fn page(state: &PageState, status: StatusCode) -> Response {
     let body = match state {
         PageState::Live => INDEX.to_string(),
@@ -52,6 +53,7 @@ pub fn page(state: &PageState, status: StatusCode) -> Response {
     };
     (
         status,
+        crate::http::security_headers(),
         [
             (
                 header::CONTENT_TYPE,
@@ -100,6 +102,10 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
             ],
             *body,
         )
@@ -135,5 +141,29 @@ mod tests {
             response.headers()[header::CONTENT_TYPE],
             "text/html; charset=utf-8"
         );
+    }
+
+    #[test]
+    fn the_page_carries_a_strict_policy_and_may_be_framed() {
+        for state in [PageState::Live, PageState::LinkExpired] {
+            let response = page(&state, StatusCode::OK);
+            let headers = response.headers();
+            let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            for rule in [
+                "default-src 'none'",
+                "script-src 'self';",
+                "img-src 'self' blob: data:",
+                "connect-src 'self' ws: wss:",
+                "frame-ancestors *",
+            ] {
+                assert!(csp.contains(rule), "{rule} in {csp}");
+            }
+            assert!(!csp.contains("unsafe"), "{csp}");
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert!(headers.get(header::X_FRAME_OPTIONS).is_none());
+        }
+        // The page has no inline script or style the policy would block.
+        assert!(!INDEX.contains("<script>") && !INDEX.contains("style="));
+        assert!(!INDEX.contains("<style"));
     }
 }

@@ -22,26 +22,36 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::{FromRef, Path, Query, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use browser::ScreencastSettings;
-use serde::Deserialize;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::api::AppState;
+use crate::links::Signer;
+use crate::links::{LinkError, TokenQuery};
 use crate::sessions::Sessions;
-use access::{Access, AccessError};
+use access::Access;
 use assets::PageState;
 pub use hub::Hub;
 use hub::MAX_UPLOAD_BYTES;
+
+/// Largest message a view-only viewer may send: its messages are small controls (picture
+/// size, acknowledgements, pings); anything bigger closes its socket with 1009.
+pub const VIEW_MESSAGE_LIMIT: usize = 4 << 10;
+
+/// Largest message a controlling viewer may send: a file chooser's uploads, base64 (a third
+/// larger) inside JSON.
+pub const CONTROL_MESSAGE_LIMIT: usize = MAX_UPLOAD_BYTES / 3 * 4 + (1 << 20);
 
 /// The live views of this server's sessions, one hub per watched session.
 #[derive(Clone)]
 pub struct Live {
     sessions: Sessions,
+    /// Checks the links' tokens.
+    signer: Signer,
     settings: ScreencastSettings,
     hubs: Arc<Mutex<HashMap<Uuid, Arc<Hub>>>>,
     /// Viewer sockets open now, over every session (for `/metrics`).
@@ -49,10 +59,11 @@ pub struct Live {
 }
 
 impl Live {
-    /// Live views of `sessions`, encoded with `settings`.
-    pub fn new(sessions: Sessions, settings: ScreencastSettings) -> Live {
+    /// Live views of `sessions`, reached by links `signer` signed, encoded with `settings`.
+    pub fn new(sessions: Sessions, signer: Signer, settings: ScreencastSettings) -> Live {
         Live {
             sessions,
+            signer,
             settings,
             hubs: Arc::default(),
             viewers: Arc::default(),
@@ -71,8 +82,12 @@ impl Live {
         if let Some(hub) = hubs.get(&id) {
             return Ok(hub.clone());
         }
-        let browser = self.sessions.browser(id).ok_or(Unavailable::Ended)?;
-        let clock = self.sessions.clock(id).ok_or(Unavailable::Ended)?;
+        let browser = self
+            .sessions
+            .owners()
+            .browser(id)
+            .ok_or(Unavailable::Ended)?;
+        let clock = self.sessions.owners().clock(id).ok_or(Unavailable::Ended)?;
         let dir = tempfile::Builder::new()
             .prefix("tandem-live-")
             .tempdir()
@@ -121,8 +136,12 @@ pub enum Unavailable {
     Failed,
 }
 
-/// The routes of the live view.
-pub fn routes() -> Router<AppState> {
+/// The routes of the live view, in any router whose state holds a [`Live`].
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Live: FromRef<S>,
+{
     Router::new()
         .route("/live/{session}", get(page))
         .route("/live/{session}/ws", get(socket))
@@ -130,31 +149,20 @@ pub fn routes() -> Router<AppState> {
         .route("/live-assets/{file}", get(assets::asset))
 }
 
-/// The query of every live-view URL; unknown parameters are ignored.
-#[derive(Debug, Default, Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
+fn authorize(live: &Live, session: &str, query: &TokenQuery) -> Result<Access, LinkError> {
+    access::check(&live.signer, session, query.token(), chrono::Utc::now())
 }
 
-fn authorize(app: &AppState, session: &str, query: &TokenQuery) -> Result<Access, AccessError> {
-    access::check(
-        app.links.signer(),
-        session,
-        query.token.as_deref(),
-        chrono::Utc::now(),
-    )
-}
-
-/// A genuine token of this session, current or expired (see [`AccessError::Expired`]);
+/// A genuine token of this session, current or expired (see [`LinkError::Expired`]);
 /// anything else is refused as it is.
 fn authorize_genuine(
-    app: &AppState,
+    live: &Live,
     session: &str,
     query: &TokenQuery,
-) -> Result<(Access, bool), AccessError> {
-    match authorize(app, session, query) {
+) -> Result<(Access, bool), LinkError> {
+    match authorize(live, session, query) {
         Ok(access) => Ok((access, false)),
-        Err(AccessError::Expired(access)) => Ok((access, true)),
+        Err(LinkError::Expired(_, claims)) => Ok((Access::of(&claims), true)),
         Err(e) => Err(e),
     }
 }
@@ -164,16 +172,16 @@ fn authorize_genuine(
 /// same page with a 401 (it lets nobody in), never raw JSON: it is what a human in an iframe
 /// sees when they reload.
 async fn page(
-    State(app): State<AppState>,
+    State(live): State<Live>,
     Path(session): Path<String>,
     Query(query): Query<TokenQuery>,
-) -> Result<Response, AccessError> {
-    let (access, expired) = authorize_genuine(&app, &session, &query)?;
-    let live = app.sessions.browser(access.session_id).is_some();
-    let state = match (live, expired) {
+) -> Result<Response, LinkError> {
+    let (access, expired) = authorize_genuine(&live, &session, &query)?;
+    let running = live.sessions.owners().browser(access.session_id).is_some();
+    let state = match (running, expired) {
         (true, false) => PageState::Live,
         (true, true) => PageState::LinkExpired,
-        (false, _) => PageState::Ended(ended_reason(&app.sessions, access.session_id).await),
+        (false, _) => PageState::Ended(ended_reason(&live.sessions, access.session_id).await),
     };
     let status = if expired {
         StatusCode::UNAUTHORIZED
@@ -187,27 +195,33 @@ async fn page(
 /// the upgrade only to be told, with a close code of its own, that the session ended or the
 /// link expired, so the viewer stops retrying and says why.
 async fn socket(
-    State(app): State<AppState>,
+    State(live): State<Live>,
     Path(session): Path<String>,
     Query(query): Query<TokenQuery>,
     upgrade: WebSocketUpgrade,
-) -> Result<Response, AccessError> {
-    let (access, expired) = authorize_genuine(&app, &session, &query)?;
+) -> Result<Response, LinkError> {
+    let (access, expired) = authorize_genuine(&live, &session, &query)?;
     let id = access.session_id;
-    let admission = if expired && app.sessions.browser(id).is_some() {
+    let admission = if expired && live.sessions.owners().browser(id).is_some() {
         Admission::LinkExpired
     } else if expired {
-        Admission::Ended(ended_reason(&app.sessions, id).await)
+        Admission::Ended(ended_reason(&live.sessions, id).await)
     } else {
-        match app.live.hub(id).await {
+        match live.hub(id).await {
             Ok(hub) => Admission::Watch(hub),
-            Err(Unavailable::Ended) => Admission::Ended(ended_reason(&app.sessions, id).await),
+            Err(Unavailable::Ended) => Admission::Ended(ended_reason(&live.sessions, id).await),
             Err(Unavailable::Failed) => Admission::Unavailable,
         }
     };
-    // Base64 inflates uploads by a third; leave room for it and the JSON around it.
-    let upgrade = upgrade.max_message_size(MAX_UPLOAD_BYTES / 3 * 4 + (1 << 20));
-    let viewers = app.live.viewers.clone();
+    // What a viewer may send in one message, and in one frame (browsers do not fragment):
+    // a view-only viewer only small control messages; a controlling one its uploads too.
+    let limit = if access.may_control() {
+        CONTROL_MESSAGE_LIMIT
+    } else {
+        VIEW_MESSAGE_LIMIT
+    };
+    let upgrade = upgrade.max_message_size(limit).max_frame_size(limit);
+    let viewers = live.viewers.clone();
     Ok(upgrade.on_upgrade(move |socket| async move {
         match admission {
             Admission::Watch(hub) => {
@@ -246,13 +260,13 @@ async fn ended_reason(sessions: &Sessions, id: Uuid) -> Option<String> {
 
 /// `GET /live/{id}/downloads/{download}`: a completed download, for a control token.
 async fn download(
-    State(app): State<AppState>,
+    State(live): State<Live>,
     Path((session, download)): Path<(String, String)>,
     Query(query): Query<TokenQuery>,
-) -> Result<Response, AccessError> {
-    let access = authorize(&app, &session, &query)?;
+) -> Result<Response, LinkError> {
+    let access = authorize(&live, &session, &query)?;
     if !access.may_control() {
-        return Err(AccessError::ViewOnly);
+        return Err(LinkError::ViewOnly);
     }
     let not_found = || {
         (
@@ -261,7 +275,7 @@ async fn download(
         )
             .into_response()
     };
-    let Some(hub) = app.live.running_hub(access.session_id).await else {
+    let Some(hub) = live.running_hub(access.session_id).await else {
         return Ok(not_found());
     };
     let Some((path, name)) = hub.download(&download) else {
@@ -270,7 +284,7 @@ async fn download(
     let Ok(body) = tokio::fs::read(&path).await else {
         return Ok(not_found());
     };
-    Ok(crate::api::workspaces::attachment(&name, body))
+    Ok(crate::http::attachment(&name, body))
 }
 
 /// One open viewer socket in [`Live`]'s count, for as long as it lives, however it ends.

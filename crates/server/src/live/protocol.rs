@@ -8,6 +8,61 @@
 use browser::{Download, SelectPopup, TabInfo};
 use serde::{Deserialize, Serialize};
 
+/// What a mouse event does, as the page names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MouseKind {
+    /// A button goes down.
+    Down,
+    /// A button goes up.
+    Up,
+    /// The pointer moves.
+    Move,
+    /// The wheel turns.
+    Wheel,
+    /// The pointer left the picture.
+    Leave,
+}
+
+impl From<MouseKind> for browser::input::PointerAction {
+    fn from(kind: MouseKind) -> Self {
+        use browser::input::PointerAction;
+        match kind {
+            MouseKind::Down => PointerAction::Press,
+            MouseKind::Up => PointerAction::Release,
+            MouseKind::Move => PointerAction::Move,
+            MouseKind::Wheel => PointerAction::Wheel,
+            MouseKind::Leave => PointerAction::Leave,
+        }
+    }
+}
+
+/// An address bar action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NavAction {
+    /// History back.
+    Back,
+    /// History forward.
+    Forward,
+    /// Reload the page.
+    Reload,
+    /// Go to the message's URL.
+    Go,
+}
+
+/// A tab strip action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TabAction {
+    /// Put the tab on screen.
+    Activate,
+    /// Close the tab.
+    Close,
+    /// Open a new tab (at the message's URL, or a blank page).
+    New,
+}
+
 /// What a viewer sends.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "t", rename_all = "camelCase")]
@@ -23,8 +78,8 @@ pub enum ViewerMessage {
     },
     /// A mouse event.
     Mouse {
-        /// `down`, `up`, `move`, `wheel`, or `leave` (the pointer left the picture).
-        kind: String,
+        /// What happens.
+        kind: MouseKind,
         /// X as a fraction of the frame image's width.
         x: f64,
         /// Y as a fraction of the frame image's height.
@@ -80,7 +135,7 @@ pub enum ViewerMessage {
     /// Address bar: `back`, `forward`, `reload`, or `go` with a URL.
     Nav {
         /// What to do.
-        action: String,
+        action: NavAction,
         /// Where to go, for `go`.
         #[serde(default)]
         url: String,
@@ -88,7 +143,7 @@ pub enum ViewerMessage {
     /// Tab strip: `activate` or `close` a tab by id, or `new` (with an optional URL).
     Tab {
         /// What to do.
-        action: String,
+        action: TabAction,
         /// The tab, for `activate` and `close`.
         #[serde(default)]
         id: String,
@@ -291,6 +346,37 @@ mod tests {
         assert_eq!(text, r#"{"t":"ended","reason":"stopped"}"#);
         let m: ViewerMessage =
             serde_json::from_str(r#"{"t":"mouse","kind":"leave","x":0,"y":0}"#).unwrap();
-        assert!(matches!(m, ViewerMessage::Mouse { kind, .. } if kind == "leave"));
+        assert!(matches!(m, ViewerMessage::Mouse { kind, .. } if kind == MouseKind::Leave));
+    }
+
+    #[test]
+    fn actions_are_typed_and_unknown_ones_unreadable() {
+        let m: ViewerMessage =
+            serde_json::from_str(r#"{"t":"nav","action":"go","url":"x.test"}"#).unwrap();
+        assert!(matches!(
+            m,
+            ViewerMessage::Nav {
+                action: NavAction::Go,
+                ..
+            }
+        ));
+        let m: ViewerMessage = serde_json::from_str(r#"{"t":"tab","action":"new"}"#).unwrap();
+        assert!(matches!(
+            m,
+            ViewerMessage::Tab {
+                action: TabAction::New,
+                ..
+            }
+        ));
+        for unknown in [
+            r#"{"t":"nav","action":"home"}"#,
+            r#"{"t":"tab","action":"pin","id":"T"}"#,
+            r#"{"t":"mouse","kind":"hover","x":0,"y":0}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ViewerMessage>(unknown).is_err(),
+                "{unknown}"
+            );
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! (`resize`) on connect and whenever its window changes; without `allowResizing`, or from a
 //! view-only viewer, the message is ignored and the viewport stays as created.
 
-use crate::sessions::Sessions;
+use crate::owners::Owners;
 
 use super::access::Access;
 
@@ -15,16 +15,16 @@ pub const MAX_SIZE: (u32, u32) = (3840, 2160);
 /// Applies a viewer's `resize` when its browser allows it: the size, kept within
 /// [`MIN_SIZE`]..[`MAX_SIZE`], becomes the viewport of the browser's window. Awaited in the
 /// viewer's own order (a few milliseconds of CDP), so two quick resizes end at the later size.
-pub(super) async fn resize(sessions: &Sessions, access: &Access, w: f64, h: f64) {
+pub(super) async fn resize(owners: &Owners, access: &Access, w: f64, h: f64) {
     let id = access.session_id;
-    if !access.may_control() || !sessions.allows_resizing(id) {
+    if !access.may_control() || !owners.allows_resizing(id) {
         tracing::debug!(browser = %id, "viewport resize ignored: not allowed for this viewer");
         return;
     }
     let Some((width, height)) = clamp(w, h) else {
         return;
     };
-    let Some(browser) = sessions.browser(id) else {
+    let Some(browser) = owners.browser(id) else {
         return;
     };
     match browser.set_viewport(width, height).await {

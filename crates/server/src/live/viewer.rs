@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use browser::input::{KeyInput, PointerAction};
+use browser::input::KeyInput;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 
@@ -35,6 +35,8 @@ pub const CLOSE_ENDED: u16 = 4000;
 pub const CLOSE_EXPIRED: u16 = 4001;
 /// WebSocket close code of a live view that could not start now (the viewer retries).
 const CLOSE_UNAVAILABLE: u16 = 1011;
+/// WebSocket close code of a message over the socket's limit (RFC 6455 "message too big").
+pub const CLOSE_TOO_BIG: u16 = 1009;
 
 /// How often the server pings each viewer.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -93,6 +95,8 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
     let viewer = hub.viewer_id();
     let (mut sink, mut stream) = socket.split();
     let (direct_tx, mut direct) = mpsc::unbounded_channel::<ServerMessage>();
+    // The reader's last word (a close with its code), said by the writer, which owns the sink.
+    let (last_word_tx, mut last_word) = mpsc::channel::<Message>(1);
     // Subscribe before reading the snapshot so that nothing falls in between.
     let mut messages = hub.subscribe();
     let mut frames = hub.frames();
@@ -127,6 +131,10 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
         loop {
             tokio::select! {
                 biased;
+                Some(message) = last_word.recv() => {
+                    let _ = sink.send(message).await;
+                    return;
+                }
                 _ = ping.tick() => {
                     if !writer_heard.swap(false, Ordering::Relaxed) {
                         tracing::debug!(viewer, "viewer answered no ping; dropped");
@@ -185,7 +193,18 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
         tokio::select! {
             _ = &mut writer => break,
             incoming = stream.next() => {
-                let Some(Ok(message)) = incoming else { break };
+                let message = match incoming {
+                    Some(Ok(message)) => message,
+                    Some(Err(e)) if too_big(&e) => {
+                        // Refused with its code, not a silent drop: the viewer knows why.
+                        tracing::debug!(viewer, "viewer message over the limit; closed");
+                        if last_word_tx.try_send(close(CLOSE_TOO_BIG, "message too big")).is_ok() {
+                            let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
+                        }
+                        break;
+                    }
+                    _ => break,
+                };
                 heard.store(true, Ordering::Relaxed);
                 match message {
                     Message::Text(text) => match serde_json::from_str::<ViewerMessage>(&text) {
@@ -200,6 +219,17 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, access: Access) {
         }
     }
     writer.abort();
+}
+
+/// Whether a socket error is a message or frame over the socket's size limit.
+fn too_big(error: &axum::Error) -> bool {
+    use std::error::Error as _;
+    matches!(
+        error
+            .source()
+            .and_then(|e| e.downcast_ref::<tokio_tungstenite::tungstenite::Error>()),
+        Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
+    )
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -266,16 +296,8 @@ async fn dispatch(
             } else {
                 (dx, dy)
             };
-            let action = match kind.as_str() {
-                "down" => PointerAction::Press,
-                "up" => PointerAction::Release,
-                "move" => PointerAction::Move,
-                "wheel" => PointerAction::Wheel,
-                "leave" => PointerAction::Leave,
-                _ => return,
-            };
             hub.input(InputJob::Pointer {
-                action,
+                action: kind.into(),
                 fx: x,
                 fy: y,
                 button,
@@ -342,7 +364,7 @@ async fn dispatch(
             }
         }
         ViewerMessage::Resize { w, h } => {
-            super::resize::resize(hub.sessions(), access, w, h).await;
+            super::resize::resize(hub.owners(), access, w, h).await;
         }
     }
 }

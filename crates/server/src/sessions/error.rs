@@ -49,3 +49,24 @@ pub enum SessionError {
     #[error("Tandem is shutting down")]
     ShuttingDown,
 }
+
+impl From<crate::owners::OwnerError> for SessionError {
+    fn from(e: crate::owners::OwnerError) -> SessionError {
+        use crate::owners::OwnerError;
+        match e {
+            OwnerError::NotFound => SessionError::NotFound,
+            OwnerError::TooManySessions { limit } => SessionError::TooManySessions { limit },
+            OwnerError::Browser(e) => SessionError::Browser(e),
+            OwnerError::Store(e) => SessionError::Store(e),
+            OwnerError::ProfileNotFound => SessionError::ProfileNotFound,
+            OwnerError::Proxy { error, custom } => SessionError::Proxy { error, custom },
+            OwnerError::ShuttingDown => SessionError::ShuttingDown,
+        }
+    }
+}
+
+impl From<crate::profiles::ProfileError> for SessionError {
+    fn from(e: crate::profiles::ProfileError) -> SessionError {
+        crate::owners::OwnerError::from(e).into()
+    }
+}

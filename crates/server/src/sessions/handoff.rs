@@ -217,7 +217,7 @@ impl Handoff {
             .send_if_modified(|c| std::mem::replace(&mut c.held, false));
         self.expired = false;
         self.pending = Some(Pending { ask, reply });
-        self.deadline = Some(crate::sessions::supervisor::deadline_after(self.wait));
+        self.deadline = Some(crate::owners::deadline_after(self.wait));
     }
 
     /// A human answers, approves, rejects, or hands the control back.
@@ -322,7 +322,7 @@ impl Handoff {
             "question": "A human has control of the browser; the agent waits until it is handed back.",
             "requestedAt": wire_time(now),
         }));
-        self.deadline = Some(crate::sessions::supervisor::deadline_after(self.wait));
+        self.deadline = Some(crate::owners::deadline_after(self.wait));
         Ok(Some(Change {
             message: Some(("user", format!("The human took control {}", source.label()))),
             summary: Some("The human has control; the agent waits".into()),
@@ -332,7 +332,7 @@ impl Handoff {
     /// A human did something: the wait for them starts again.
     pub(crate) fn activity(&mut self) {
         if self.deadline.is_some() {
-            self.deadline = Some(crate::sessions::supervisor::deadline_after(self.wait));
+            self.deadline = Some(crate::owners::deadline_after(self.wait));
         }
     }
 

@@ -4,13 +4,10 @@
 //! change goes through the session's supervisor (one tokio task per active session), which is
 //! the only code that changes a session's status.
 
-mod activity;
-mod clock;
 mod error;
 mod feed;
 mod handoff;
 mod recovery;
-mod registry;
 mod spec;
 mod supervisor;
 
@@ -19,24 +16,22 @@ use std::time::Duration;
 
 use agent::TaskRunner;
 
+use crate::owners::{Control, LocalOwner, OwnerHandle, Owners, size_screen};
 use crate::profiles::Profiles;
 use crate::screenshots::Screenshots;
 use crate::workspaces::{WorkspaceError, Workspaces};
-use browser::Pool;
+use futures_util::future::BoxFuture;
 use std::path::PathBuf;
 use store::{MessagePage, MessageQuery, SessionRecord, SessionStatus, Store, Uuid};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
-pub use clock::SessionClock;
+pub use crate::owners::SessionClock;
 pub use error::SessionError;
 pub use handoff::{HandoffError, HumanSource, Resume};
 pub use recovery::recover;
 pub use spec::{DEFAULT_MODEL, NewSession, TaskSpec};
 
-pub(crate) use activity::Activity;
-pub(crate) use registry::{Control, Handle, Registry};
 use supervisor::{Command, Limits, Supervisor};
-pub(crate) use supervisor::{browser_gone, deadline_after};
 
 /// What `POST /sessions/{id}/stop` stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,8 +52,6 @@ pub struct SessionFiles {
     pub profiles: Profiles,
     /// Workspaces a session may be attached to.
     pub workspaces: Workspaces,
-    /// `<data_dir>/downloads`: every browser's downloads, by session or browser id.
-    pub downloads: PathBuf,
 }
 
 /// Session limits, from the server configuration.
@@ -82,65 +75,67 @@ pub struct Sessions {
 }
 
 struct Inner {
-    store: Arc<dyn Store>,
-    pool: Pool,
+    owners: Owners,
     runner: Arc<dyn TaskRunner>,
     files: SessionFiles,
     limits: SessionLimits,
-    /// One permit per active session; a supervisor holds its permit until its session ends.
-    slots: Arc<Semaphore>,
-    registry: Arc<Registry>,
+}
+
+/// How the owner runtime reaches a session's supervisor.
+#[derive(Clone)]
+struct SessionControl(mpsc::Sender<Command>);
+
+impl Control for SessionControl {
+    fn touch(&self, acting: bool) {
+        let _ = self.0.try_send(Command::Touch { acting });
+    }
+
+    fn shutdown(&self) -> BoxFuture<'static, ()> {
+        let sender = self.0.clone();
+        Box::pin(async move {
+            let _ = sender.send(Command::Shutdown).await;
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// Room for commands queued to one supervisor; API calls wait when it is full.
 const COMMAND_QUEUE: usize = 16;
 
 impl Sessions {
-    /// Sessions backed by `store`, with browsers from `pool` and tasks run by `runner`.
+    /// Sessions owned in `owners` (their store, pool and slots), with tasks run by `runner`.
     pub fn new(
-        store: Arc<dyn Store>,
-        pool: Pool,
+        owners: Owners,
         runner: Arc<dyn TaskRunner>,
         files: SessionFiles,
         limits: SessionLimits,
     ) -> Sessions {
         Sessions {
             inner: Arc::new(Inner {
-                store,
-                pool,
+                owners,
                 runner,
                 files,
                 limits,
-                slots: Arc::new(Semaphore::new(limits.max_sessions)),
-                registry: Arc::new(Registry::default()),
             }),
         }
     }
 
     /// The store, for reads.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+        self.inner.owners.store()
+    }
+
+    /// The owner runtime the sessions live in.
+    pub fn owners(&self) -> &Owners {
+        &self.inner.owners
     }
 
     /// The limits in force.
     pub fn limits(&self) -> SessionLimits {
         self.inner.limits
-    }
-
-    /// A slot under the concurrent limit, shared by sessions and standalone browsers (each
-    /// holds one Chromium); `TooManySessions` when none is free, with nothing created.
-    pub(crate) fn reserve_slot(&self) -> Result<OwnedSemaphorePermit, SessionError> {
-        let inner = &self.inner;
-        if inner.registry.is_closed() {
-            return Err(SessionError::ShuttingDown);
-        }
-        inner
-            .slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| SessionError::TooManySessions {
-                limit: inner.limits.max_sessions,
-            })
     }
 
     /// The folder of a workspace a session is attached to; `WorkspaceNotFound` when there is
@@ -154,49 +149,24 @@ impl Sessions {
         }
     }
 
-    /// Where the completed downloads of session or browser `id` are kept.
-    pub fn kept_downloads(&self, id: Uuid) -> PathBuf {
-        crate::downloads::dir_of(&self.inner.files.downloads, id)
-    }
-
-    /// The root of every browser's downloads, for standalone browsers.
-    pub(crate) fn downloads_root(&self) -> &std::path::Path {
-        &self.inner.files.downloads
-    }
-
-    /// The downloads of a live browser, as its owner follows them (the live view shows them).
-    pub(crate) fn downloads(&self, id: Uuid) -> Option<Arc<browser::Downloads>> {
-        self.inner.registry.downloads(id)
-    }
-
-    /// Live sessions and standalone browsers, each holding one Chromium.
-    pub fn active_count(&self) -> usize {
-        self.inner.registry.len()
-    }
-
-    /// The warm pool, for standalone browsers.
-    pub(crate) fn pool(&self) -> &Pool {
-        &self.inner.pool
-    }
-
-    /// The owners of live browsers, for standalone browsers to join.
-    pub(crate) fn registry(&self) -> &Arc<Registry> {
-        &self.inner.registry
-    }
-
     /// Creates a session with a browser of its own, and dispatches its first task if given.
     /// Past the concurrent-session limit nothing is created (the SDKs retry a 429). With a
     /// profile, the browser starts cold from the profile's saved state and saves it back when
     /// the session ends.
     pub async fn create(&self, spec: NewSession) -> Result<SessionRecord, SessionError> {
         let inner = &self.inner;
-        let permit = self.reserve_slot()?;
+        let owners = &inner.owners;
+        let permit = owners.reserve_slot()?;
         let workspace = match spec.workspace_id {
             Some(workspace_id) => Some(self.workspace_dir(workspace_id).await?),
             None => None,
         };
-        let (browser, profile) = self
-            .launch_browser(spec.profile_id, spec.proxy.as_deref())
+        let (browser, profile) = owners
+            .launch_browser(
+                &inner.files.profiles,
+                spec.profile_id,
+                spec.proxy.as_deref(),
+            )
             .await?;
         if let Err(e) = size_screen(&browser, spec.screen_width, spec.screen_height).await {
             browser.stop().await;
@@ -206,7 +176,7 @@ impl Sessions {
         let id = Uuid::now_v7();
         let downloads = crate::downloads::follow(
             &browser,
-            &inner.files.downloads,
+            owners.downloads_root(),
             id,
             workspace.as_ref().map(|dir| dir.join("downloads")),
         )
@@ -235,8 +205,8 @@ impl Sessions {
             .as_ref()
             .map(|task| spec::begin_task(&mut record, task));
 
-        if let Err(e) = inner
-            .store
+        if let Err(e) = owners
+            .store()
             .create_session(&record, first_message.as_ref())
             .await
         {
@@ -247,11 +217,10 @@ impl Sessions {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let supervisor = Supervisor::new(
             record.clone(),
-            inner.store.clone(),
             inner.runner.clone(),
             inner.files.screenshots.clone(),
             browser.clone(),
-            inner.registry.clone(),
+            owners.clone(),
             permit,
             Limits {
                 idle_timeout: inner.limits.idle_timeout,
@@ -263,13 +232,15 @@ impl Sessions {
         .with_workspace(workspace);
         let clock_watch = supervisor.clock();
         let first_task = spec.task;
-        let registered = inner.registry.insert_with(id, || Handle {
-            control: Control::Session(commands),
-            join: tokio::spawn(supervisor.run(receiver, first_task)),
-            browser: browser.clone(),
-            clock: clock_watch,
-            downloads,
-            allow_resizing: false,
+        let registered = owners.register(id, || {
+            OwnerHandle::Local(LocalOwner {
+                control: Arc::new(SessionControl(commands)),
+                join: tokio::spawn(supervisor.run(receiver, first_task)),
+                browser: browser.clone(),
+                clock: clock_watch,
+                downloads,
+                allow_resizing: false,
+            })
         });
         if !registered {
             browser.stop().await;
@@ -277,38 +248,6 @@ impl Sessions {
         }
         tracing::info!(session = %id, browser = browser.id(), status = %record.status, "session created");
         Ok(record)
-    }
-
-    /// A browser for a new session or standalone browser: a warm one from the pool, or a cold
-    /// one when it needs what the pool's browsers lack (a profile's state, a proxy, checked
-    /// first so that a refusal is a clear error with nothing launched).
-    pub(crate) async fn launch_browser(
-        &self,
-        profile_id: Option<Uuid>,
-        proxy: Option<&crate::proxies::ProxyChoice>,
-    ) -> Result<(browser::Browser, Option<crate::profiles::ProfileLease>), SessionError> {
-        let inner = &self.inner;
-        if let Some(proxy) = proxy {
-            proxy.check().await?;
-        }
-        let customize = |options: &mut browser::LaunchOptions| {
-            if let Some(proxy) = proxy {
-                options.proxy = Some(proxy.upstream.clone());
-                options.ignore_cert_errors = proxy.ignore_cert_errors;
-            }
-        };
-        match profile_id {
-            Some(profile_id) => {
-                let (browser, lease) = inner
-                    .files
-                    .profiles
-                    .launch(&inner.pool, profile_id, customize)
-                    .await?;
-                Ok((browser, Some(lease)))
-            }
-            None if proxy.is_some() => Ok((inner.pool.launch_cold(customize).await?, None)),
-            None => Ok((inner.pool.acquire().await?, None)),
-        }
     }
 
     /// Runs a task in an existing created or idle session.
@@ -343,19 +282,10 @@ impl Sessions {
         if let Some(result) = self.command(id, |reply| Command::Delete { reply }).await {
             return result;
         }
-        if self.inner.store.delete_session(id).await? {
+        if self.store().delete_session(id).await? {
             Ok(())
         } else {
             Err(SessionError::NotFound)
-        }
-    }
-
-    /// Records activity on a session (the live view calls this on viewer input), restarting
-    /// its inactivity clock; `acting` input (a click, a key) while a task runs takes the
-    /// control from the agent. Never blocks.
-    pub fn touch(&self, id: Uuid, acting: bool) {
-        if let Some(sender) = self.inner.registry.sender(id) {
-            let _ = sender.try_send(Command::Touch { acting });
         }
     }
 
@@ -396,27 +326,9 @@ impl Sessions {
         }
     }
 
-    /// The browser of an active session (the live view streams it); None once the session
-    /// ended.
-    pub fn browser(&self, id: Uuid) -> Option<browser::Browser> {
-        self.inner.registry.browser(id)
-    }
-
-    /// Whether the live view may resize browser `id`'s viewport (`allowResizing`).
-    pub fn allows_resizing(&self, id: Uuid) -> bool {
-        self.inner.registry.allows_resizing(id)
-    }
-
-    /// The deadlines of an active session and, once it ends, why (the live view warns before
-    /// the inactivity timeout and says when the session is over); None once it ended.
-    pub fn clock(&self, id: Uuid) -> Option<tokio::sync::watch::Receiver<SessionClock>> {
-        self.inner.registry.clock(id)
-    }
-
     /// One session.
     pub async fn get(&self, id: Uuid) -> Result<SessionRecord, SessionError> {
-        self.inner
-            .store
+        self.store()
             .session(id)
             .await?
             .ok_or(SessionError::NotFound)
@@ -428,7 +340,7 @@ impl Sessions {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<SessionRecord>, u64), SessionError> {
-        Ok(self.inner.store.list_sessions(offset, limit).await?)
+        Ok(self.store().list_sessions(offset, limit).await?)
     }
 
     /// A page of a session's message feed.
@@ -438,27 +350,7 @@ impl Sessions {
         query: &MessageQuery,
     ) -> Result<MessagePage, SessionError> {
         self.get(id).await?;
-        Ok(self.inner.store.messages(id, query).await?)
-    }
-
-    /// Stops every session's browser and the pool. Stored states are left as they are;
-    /// [`recover`] settles them at the next start.
-    pub async fn shutdown(&self) {
-        let handles = self.inner.registry.close();
-        for handle in &handles {
-            match &handle.control {
-                Control::Session(commands) => {
-                    let _ = commands.send(Command::Shutdown).await;
-                }
-                Control::Standalone(commands) => {
-                    let _ = commands.send(crate::browsers::OwnerCommand::Shutdown).await;
-                }
-            }
-        }
-        for handle in handles {
-            let _ = handle.join.await;
-        }
-        self.inner.pool.shutdown().await;
+        Ok(self.store().messages(id, query).await?)
     }
 
     /// Sends a command to a live supervisor and waits for its answer; `None` when the session
@@ -468,7 +360,7 @@ impl Sessions {
         id: Uuid,
         make: impl FnOnce(oneshot::Sender<Result<T, SessionError>>) -> Command,
     ) -> Option<Result<T, SessionError>> {
-        let sender = self.inner.registry.sender(id)?;
+        let SessionControl(sender) = self.inner.owners.control::<SessionControl>(id)?;
         let (reply, answer) = oneshot::channel();
         sender.send(make(reply)).await.ok()?;
         answer.await.ok()
@@ -480,22 +372,5 @@ impl Sessions {
             Ok(record) => SessionError::Ended(record.status),
             Err(e) => e,
         }
-    }
-}
-
-/// Gives a new browser the viewport its creator asked for with `browserScreenWidth` and
-/// `browserScreenHeight` (validated together, 320-6144 by 320-3456); without them it keeps
-/// the default 1280×720.
-pub(crate) async fn size_screen(
-    browser: &browser::Browser,
-    width: Option<i64>,
-    height: Option<i64>,
-) -> Result<(), browser::BrowserError> {
-    let (Some(width), Some(height)) = (width, height) else {
-        return Ok(());
-    };
-    match (u32::try_from(width), u32::try_from(height)) {
-        (Ok(width), Ok(height)) => browser.set_viewport(width, height).await,
-        _ => Ok(()),
     }
 }

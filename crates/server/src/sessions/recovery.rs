@@ -48,10 +48,36 @@ pub async fn recover(store: &dyn Store) -> Result<usize, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use store::{MessageQuery, SessionRecord, SqliteStore, Uuid};
+    use std::sync::Arc;
+
+    use store::{MessageQuery, SessionRecord, Uuid};
+
+    // Every check runs on both backends: SQLite (in memory) and a throwaway PostgreSQL.
+
+    #[tokio::test]
+    async fn sqlite_active_sessions_end_with_a_reason() {
+        active_sessions_end_with_a_reason(sqlite().await.as_ref()).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_a_question_left_waiting_is_cleared_and_noted() {
+        a_question_left_waiting_is_cleared_and_noted(sqlite().await.as_ref()).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_recovery_behaves_as_on_sqlite() {
+        let cluster = testkit::postgres::PgCluster::start();
+        let fresh = || async { store::open(&cluster.create_database()).await.unwrap() };
+        active_sessions_end_with_a_reason(fresh().await.as_ref()).await;
+        a_question_left_waiting_is_cleared_and_noted(fresh().await.as_ref()).await;
+    }
+
+    async fn sqlite() -> Arc<dyn Store> {
+        store::open("sqlite::memory:").await.unwrap()
+    }
 
     /// The summaries of a session's feed, oldest first.
-    async fn summaries(store: &SqliteStore, id: Uuid) -> Vec<String> {
+    async fn summaries(store: &dyn Store, id: Uuid) -> Vec<String> {
         let query = MessageQuery {
             after: None,
             before: None,
@@ -64,9 +90,7 @@ mod tests {
             .collect()
     }
 
-    #[tokio::test]
-    async fn active_sessions_end_with_a_reason() {
-        let store = SqliteStore::in_memory().await.unwrap();
+    async fn active_sessions_end_with_a_reason(store: &dyn Store) {
         let mut ids = Vec::new();
         for status in SessionStatus::ALL {
             let mut record = SessionRecord::new(Uuid::now_v7(), "bu-mini", store::now());
@@ -74,7 +98,7 @@ mod tests {
             store.create_session(&record, None).await.unwrap();
             ids.push((status, record.id));
         }
-        assert_eq!(recover(&store).await.unwrap(), 3);
+        assert_eq!(recover(store).await.unwrap(), 3);
         for (before, id) in ids {
             let after = store.session(id).await.unwrap().unwrap();
             let expected = match before {
@@ -83,18 +107,16 @@ mod tests {
                 ended => ended,
             };
             assert_eq!(after.status, expected, "{before}");
-            let feed = summaries(&store, id).await;
+            let feed = summaries(store, id).await;
             if before.is_active() {
                 assert_eq!(after.last_step_summary.as_deref(), Some(RESTART_REASON));
             }
             assert_eq!(feed.len(), usize::from(before == SessionStatus::Running));
         }
-        assert_eq!(recover(&store).await.unwrap(), 0);
+        assert_eq!(recover(store).await.unwrap(), 0);
     }
 
-    #[tokio::test]
-    async fn a_question_left_waiting_is_cleared_and_noted() {
-        let store = SqliteStore::in_memory().await.unwrap();
+    async fn a_question_left_waiting_is_cleared_and_noted(store: &dyn Store) {
         let mut record = SessionRecord::new(Uuid::now_v7(), "bu-mini", store::now());
         record.status = SessionStatus::Running;
         record.human_input = Some(serde_json::json!({
@@ -103,12 +125,12 @@ mod tests {
             "requestedAt": "2026-01-01T00:00:00.000000Z",
         }));
         store.create_session(&record, None).await.unwrap();
-        assert_eq!(recover(&store).await.unwrap(), 1);
+        assert_eq!(recover(store).await.unwrap(), 1);
         let after = store.session(record.id).await.unwrap().unwrap();
         assert_eq!(after.status, SessionStatus::Error);
         assert_eq!(after.human_input, None);
         assert_eq!(
-            summaries(&store, record.id).await,
+            summaries(store, record.id).await,
             [
                 "The question 'Which size?' was cancelled: Tandem restarted".to_string(),
                 format!("Task aborted: {RESTART_REASON}"),

@@ -19,12 +19,11 @@ use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, sleep_until};
 
 use super::StopStrategy;
-use super::clock::SessionClock;
 use super::error::SessionError;
 use super::feed::StoreFeed;
 use super::handoff::{Change, Handoff, HumanSource, Resume, cancelled_note};
-use super::registry::Registry;
 use super::spec::{TaskSpec, assistant_message, begin_task};
+use crate::owners::{Owners, SessionClock, browser_gone, deadline_after};
 use crate::profiles::ProfileLease;
 use crate::screenshots::Screenshots;
 
@@ -98,7 +97,7 @@ pub(crate) struct Supervisor {
     runner: Arc<dyn TaskRunner>,
     screenshots: Screenshots,
     browser: Browser,
-    registry: Arc<Registry>,
+    owners: Owners,
     permit: Option<OwnedSemaphorePermit>,
     limits: Limits,
     idle_deadline: Instant,
@@ -133,13 +132,6 @@ enum Flow {
     End,
 }
 
-/// `now + d`, saturating far in the future instead of overflowing.
-pub(crate) fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .unwrap_or_else(|| now + Duration::from_secs(10 * 365 * 24 * 3600))
-}
-
 /// A human-readable duration, e.g. "15m" or "2s".
 pub(crate) fn human(d: Duration) -> String {
     let secs = d.as_secs();
@@ -157,27 +149,22 @@ pub(crate) fn human(d: Duration) -> String {
 impl Supervisor {
     /// A supervisor for a session whose record is already stored. When the record is
     /// `running`, `first_task` is the task to start at once.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "each is a separate dependency the session's owner hands over once"
-    )]
     pub(crate) fn new(
         record: SessionRecord,
-        store: Arc<dyn Store>,
         runner: Arc<dyn TaskRunner>,
         screenshots: Screenshots,
         browser: Browser,
-        registry: Arc<Registry>,
+        owners: Owners,
         permit: OwnedSemaphorePermit,
         limits: Limits,
     ) -> Supervisor {
         Supervisor {
             record,
-            store,
+            store: owners.store().clone(),
             runner,
             screenshots,
             browser,
-            registry,
+            owners,
             permit: Some(permit),
             limits,
             idle_deadline: deadline_after(limits.idle_timeout),
@@ -309,6 +296,12 @@ impl Supervisor {
                 strategy: StopStrategy::Session,
                 reply,
             }) => {
+                // A stop that could not be persisted answers the error and leaves the
+                // session (and its browser) as it was, rather than half of each.
+                if let Err(e) = self.check_writable().await {
+                    let _ = reply.send(Err(e));
+                    return Flow::Continue;
+                }
                 let was_running = self.task.is_some();
                 let summary = was_running.then(|| "Task stopped: the session was stopped".into());
                 self.note_dropped_handoff("the client stopped the session")
@@ -325,6 +318,10 @@ impl Supervisor {
                 Flow::End
             }
             Event::Command(Command::Delete { reply }) => {
+                if let Err(e) = self.check_writable().await {
+                    let _ = reply.send(Err(e));
+                    return Flow::Continue;
+                }
                 self.record.deleted = true;
                 let result = self
                     .end(SessionStatus::Stopped, "deleted by the client", None, None)
@@ -386,7 +383,7 @@ impl Supervisor {
                     .send_modify(|c| c.ended = Some("The server is shutting down".into()));
                 self.abort_task();
                 self.stop_browser().await;
-                self.registry.remove(self.record.id);
+                self.owners.remove(self.record.id);
                 self.permit.take();
                 Flow::End
             }
@@ -481,6 +478,14 @@ impl Supervisor {
         Ok(self.record.clone())
     }
 
+    /// Saves the record as it is, to learn whether the store takes writes right now before
+    /// doing something that cannot be undone (stopping the browser, aborting the task).
+    async fn check_writable(&mut self) -> Result<(), SessionError> {
+        self.record.updated_at = store::now();
+        self.store.save_session(&self.record, None).await?;
+        Ok(())
+    }
+
     /// Says in the feed which request to a human (`humanInput`) the end of the task drops,
     /// if one was pending; `why` says what ended it.
     async fn note_dropped_handoff(&self, why: &str) {
@@ -520,6 +525,17 @@ impl Supervisor {
             require_approval: spec.require_approval.clone(),
             upload_dirs: self.workspace.iter().cloned().collect(),
             progress: progress_tx,
+            // The record holds the follow-up's own values when it gave them.
+            max_cost_usd: self
+                .record
+                .max_cost_usd
+                .as_deref()
+                .and_then(|cap| cap.parse().ok()),
+            thinking_level: self
+                .record
+                .thinking_level
+                .as_deref()
+                .and_then(agent::llm::ThinkingLevel::parse),
         };
         let runner = self.runner.clone();
         let join = tokio::spawn(async move { runner.run(ctx).await });
@@ -588,6 +604,7 @@ impl Supervisor {
             // Nothing runs: a no-op, so stopping a task twice is harmless.
             return Ok(self.record.clone());
         }
+        self.check_writable().await?;
         self.note_dropped_handoff("the client stopped the task")
             .await;
         self.abort_task();
@@ -697,7 +714,6 @@ impl Supervisor {
     ) -> Result<(), SessionError> {
         self.abort_task();
         let ended = summary.clone().unwrap_or_else(|| reason.to_string());
-        self.clock.send_modify(|c| c.ended = Some(ended));
         self.stop_browser().await;
         self.record.status = status;
         self.record.end_reason = Some(reason.to_string());
@@ -709,7 +725,10 @@ impl Supervisor {
             .store
             .save_session(&self.record, message.as_ref())
             .await;
-        self.registry.remove(self.record.id);
+        // Only now, with the end persisted, may viewers hear of it: a client that sees it in
+        // the live view and then asks the API must read the same end.
+        self.clock.send_modify(|c| c.ended = Some(ended));
+        self.owners.remove(self.record.id);
         self.permit.take();
         match saved {
             Ok(_) => {
@@ -717,12 +736,39 @@ impl Supervisor {
                 Ok(())
             }
             Err(e) => {
-                tracing::error!(session = %self.record.id, error = %e, "cannot save session end");
+                // The browser is gone: the end must reach the store once storage is back.
+                tracing::error!(session = %self.record.id, error = %e, "cannot save session end; retrying until storage is back");
+                persist_end_later(self.store.clone(), self.record.clone(), message);
                 Err(e.into())
             }
         }
     }
 }
+
+/// Retries saving an ended session's record (and its last message) until the store takes
+/// it, backing off up to [`END_RETRY_MAX`]. The supervisor has ended, so nothing else writes
+/// the record meanwhile; if the server stops first, restart recovery ends the session.
+fn persist_end_later(store: Arc<dyn Store>, record: SessionRecord, message: Option<NewMessage>) {
+    tokio::spawn(async move {
+        let mut wait = Duration::from_millis(250);
+        loop {
+            tokio::time::sleep(wait).await;
+            match store.save_session(&record, message.as_ref()).await {
+                Ok(_) => {
+                    tracing::info!(session = %record.id, status = %record.status, "session end saved after a storage failure");
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(session = %record.id, error = %e, "session end still not saved");
+                    wait = (wait * 2).min(END_RETRY_MAX);
+                }
+            }
+        }
+    });
+}
+
+/// Longest pause between two attempts of [`persist_end_later`].
+const END_RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// A feed message about a handoff: `user` for what a human did, `assistant` for the agent.
 fn human_message(session_id: store::Uuid, role: &str, text: &str) -> NewMessage {
@@ -754,20 +800,6 @@ async fn wait_task(task: &mut Option<RunningTask>) -> Event {
             Ok(()) = task.progress.changed() => Event::Progress,
         },
         None => std::future::pending().await,
-    }
-}
-
-/// Resolves once the browser process is gone.
-pub(crate) async fn browser_gone(exited: &mut watch::Receiver<Option<Exit>>) -> Exit {
-    match exited.wait_for(Option::is_some).await {
-        Ok(exit) => exit.clone().unwrap_or_else(|| Exit {
-            crashed: true,
-            reason: "unknown".into(),
-        }),
-        Err(_) => Exit {
-            crashed: true,
-            reason: "its process watcher stopped".into(),
-        },
     }
 }
 

@@ -1,131 +1,13 @@
 //! SQL of the browser, profile and workspace records; [`SqliteStore`]'s `Store` impl calls
 //! these.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Utc};
-use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{SqliteStore, corrupt, parse_uuid};
+use super::SqliteStore;
+use crate::rows::{BrowserRow, ProfileRow, WorkspaceRow, bound as count, convert};
 use crate::{
     BrowserQuery, BrowserRecord, BrowserStatus, ProfileRecord, StoreError, WorkspaceRecord,
 };
-
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-#[derive(FromRow)]
-struct BrowserRow {
-    id: String,
-    status: String,
-    profile_id: Option<String>,
-    proxy_country_code: Option<String>,
-    proxy_bytes: i64,
-    screen_width: Option<i64>,
-    screen_height: Option<i64>,
-    metadata: String,
-    browser_id: Option<String>,
-    end_reason: Option<String>,
-    profile_error: Option<String>,
-    timeout_at: DateTime<Utc>,
-    started_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<BrowserRow> for BrowserRecord {
-    type Error = StoreError;
-
-    fn try_from(row: BrowserRow) -> Result<Self, StoreError> {
-        const T: &str = "browsers";
-        Ok(BrowserRecord {
-            id: parse_uuid(T, &row.id)?,
-            status: BrowserStatus::parse(&row.status)
-                .ok_or_else(|| corrupt(T, format!("unknown status {:?}", row.status)))?,
-            profile_id: row
-                .profile_id
-                .as_deref()
-                .map(|v| parse_uuid(T, v))
-                .transpose()?,
-            proxy_country_code: row.proxy_country_code,
-            proxy_bytes: row.proxy_bytes,
-            screen_width: row.screen_width,
-            screen_height: row.screen_height,
-            metadata: serde_json::from_str::<BTreeMap<String, String>>(&row.metadata)
-                .map_err(|e| corrupt(T, format!("bad metadata: {e}")))?,
-            browser_id: row.browser_id,
-            end_reason: row.end_reason,
-            profile_error: row.profile_error,
-            timeout_at: row.timeout_at,
-            started_at: row.started_at,
-            finished_at: row.finished_at,
-            updated_at: row.updated_at,
-        })
-    }
-}
-
-#[derive(FromRow)]
-struct ProfileRow {
-    id: String,
-    name: Option<String>,
-    user_id: Option<String>,
-    cookie_domains: Option<String>,
-    last_used_at: Option<DateTime<Utc>>,
-    last_save_error: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<ProfileRow> for ProfileRecord {
-    type Error = StoreError;
-
-    fn try_from(row: ProfileRow) -> Result<Self, StoreError> {
-        const T: &str = "profiles";
-        Ok(ProfileRecord {
-            id: parse_uuid(T, &row.id)?,
-            name: row.name,
-            user_id: row.user_id,
-            cookie_domains: row
-                .cookie_domains
-                .map(|text| {
-                    serde_json::from_str::<Vec<String>>(&text)
-                        .map_err(|e| corrupt(T, format!("bad cookie domains: {e}")))
-                })
-                .transpose()?,
-            last_used_at: row.last_used_at,
-            last_save_error: row.last_save_error,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
-    }
-}
-
-#[derive(FromRow)]
-struct WorkspaceRow {
-    id: String,
-    name: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<WorkspaceRow> for WorkspaceRecord {
-    type Error = StoreError;
-
-    fn try_from(row: WorkspaceRow) -> Result<Self, StoreError> {
-        Ok(WorkspaceRecord {
-            id: parse_uuid("workspaces", &row.id)?,
-            name: row.name,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
-    }
-}
-
-fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Result<Vec<T>, StoreError> {
-    rows.into_iter().map(T::try_from).collect()
-}
 
 /// The `WHERE` clause of a browser list and its bound values, in order.
 fn browser_filter(query: &BrowserQuery) -> (String, Vec<String>) {

@@ -1,4 +1,5 @@
-//! Signed tokens: the one place that signs and verifies them.
+//! Signed tokens: the one place that signs them and reads them back ([`super::verify`]
+//! decides what a token opens).
 //!
 //! A `liveUrl` is a credential ("anyone with it can interact with the browser"), so it
 //! carries its own token instead of the API key: an HMAC-SHA256-signed payload binding one
@@ -36,14 +37,17 @@ pub enum Mode {
     Upload,
     /// Read one file (the claims' path) of one workspace or one browser's downloads.
     Download,
+    /// See one step screenshot (the subject is the screenshot's own id, never a session's).
+    Screenshot,
 }
 
 /// The signed content of a token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    /// The one session the token opens.
+    /// What the token opens: a session or browser (live view, `cdpUrl`), a workspace or
+    /// a browser's downloads (file links), one screenshot.
     #[serde(rename = "sid")]
-    pub session_id: Uuid,
+    pub subject: Uuid,
     /// What the holder may do.
     #[serde(rename = "mode")]
     pub mode: Mode,
@@ -56,10 +60,10 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// Claims for `id` in `mode` until `expires_at` (Unix seconds), bound to no file.
-    pub fn new(id: Uuid, mode: Mode, expires_at: i64) -> Claims {
+    /// Claims for `subject` in `mode` until `expires_at` (Unix seconds), bound to no file.
+    pub fn new(subject: Uuid, mode: Mode, expires_at: i64) -> Claims {
         Claims {
-            session_id: id,
+            subject,
             mode,
             expires_at,
             path: None,
@@ -81,7 +85,7 @@ pub enum TokenError {
     Expired,
 }
 
-/// Signs and verifies live-view tokens with the server's secret key.
+/// Signs and verifies link tokens with the server's secret key.
 #[derive(Clone)]
 pub struct Signer {
     mac: HmacSha256,

@@ -1,10 +1,11 @@
-//! `liveUrl` and `cdpUrl`: where a human opens a browser, and where a CDP client drives it,
-//! each with a token of its own.
+//! The signed links themselves: `liveUrl`/`viewUrl` (where a human opens a browser),
+//! `cdpUrl` (where a CDP client drives it), file links and `screenshotUrl`, each with a
+//! token of its own.
 
 use chrono::{DateTime, Utc};
 use store::{SessionRecord, Uuid};
 
-use crate::token::{Claims, Mode, Signer};
+use super::token::{Claims, Mode, Signer};
 
 /// Builds the token-bearing live-view links of sessions.
 #[derive(Debug, Clone)]
@@ -103,6 +104,42 @@ impl LiveLinks {
             .unwrap_or(bound);
         format!("{scheme}://{host}/cdp/{token}")
     }
+
+    /// `{base}{path}?token=…` for a stored screenshot path
+    /// (`/screenshots/{session}/{shot}.jpg`), valid for `lifetime`. The token's subject is
+    /// the screenshot's own id, so a leaked screenshot link opens nothing else.
+    pub fn screenshot_url(&self, path: &str, lifetime: chrono::Duration) -> Option<String> {
+        let shot = crate::screenshots::shot_of(path)?;
+        let token = self.signer.sign(&Claims::new(
+            shot,
+            Mode::Screenshot,
+            (Utc::now() + lifetime).timestamp(),
+        ));
+        Some(format!("{}{path}?token={token}", self.base))
+    }
+
+    /// A signed link to one file of a workspace (or of a browser's downloads, `kind`
+    /// `downloads`), for `mode` (upload or download), valid for `lifetime`.
+    pub fn file_url(
+        &self,
+        kind: &str,
+        owner: Uuid,
+        path: &str,
+        mode: Mode,
+        lifetime: chrono::Duration,
+    ) -> Option<String> {
+        let mut claims = Claims::new(owner, mode, (Utc::now() + lifetime).timestamp());
+        claims.path = Some(path.to_string());
+        let token = self.signer.sign(&claims);
+        let mut url = url::Url::parse(&self.base).ok()?;
+        url.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .extend(["files", kind, &owner.to_string()])
+            .extend(path.split('/'));
+        url.query_pairs_mut().append_pair("token", &token);
+        Some(url.into())
+    }
 }
 
 #[cfg(test)]
@@ -121,7 +158,7 @@ mod tests {
         let prefix = format!("http://127.0.0.1:8080/live/{}?token=", record.id);
         let token = url.strip_prefix(&prefix).unwrap();
         let claims = signer.verify(token, store::now()).unwrap();
-        assert_eq!(claims.session_id, record.id);
+        assert_eq!(claims.subject, record.id);
         assert_eq!(claims.mode, Mode::Control);
         assert_eq!(claims.expires_at, expires.timestamp());
         let view = links.view_url(&record).unwrap();

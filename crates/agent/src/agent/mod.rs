@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::watch;
@@ -25,10 +25,14 @@ use crate::output::OutputSchema;
 use crate::prompt::{self, StepPrompt, one_line};
 use crate::secrets::SensitiveData;
 use crate::steps;
+
+mod handoff;
+
 use crate::{
     Feed, FeedMessage, PriorTask, TaskContext, TaskFuture, TaskOutcome, TaskProgress, TaskRunner,
     TaskStats,
 };
+use handoff::Approval;
 
 /// How the loop behaves; the defaults suit a capable tool-calling model.
 #[derive(Debug, Clone)]
@@ -37,8 +41,13 @@ pub struct AgentSettings {
     pub max_steps: u32,
     /// Consecutive failed steps before the model is made to call `done`.
     pub max_failures: u32,
-    /// Longest an LLM call may take, retries included.
-    pub llm_timeout: Duration,
+    /// Longest the task waits for the model to answer (`[agent] llm_wait`): over every try
+    /// of a call (each HTTP request is bounded by the provider's `timeout_secs` and retried
+    /// `max_retries` times on rate limits, server and connection errors) and over the steps
+    /// that ask again after a failed call. Past it the task fails. While it waits, the feed
+    /// and `lastStepSummary` say for how long the model has not answered and that it is
+    /// retried.
+    pub llm_wait: Duration,
     /// Longest one browser action may take.
     pub action_timeout: Duration,
     /// Tool calls run per step; extra ones are refused.
@@ -49,6 +58,8 @@ pub struct AgentSettings {
     pub step_screenshots: bool,
     /// What actions may touch (upload directories).
     pub actions: ActionOptions,
+    /// The cost cap in USD of a task that names none (`--max-cost-usd`); `None`: no cap.
+    pub max_cost_usd: Option<f64>,
 }
 
 impl Default for AgentSettings {
@@ -56,12 +67,13 @@ impl Default for AgentSettings {
         AgentSettings {
             max_steps: 50,
             max_failures: 3,
-            llm_timeout: Duration::from_secs(120),
+            llm_wait: Duration::from_secs(120),
             action_timeout: Duration::from_secs(60),
             max_actions_per_step: 5,
             vision: false,
             step_screenshots: true,
             actions: ActionOptions::default(),
+            max_cost_usd: None,
         }
     }
 }
@@ -167,16 +179,15 @@ struct Run<'a> {
     /// The human-control epoch the current step was planned in: when it moves on, a human
     /// used the browser since and the plan is stale.
     plan_epoch: u64,
-}
-
-/// Whether an action may run, after asking for approval where the task requires it.
-enum Approval {
-    /// Run it.
-    Go,
-    /// The human rejected it: skip it and go on.
-    Skip,
-    /// Nobody answered in time: the task is over.
-    End(TaskOutcome),
+    /// The cost cap in USD, if any.
+    max_cost: Option<f64>,
+    /// `thinkingLevel`, sent with every call.
+    thinking: Option<llm::ThinkingLevel>,
+    /// Whether the feed was told that the model's price is unknown.
+    unpriced_noted: bool,
+    /// Since when the model has not answered (the first try of a call not yet answered,
+    /// failed tries included); `None` after an answer.
+    unanswered_since: Option<Instant>,
 }
 
 /// How a step ended.
@@ -217,6 +228,10 @@ impl<'a> Run<'a> {
             progress: &ctx.progress,
             require_approval: &ctx.require_approval,
             plan_epoch: ctx.human.control().epoch,
+            max_cost: ctx.max_cost_usd.or(agent.settings.max_cost_usd),
+            thinking: ctx.thinking_level,
+            unpriced_noted: false,
+            unanswered_since: None,
         }
     }
 
@@ -229,8 +244,47 @@ impl<'a> Run<'a> {
             steps: self.steps,
             input_tokens: self.usage.input_tokens,
             output_tokens: self.usage.output_tokens,
-            llm_cost_usd: cost::decimal(cost::cost_usd(&self.model, &self.usage)),
+            llm_cost_usd: cost::decimal(self.cost()),
         }
+    }
+
+    /// What the task's LLM calls cost so far, or `None` when the model's price is unknown.
+    fn cost(&self) -> Option<f64> {
+        cost::cost_usd(&self.model, &self.usage, &self.agent.llm.prices)
+    }
+
+    /// After a call: the task's end when its cost reached the cap. A model without a known
+    /// price cannot be capped; the feed says so once.
+    async fn check_cost(&mut self) -> Option<TaskOutcome> {
+        let cap = self.max_cost?;
+        let Some(cost) = self.cost() else {
+            if !self.unpriced_noted {
+                self.unpriced_noted = true;
+                let text = format!(
+                    "The price of the model {} is unknown, so this task's cost is not counted \
+                     (its tokens are) and the cost cap of ${cap} cannot apply. An operator can \
+                     price it in [llm.prices].",
+                    self.model
+                );
+                self.append(steps::completion(&text, self.secrets)).await;
+            }
+            return None;
+        };
+        if cost < cap {
+            return None;
+        }
+        let text = format!(
+            "Stopped at the cost cap of ${cap}: the task's LLM calls cost ${}",
+            cost::decimal(Some(cost))
+        );
+        tracing::info!(cap, cost, "task stopped at its cost cap");
+        self.append(steps::completion(&text, self.secrets)).await;
+        Some(TaskOutcome::Done {
+            output: None,
+            success: false,
+            summary: Some(text),
+            stats: self.stats(),
+        })
     }
 
     /// Tells the supervisor what the task has consumed so far (and, with `summary`, what
@@ -269,15 +323,27 @@ impl<'a> Run<'a> {
         let mut upload_dirs = self.upload_dirs.to_vec();
         upload_dirs.append(&mut actions.upload_dirs);
         actions.upload_dirs = upload_dirs;
-        let mut browsing = match Browsing::attach(browser, actions).await {
+        let mut browsing = match Browsing::attach(browser.clone(), actions).await {
             Ok(mut browsing) => {
                 browsing.follow_control(self.human.control_changes());
                 browsing.set_secrets(self.secrets.clone());
                 browsing
             }
             Err(e) => {
-                return TaskOutcome::Failed {
-                    reason: format!("The agent cannot use the browser: {e}"),
+                let reason = format!("The agent cannot use the browser: {e}");
+                // Only a browser that is gone ends the session; a tab that would not come
+                // back ends this task.
+                if !browser.is_running() {
+                    return TaskOutcome::Failed {
+                        reason,
+                        stats: self.stats(),
+                    };
+                }
+                self.append(steps::completion(&reason, self.secrets)).await;
+                return TaskOutcome::Done {
+                    output: None,
+                    success: false,
+                    summary: Some(one_line(&reason, steps::SUMMARY_CHARS)),
                     stats: self.stats(),
                 };
             }
@@ -296,6 +362,9 @@ impl<'a> Run<'a> {
             self.steps = step;
             self.publish(None);
             if let Some(outcome) = self.yield_to_human(browsing, step).await {
+                return outcome;
+            }
+            if let Some(outcome) = self.recover_tab(browsing, step).await {
                 return outcome;
             }
             forced_by_failures = step < max_steps && self.failures >= max_failures;
@@ -325,6 +394,33 @@ impl<'a> Run<'a> {
                     self.history
                         .push(format!("step {step}: the model call failed: {e}"));
                     tracing::warn!(step, error = %e, "LLM call failed");
+                    let wait = self.settings().llm_wait;
+                    let waited = self
+                        .unanswered_since
+                        .map(|since| since.elapsed())
+                        .unwrap_or_default();
+                    if waited >= wait {
+                        return TaskOutcome::Failed {
+                            reason: format!(
+                                "The LLM has not answered for {} s (the limit, [agent] \
+                                 llm_wait, is {} s); last error: {e}",
+                                waited.as_secs(),
+                                wait.as_secs()
+                            ),
+                            stats: self.stats(),
+                        };
+                    }
+                    if self.llm_failures < max_failures {
+                        let text = format!(
+                            "The model call failed ({}); retrying. No answer for {} s so far \
+                             (the limit is {} s).",
+                            one_line(&e, 200),
+                            waited.as_secs(),
+                            wait.as_secs()
+                        );
+                        self.publish(Some(one_line(&text, steps::SUMMARY_CHARS)));
+                        self.append(steps::notice(&text, self.secrets)).await;
+                    }
                     if self.llm_failures >= max_failures {
                         return TaskOutcome::Failed {
                             reason: format!(
@@ -344,6 +440,10 @@ impl<'a> Run<'a> {
                 StepEnd::Continue { ok: true } => self.failures = 0,
                 StepEnd::Continue { ok: false } => self.failures += 1,
                 StepEnd::Nudged => {}
+            }
+            // The step the answer paid for has run; no further call past the cap.
+            if let Some(outcome) = self.check_cost().await {
+                return outcome;
             }
             // A forced step ends the task unless its done needs another go: a corrective
             // retry of its data, or a re-plan after a human used the browser.
@@ -366,6 +466,47 @@ impl<'a> Run<'a> {
             success: false,
             summary: Some(text),
             stats: self.stats(),
+        }
+    }
+
+    /// Brings the agent's tab back if its renderer died, and says so in the feed and to the
+    /// model. The task's end only when that fails; a failed session only when the browser
+    /// process itself is gone.
+    async fn recover_tab(&mut self, browsing: &mut Browsing, step: u32) -> Option<TaskOutcome> {
+        match browsing.recover().await {
+            Ok(None) => None,
+            Ok(Some(url)) => {
+                let url = self.secrets.redact(&url);
+                let text = format!(
+                    "The tab crashed (its renderer died); Tandem reloaded {url} and the task goes on."
+                );
+                tracing::info!(step, "the agent's tab crashed and was reloaded");
+                self.append(steps::notice(&text, self.secrets)).await;
+                self.history.push(format!("step {step}: {text}"));
+                self.notes.push(format!(
+                    "{text} Anything typed or opened on the page before the crash may be lost: \
+                     read the current state before acting."
+                ));
+                None
+            }
+            Err(e) => {
+                let reason = self.secrets.redact(&format!(
+                    "The tab crashed and could not be brought back: {e}"
+                ));
+                if !browsing.browser_alive() {
+                    return Some(TaskOutcome::Failed {
+                        reason,
+                        stats: self.stats(),
+                    });
+                }
+                self.append(steps::completion(&reason, self.secrets)).await;
+                Some(TaskOutcome::Done {
+                    output: None,
+                    success: false,
+                    summary: Some(one_line(&reason, steps::SUMMARY_CHARS)),
+                    stats: self.stats(),
+                })
+            }
         }
     }
 
@@ -439,15 +580,57 @@ impl<'a> Run<'a> {
             tool_choice,
             max_tokens: None,
             temperature: None,
+            thinking: self.thinking,
         }
     }
 
+    /// Asks the model, within what is left of [`AgentSettings::llm_wait`]. While no answer
+    /// comes, the summary says for how long, and the feed says so once and at every retry.
     async fn call_llm(&mut self, request: &ChatRequest) -> Result<ChatResponse, String> {
-        let limit = self.settings().llm_timeout;
-        let response = timeout(limit, self.agent.provider.chat(request))
-            .await
-            .map_err(|_| format!("no answer within {limit:?}"))?
-            .map_err(|e| e.to_string())?;
+        let wait = self.settings().llm_wait;
+        let since = *self.unanswered_since.get_or_insert_with(Instant::now);
+        let deadline = tokio::time::Instant::from_std(since + wait);
+        let every = (wait / 8).clamp(Duration::from_secs(1), Duration::from_secs(15));
+        let mut next_report = tokio::time::Instant::now() + every;
+        let mut told_feed = false;
+        let (retries_tx, mut retries) = tokio::sync::mpsc::unbounded_channel();
+        let provider = self.agent.provider.clone();
+        let call = llm::reporting_retries(retries_tx, provider.chat(request));
+        tokio::pin!(call);
+        let response = loop {
+            tokio::select! {
+                result = &mut call => break result.map_err(|e| e.to_string())?,
+                Some(retry) = retries.recv() => {
+                    let text = format!(
+                        "The model has not answered for {} s: {retry} (Tandem waits up to {} s \
+                         in all).",
+                        since.elapsed().as_secs(),
+                        wait.as_secs()
+                    );
+                    self.publish(Some(one_line(&text, steps::SUMMARY_CHARS)));
+                    self.append(steps::notice(&text, self.secrets)).await;
+                    told_feed = true;
+                }
+                () = tokio::time::sleep_until(next_report) => {
+                    next_report += every;
+                    let text = format!(
+                        "The model has not answered for {} s; still waiting, and retrying if \
+                         the call fails (up to {} s in all).",
+                        since.elapsed().as_secs(),
+                        wait.as_secs()
+                    );
+                    self.publish(Some(one_line(&text, steps::SUMMARY_CHARS)));
+                    if !told_feed {
+                        told_feed = true;
+                        self.append(steps::notice(&text, self.secrets)).await;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(format!("no answer within {} s", wait.as_secs()));
+                }
+            }
+        };
+        self.unanswered_since = None;
         self.usage.input_tokens += response.usage.input_tokens;
         self.usage.output_tokens += response.usage.output_tokens;
         self.usage.cached_input_tokens += response.usage.cached_input_tokens;
@@ -584,10 +767,20 @@ impl<'a> Run<'a> {
                     }
                     self.note_repeats(&action);
                     let limit = self.settings().action_timeout;
-                    let result = match timeout(limit, browsing.execute(&action, self.secrets)).await
-                    {
-                        Ok(result) => result.map_err(|e| e.to_string()),
-                        Err(_) => Err(format!("the action took longer than {limit:?}")),
+                    // A renderer that dies mid-action never answers: stop waiting at once (the
+                    // next step revives the tab).
+                    let mut crash = browsing.crash_changes();
+                    let result = tokio::select! {
+                        result = timeout(limit, browsing.execute(&action, self.secrets)) => {
+                            match result {
+                                Ok(result) => result.map_err(|e| e.to_string()),
+                                Err(_) => Err(format!("the action took longer than {limit:?}")),
+                            }
+                        }
+                        // `Err` is the tab's session ending (a new tab became the agent's), no crash.
+                        Ok(_) = crash.wait_for(|gone| *gone) => {
+                            Err("the tab crashed during the action".to_string())
+                        }
                     };
                     let label = self.secrets.redact(&short_call(call));
                     match result {
@@ -689,189 +882,6 @@ impl<'a> Run<'a> {
             summary: Some(one_line(&summary, steps::SUMMARY_CHARS)),
             stats: self.stats(),
         })
-    }
-
-    /// `ask_human`: waits for the human's answer and takes it into the next step. `Err` with
-    /// the task's end when nobody answered in time.
-    async fn ask_human(
-        &mut self,
-        browsing: &mut Browsing,
-        call: &ToolCall,
-        question: &str,
-        step: u32,
-    ) -> Result<(), TaskOutcome> {
-        let question = self.secrets.redact(question);
-        browsing.set_human_active(true);
-        let reply = self
-            .human
-            .ask(HumanAsk::Question {
-                question: question.clone(),
-            })
-            .await;
-        browsing.set_human_active(false);
-        let text = match reply {
-            HumanReply::Answered(Some(answer)) => format!("The human answered: {answer}"),
-            HumanReply::Answered(None) => "The human says it is done.".to_string(),
-            HumanReply::TimedOut { waited } => {
-                return Err(self
-                    .give_up(
-                        call,
-                        &format!("No answer from the human within {waited} to: {question}"),
-                    )
-                    .await);
-            }
-            _ => {
-                // No human to ask: the question is the task's answer.
-                self.tool_ok(
-                    call,
-                    "The question was handed to the human; the task ends here.",
-                )
-                .await;
-                self.append(steps::completion(&question, self.secrets))
-                    .await;
-                return Err(TaskOutcome::Done {
-                    summary: Some(one_line(
-                        &format!("Waiting for the human: {question}"),
-                        steps::SUMMARY_CHARS,
-                    )),
-                    output: self.text_output(&question),
-                    success: false,
-                    stats: self.stats(),
-                });
-            }
-        };
-        let text = self.secrets.redact(&text);
-        // The human's own message in the feed says it already; this one pairs the call.
-        let mut result = steps::tool_result(call, &text, false, self.secrets);
-        result.hidden = true;
-        self.append(result).await;
-        self.history.push(format!(
-            "step {step}: asked the human {question:?} → {text}"
-        ));
-        self.after_human(
-            browsing,
-            &format!("{text} The human may have used the browser meanwhile: read the current state before acting."),
-        )
-        .await;
-        Ok(())
-    }
-
-    /// Asks for approval when the task requires it for this kind of action.
-    async fn approve(
-        &mut self,
-        browsing: &mut Browsing,
-        action: &Action,
-        call: &ToolCall,
-        step: u32,
-    ) -> Approval {
-        let Some(kind) = human::approval_needed(browsing, action, self.require_approval).await
-        else {
-            return Approval::Go;
-        };
-        let line = self.secrets.redact(&steps::summary(
-            action,
-            action.index().and_then(|i| browsing.describe(i)),
-        ));
-        browsing.set_human_active(true);
-        let reply = self
-            .human
-            .ask(HumanAsk::Approval {
-                kind,
-                action: line.clone(),
-            })
-            .await;
-        browsing.set_human_active(false);
-        // The human saw the page when deciding; what they did meanwhile is part of the answer.
-        self.plan_epoch = self.human.control().epoch;
-        match reply {
-            HumanReply::Approved => Approval::Go,
-            HumanReply::TimedOut { waited } => Approval::End(
-                self.give_up(
-                    call,
-                    &format!("Nobody approved \"{line}\" ({kind}) within {waited}"),
-                )
-                .await,
-            ),
-            _ => {
-                let label = self.secrets.redact(&short_call(call));
-                self.history.push(format!(
-                    "step {step}: {label} → rejected by the human ({kind}); not done"
-                ));
-                self.tool_error(
-                    call,
-                    &format!(
-                        "The human rejected this action ({kind}); it was not done. Do not \
-                         repeat it: find another way, or call done."
-                    ),
-                )
-                .await;
-                Approval::Skip
-            }
-        }
-    }
-
-    /// If a human has taken the browser since the step was planned, waits until they hand
-    /// it back, then looks again. The task's end when the control never came back.
-    async fn yield_to_human(&mut self, browsing: &mut Browsing, step: u32) -> Option<TaskOutcome> {
-        let control = self.human.control();
-        if !control.held && control.epoch == self.plan_epoch {
-            return None;
-        }
-        if control.held {
-            browsing.set_human_active(true);
-            let reply = self.human.ask(HumanAsk::Control).await;
-            browsing.set_human_active(false);
-            if let HumanReply::TimedOut { waited } = reply {
-                let text = format!(
-                    "The human took control of the browser and did not hand it back within \
-                     {waited}"
-                );
-                self.append(steps::completion(&text, self.secrets)).await;
-                return Some(TaskOutcome::Done {
-                    output: self.text_output(&text),
-                    success: false,
-                    summary: Some(text),
-                    stats: self.stats(),
-                });
-            }
-        }
-        self.history.push(format!(
-            "step {step}: a human used the browser, then handed it back"
-        ));
-        self.after_human(
-            browsing,
-            "A human took control of the browser and has handed it back. The page may have \
-             changed: read the current state before acting.",
-        )
-        .await;
-        None
-    }
-
-    /// Picks up after a human had the browser: their tab becomes the agent's, the plan
-    /// starts afresh, and the model is told.
-    async fn after_human(&mut self, browsing: &mut Browsing, note: &str) {
-        self.plan_epoch = self.human.control().epoch;
-        let mut note = note.to_string();
-        match browsing.follow_human().await {
-            Ok(Some(tab)) => note.push_str(&format!(
-                " The human left the browser on tab {tab}, which is now your tab."
-            )),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot take over the human's tab"),
-        }
-        self.notes.push(note);
-    }
-
-    /// Ends the task unsuccessfully because no human answered.
-    async fn give_up(&mut self, call: &ToolCall, text: &str) -> TaskOutcome {
-        self.tool_error(call, text).await;
-        self.append(steps::completion(text, self.secrets)).await;
-        TaskOutcome::Done {
-            output: self.text_output(text),
-            success: false,
-            summary: Some(one_line(text, steps::SUMMARY_CHARS)),
-            stats: self.stats(),
-        }
     }
 
     /// A plain-text end as the task's `output`: the text, or nothing when the client asked

@@ -1,4 +1,4 @@
-//! Activity reported to a session's supervisor, rate-limited: the live view's input and a
+//! Activity reported to an owner (a session's supervisor), rate-limited: the live view's input and a
 //! CDP client's commands both restart the inactivity clock, but the supervisor need not
 //! hear about every keystroke or every command.
 
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::Sessions;
+use super::Owners;
 
 /// Activity is reported at most this often.
 const TOUCH_EVERY: Duration = Duration::from_millis(500);
@@ -17,7 +17,7 @@ const ACT_EVERY: Duration = Duration::from_millis(200);
 
 /// One source of activity on one session.
 pub(crate) struct Activity {
-    sessions: Sessions,
+    owners: Owners,
     id: Uuid,
     last: Mutex<Option<Instant>>,
     last_act: Mutex<Option<Instant>>,
@@ -26,18 +26,13 @@ pub(crate) struct Activity {
 impl Activity {
     /// Activity on session `id` (a standalone browser's id reports nothing: its end is fixed
     /// at creation).
-    pub(crate) fn new(sessions: Sessions, id: Uuid) -> Activity {
+    pub(crate) fn new(owners: Owners, id: Uuid) -> Activity {
         Activity {
-            sessions,
+            owners,
             id,
             last: Mutex::new(None),
             last_act: Mutex::new(None),
         }
-    }
-
-    /// The sessions this reports to.
-    pub(crate) fn sessions(&self) -> &Sessions {
-        &self.sessions
     }
 
     /// `acting`: a human's click, key or scroll (not a mouse move, not a CDP command): while
@@ -48,14 +43,14 @@ impl Activity {
             let mut last = self.last_act.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_none_or(|t| t.elapsed() >= ACT_EVERY) {
                 *last = Some(Instant::now());
-                self.sessions.touch(self.id, true);
+                self.owners.touch(self.id, true);
                 return;
             }
         }
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if last.is_none_or(|t| t.elapsed() >= TOUCH_EVERY) {
             *last = Some(Instant::now());
-            self.sessions.touch(self.id, false);
+            self.owners.touch(self.id, false);
         }
     }
 }
