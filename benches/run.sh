@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs Tandem's benchmarks and prints their figures. Release builds; real Chromium; pages
-# served on 127.0.0.1. Usage: benches/run.sh [pool|sessions|observe|live]
+# served on 127.0.0.1. Usage: benches/run.sh [pool|sessions|observe|live|proxy]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"
 if [[ "$which" == all || "$which" == pool ]]; then
   cargo bench -q -p browser --bench pool_acquire
+fi
+# `benches/run.sh proxy`: a browser behind an upstream proxy (relay): launch and page loads.
+if [[ "$which" == all || "$which" == proxy ]]; then
+  cargo bench -q -p browser --bench proxy_relay
 fi
 # `benches/run.sh sessions`: POST /sessions p50/p99 with a warm pool, GET /sessions/{id} rate.
 if [[ "$which" == all || "$which" == sessions ]]; then

@@ -101,9 +101,16 @@ new ResizeObserver(() => { layout(); sendViewport(); }).observe(stage);
 let viewportTimer = null;
 function sendViewport() {
   clearTimeout(viewportTimer);
-  viewportTimer = setTimeout(() => send({
-    t: 'viewport', w: stage.clientWidth, h: stage.clientHeight, dpr: window.devicePixelRatio || 1,
-  }), 150);
+  viewportTimer = setTimeout(() => {
+    send({ t: 'viewport', w: stage.clientWidth, h: stage.clientHeight, dpr: window.devicePixelRatio || 1 });
+    sendResize();
+  }, 150);
+}
+
+// The picture area's size, for a browser created with `allowResizing` to take as its
+// viewport (the server ignores it otherwise, and from a view-only link).
+function sendResize() {
+  send({ t: 'resize', w: stage.clientWidth, h: stage.clientHeight });
 }
 
 // ---- connection --------------------------------------------------------------------------
@@ -118,6 +125,7 @@ function connect() {
     attempt = 0;
     hideNotice('reconnect');
     send({ t: 'viewport', w: stage.clientWidth, h: stage.clientHeight, dpr: window.devicePixelRatio || 1 });
+    sendResize();
   };
   socket.onmessage = (event) => {
     if (typeof event.data !== 'string') {

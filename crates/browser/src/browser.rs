@@ -11,6 +11,7 @@ use crate::error::BrowserError;
 use crate::options::LaunchOptions;
 use crate::page::Page;
 use crate::process::{Exit, Process, TOOLBAR_HEIGHT};
+use crate::proxy::Relay;
 use crate::tabs::{TabEvent, TabInfo, Tabs};
 
 /// A launched Chromium. Cheap to clone; every clone is the same browser.
@@ -30,6 +31,9 @@ struct Inner {
     /// The cookies a browser started from a profile held once seeded: what a save compares
     /// against to tell this browser's changes from those other browsers saved meanwhile.
     seed_cookies: std::sync::OnceLock<Vec<cdp::protocol::network::Cookie>>,
+    /// The relay to the upstream proxy of a browser launched with one; it stops with the
+    /// last clone.
+    relay: Option<Relay>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -37,7 +41,35 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 impl Browser {
     /// Starts a Chromium, connects to it and begins following its tabs.
     pub async fn launch(options: &LaunchOptions) -> Result<Browser, BrowserError> {
-        let process = Process::spawn(options).await?;
+        let relay =
+            match &options.proxy {
+                Some(upstream) => Some(Relay::start(upstream.clone()).await.map_err(|e| {
+                    BrowserError::Start(format!("cannot start the proxy relay: {e}"))
+                })?),
+                None => None,
+            };
+        let process = match &relay {
+            Some(relay) => {
+                let mut options = options.clone();
+                options
+                    .extra_args
+                    .push(format!("--proxy-server={}", relay.proxy_server()));
+                if options.ignore_cert_errors {
+                    options
+                        .extra_args
+                        .push("--ignore-certificate-errors".to_string());
+                }
+                Process::spawn(&options).await?
+            }
+            None if options.ignore_cert_errors => {
+                let mut options = options.clone();
+                options
+                    .extra_args
+                    .push("--ignore-certificate-errors".to_string());
+                Process::spawn(&options).await?
+            }
+            None => Process::spawn(options).await?,
+        };
         let Some((read, write)) = process.take_pipe() else {
             process.stop().await;
             return Err(BrowserError::Start("no DevTools pipe".into()));
@@ -90,6 +122,7 @@ impl Browser {
                 cdp,
                 tabs,
                 seed_cookies: std::sync::OnceLock::new(),
+                relay,
             }),
         };
         if let Some(seed) = &options.profile_seed {
@@ -137,6 +170,17 @@ impl Browser {
     /// Becomes `Some` once the process is gone; `crashed` tells a crash from a stop.
     pub fn exited(&self) -> watch::Receiver<Option<Exit>> {
         self.inner.process.exit.clone()
+    }
+
+    /// Bytes that went through the browser's upstream proxy so far (both ways); `None` for a
+    /// browser without one.
+    pub fn proxy_bytes(&self) -> Option<u64> {
+        self.inner.relay.as_ref().map(Relay::bytes)
+    }
+
+    /// The browser's upstream proxy (its `Display` shows no credentials), if any.
+    pub fn proxy(&self) -> Option<&crate::proxy::UpstreamProxy> {
+        self.inner.relay.as_ref().map(Relay::upstream)
     }
 
     /// True while the process runs.

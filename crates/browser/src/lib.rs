@@ -20,6 +20,7 @@ mod page;
 mod pool;
 mod process;
 mod profile;
+pub mod proxy;
 mod screencast;
 mod tabs;
 mod user;

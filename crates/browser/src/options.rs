@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::proxy::UpstreamProxy;
+
 /// The real Chromium binary of Debian's package. The `/usr/bin/chromium` wrapper adds flags of
 /// its own and its shared-memory check fails in containers, so Tandem launches this directly.
 pub const DEFAULT_EXECUTABLE: &str = "/usr/lib/chromium/chromium";
@@ -30,6 +32,12 @@ pub struct LaunchOptions {
     /// Directories inside [`LaunchOptions::hidden_dirs`] the browser still uses (downloads,
     /// upload folders): bound back over the tmpfs.
     pub shared_dirs: Vec<PathBuf>,
+    /// An upstream proxy for all of the browser's traffic, through a [`crate::proxy::Relay`]
+    /// of its own (Chromium never sees the credentials). A pool's browsers have none.
+    pub proxy: Option<UpstreamProxy>,
+    /// Accept any TLS certificate (`--ignore-certificate-errors`), for a browser behind an
+    /// intercepting proxy; this browser only.
+    pub ignore_cert_errors: bool,
 }
 
 impl Default for LaunchOptions {
@@ -42,6 +50,8 @@ impl Default for LaunchOptions {
             profile_seed: None,
             hidden_dirs: Vec::new(),
             shared_dirs: Vec::new(),
+            proxy: None,
+            ignore_cert_errors: false,
         }
     }
 }

@@ -124,6 +124,20 @@ impl Pool {
         Browser::launch(&options).await
     }
 
+    /// A browser started cold with options of its own on top of the pool's (a proxy, a
+    /// profile seed): a warm browser was launched without them.
+    pub async fn launch_cold(
+        &self,
+        customize: impl FnOnce(&mut crate::options::LaunchOptions),
+    ) -> Result<Browser, BrowserError> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(BrowserError::PoolClosed);
+        }
+        let mut options = self.inner.options.launch.clone();
+        customize(&mut options);
+        Browser::launch(&options).await
+    }
+
     /// How many warm browsers the pool keeps ready when it can.
     pub fn size(&self) -> usize {
         self.inner.options.size

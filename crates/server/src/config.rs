@@ -41,6 +41,8 @@ pub struct Config {
     pub llm: Option<agent::llm::LlmToml>,
     /// How the agent loop behaves: step budget, failure limit, upload directories, vision.
     pub agent: agent::AgentSettings,
+    /// Upstream proxies by country (`[proxies]`) and their price per GB.
+    pub proxies: crate::proxies::ProxySettings,
 }
 
 /// Default listen address: loopback only, so a fresh install is not exposed by accident.
@@ -74,6 +76,7 @@ impl Default for Config {
             chromium: None,
             llm: None,
             agent: agent::AgentSettings::default(),
+            proxies: crate::proxies::ProxySettings::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ mod mcp_route;
 pub mod metrics;
 pub mod owners;
 pub mod profiles;
+pub mod proxies;
 pub mod router;
 mod runner;
 pub mod screenshots;
@@ -235,6 +236,7 @@ impl Server {
             links,
             screenshots,
             live,
+            proxies: Arc::new(config.proxies.clone()),
         };
         Ok(Server {
             listener,

@@ -153,11 +153,18 @@ impl Profiles {
         &self,
         pool: &Pool,
         id: Uuid,
+        customize: impl FnOnce(&mut browser::LaunchOptions),
     ) -> Result<(Browser, ProfileLease), ProfileError> {
         let lock = self.lock_of(id);
         let _writer = lock.lock().await;
         let mut record = self.get(id).await?;
-        let browser = pool.launch_with_profile(&self.state_dir(id)).await?;
+        let seed = self.state_dir(id);
+        let browser = pool
+            .launch_cold(|options| {
+                customize(options);
+                options.profile_seed = Some(seed);
+            })
+            .await?;
         record.last_used_at = Some(store::now());
         if let Err(e) = self.inner.store.save_profile(&record).await {
             browser.stop().await;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub live: Live,
     /// Step screenshots, served by signed links.
     pub screenshots: Screenshots,
+    /// The operator's proxy table and price per GB.
+    pub proxies: std::sync::Arc<crate::proxies::ProxySettings>,
 }
 
 impl FromRef<AppState> for Live {

@@ -64,7 +64,8 @@ async fn create_get_list_and_paging() {
                        "browserScreenWidth": 1024, "browserScreenHeight": 768, "unknownKey": true}),
         )
         .await;
-    assert_eq!(custom["proxyCountryCode"], "de");
+    // No `[proxies]` entry serves "de": the browser goes direct and the record says so.
+    assert_eq!(custom["proxyCountryCode"], Value::Null);
     assert_eq!(custom["maxCostUsd"], "2.5");
     assert_eq!(custom["model"], "bu-mini");
     assert_eq!(custom["browserScreenWidth"], 1024);

@@ -42,8 +42,10 @@ pub struct BrowserRecord {
     pub status: BrowserStatus,
     /// The profile loaded at start and saved at the end, if any.
     pub profile_id: Option<Uuid>,
-    /// Lower-case proxy country, echoed back (Tandem has no proxies).
+    /// Lower-case proxy country whose proxy the browser goes through; `None` without one.
     pub proxy_country_code: Option<String>,
+    /// Bytes that went through the browser's upstream proxy (0 without one).
+    pub proxy_bytes: i64,
     /// Requested viewport width.
     pub screen_width: Option<i64>,
     /// Requested viewport height.
@@ -75,6 +77,7 @@ impl BrowserRecord {
             status: BrowserStatus::Active,
             profile_id: None,
             proxy_country_code: None,
+            proxy_bytes: 0,
             screen_width: None,
             screen_height: None,
             metadata: BTreeMap::new(),

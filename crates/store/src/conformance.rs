@@ -111,6 +111,7 @@ pub async fn session_round_trips_every_field(store: &dyn Store) {
     s.status = SessionStatus::Idle;
     s.output = None;
     s.profile_error = Some("the profile was not saved: disk full".into());
+    s.proxy_bytes = 1_234_567;
     s.updated_at = crate::now();
     store.save_session(&s, None).await.unwrap();
     assert_eq!(store.session(s.id).await.unwrap(), Some(s));
@@ -288,6 +289,7 @@ pub async fn browsers_round_trip_and_filter_by_status_and_metadata(store: &dyn S
     b.status = BrowserStatus::Stopped;
     b.finished_at = Some(crate::now());
     b.end_reason = Some("stopped".into());
+    b.proxy_bytes = 7_654_321;
     store.save_browser(&b).await.unwrap();
     assert_eq!(store.browser(b.id).await.unwrap(), Some(b.clone()));
 

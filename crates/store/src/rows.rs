@@ -41,6 +41,7 @@ pub(crate) struct SessionRow {
     screen_width: Option<i64>,
     screen_height: Option<i64>,
     max_cost_usd: Option<String>,
+    proxy_bytes: i64,
     browser_id: Option<String>,
     end_reason: Option<String>,
     expires_at: DateTime<Utc>,
@@ -127,6 +128,7 @@ impl TryFrom<SessionRow> for SessionRecord {
             screen_width: row.screen_width,
             screen_height: row.screen_height,
             max_cost_usd: row.max_cost_usd,
+            proxy_bytes: row.proxy_bytes,
             browser_id: row.browser_id,
             end_reason: row.end_reason,
             expires_at: row.expires_at,
@@ -165,6 +167,7 @@ pub(crate) struct BrowserRow {
     status: String,
     profile_id: Option<String>,
     proxy_country_code: Option<String>,
+    proxy_bytes: i64,
     screen_width: Option<i64>,
     screen_height: Option<i64>,
     metadata: String,
@@ -192,6 +195,7 @@ impl TryFrom<BrowserRow> for BrowserRecord {
                 .map(|v| parse_uuid(T, v))
                 .transpose()?,
             proxy_country_code: row.proxy_country_code,
+            proxy_bytes: row.proxy_bytes,
             screen_width: row.screen_width,
             screen_height: row.screen_height,
             metadata: serde_json::from_str::<BTreeMap<String, String>>(&row.metadata)

@@ -130,6 +130,8 @@ pub struct SessionRecord {
     pub screen_height: Option<i64>,
     /// Cost cap, as a decimal string.
     pub max_cost_usd: Option<String>,
+    /// Bytes that went through the browser's upstream proxy (0 without one).
+    pub proxy_bytes: i64,
     /// Id of the pool browser this session owns.
     pub browser_id: Option<String>,
     /// Why the session ended, for operators; clients see `last_step_summary`.
@@ -172,6 +174,7 @@ impl SessionRecord {
             screen_width: None,
             screen_height: None,
             max_cost_usd: None,
+            proxy_bytes: 0,
             browser_id: None,
             end_reason: None,
             expires_at,

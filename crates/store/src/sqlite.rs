@@ -87,9 +87,9 @@ const SESSION_INSERT: &str = "INSERT INTO sessions (id, status, model, thinking_
      is_task_successful, profile_id, workspace_id, proxy_country_code, screen_width, \
      screen_height, max_cost_usd, browser_id, end_reason, expires_at, deleted, created_at, \
      updated_at, total_input_tokens, total_output_tokens, llm_cost_usd, human_input, \
-     profile_error) VALUES \
+     profile_error, proxy_bytes) VALUES \
      (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-     ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)";
+     ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
 
 const SESSION_UPDATE: &str = "UPDATE sessions SET status = ?2, model = ?3, \
      thinking_level = ?4, title = ?5, task = ?6, keep_alive = ?7, output = ?8, \
@@ -97,8 +97,8 @@ const SESSION_UPDATE: &str = "UPDATE sessions SET status = ?2, model = ?3, \
      profile_id = ?13, workspace_id = ?14, proxy_country_code = ?15, screen_width = ?16, \
      screen_height = ?17, max_cost_usd = ?18, browser_id = ?19, end_reason = ?20, \
      expires_at = ?21, deleted = ?22, updated_at = ?24, total_input_tokens = ?25, \
-     total_output_tokens = ?26, llm_cost_usd = ?27, human_input = ?28, profile_error = ?29 \
-     WHERE id = ?1";
+     total_output_tokens = ?26, llm_cost_usd = ?27, human_input = ?28, profile_error = ?29, \
+     proxy_bytes = ?30 WHERE id = ?1";
 
 /// Binds a session's columns in the order of `SESSION_INSERT` and `SESSION_UPDATE`.
 fn bind_session<'q>(
@@ -135,6 +135,7 @@ fn bind_session<'q>(
         .bind(&s.llm_cost_usd)
         .bind(json_text(&s.human_input))
         .bind(&s.profile_error)
+        .bind(s.proxy_bytes)
 }
 
 /// Opens a write transaction; `IMMEDIATE` takes the write lock now, so two writers queue on

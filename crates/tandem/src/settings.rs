@@ -80,6 +80,39 @@ struct FileSettings {
     llm: Option<agent::llm::LlmToml>,
     /// The agent loop (`[agent]`).
     agent: Option<AgentSettingsFile>,
+    /// Upstream proxies by country code (`[proxies]`: `us = "http://user:pass@host:port"`,
+    /// `de = "socks5://..."`, `default = ...` for codes without an entry).
+    proxies: Option<std::collections::BTreeMap<String, String>>,
+    /// US dollars per GB through a proxy, for `proxyCost`/`proxyCostUsd` (default 0).
+    proxy_price_per_gb: Option<f64>,
+}
+
+/// The `[proxies]` table checked: keys are two-letter country codes or `default`, values
+/// proxy URLs. Errors name the key, never the URL (it may hold a password).
+fn proxies(
+    table: Option<std::collections::BTreeMap<String, String>>,
+    price_per_gb: Option<f64>,
+) -> anyhow::Result<server::proxies::ProxySettings> {
+    let mut settings = server::proxies::ProxySettings::default();
+    if let Some(price) = price_per_gb {
+        anyhow::ensure!(
+            price.is_finite() && price >= 0.0,
+            "proxy_price_per_gb must be a number of dollars, 0 or more"
+        );
+        settings.price_per_gb_usd = price;
+    }
+    for (key, url) in table.unwrap_or_default() {
+        let key = key.to_ascii_lowercase();
+        anyhow::ensure!(
+            key == server::proxies::DEFAULT_ENTRY
+                || (key.len() == 2 && key.chars().all(|c| c.is_ascii_alphabetic())),
+            "[proxies] {key:?}: keys are two-letter country codes (us, de, ...) or \"default\""
+        );
+        let proxy = browser::proxy::UpstreamProxy::parse(&url)
+            .map_err(|e| anyhow::anyhow!("[proxies] {key}: {e}"))?;
+        settings.table.insert(key, proxy);
+    }
+    Ok(settings)
 }
 
 /// The `[agent]` table, e.g.
@@ -200,6 +233,7 @@ impl ServeArgs {
             chromium: self.chromium.or(file.chromium),
             llm: file.llm,
             agent,
+            proxies: proxies(file.proxies, file.proxy_price_per_gb)?,
         })
     }
 }
@@ -261,6 +295,35 @@ mod tests {
         assert_eq!(config.agent.max_steps, 7);
         assert_eq!(config.agent.actions.upload_dirs, [PathBuf::from("/tmp")]);
         assert!(toml::from_str::<FileSettings>("[agent]\nsteps = 1").is_err());
+    }
+
+    #[test]
+    fn the_proxy_table_is_read_and_its_errors_show_no_password() {
+        let config = ServeArgs::default()
+            .merge(file(
+                "proxy_price_per_gb = 2.5\n[proxies]\nUS = \"http://u:p@10.0.0.1:3128\"\n\
+                 default = \"socks5://proxy.example:1080\"",
+            ))
+            .unwrap();
+        assert_eq!(config.proxies.price_per_gb_usd, 2.5);
+        assert_eq!(
+            config.proxies.table["us"].to_string(),
+            "http://10.0.0.1:3128"
+        );
+        assert_eq!(config.proxies.for_country("fr").unwrap().port, 1080);
+        let err = ServeArgs::default()
+            .merge(file("[proxies]\nus = \"http://u:hunter2@host\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[proxies] us") && !err.contains("hunter2"),
+            "{err}"
+        );
+        assert!(
+            ServeArgs::default()
+                .merge(file("[proxies]\nusa = \"http://h:1\""))
+                .is_err()
+        );
     }
 
     #[test]

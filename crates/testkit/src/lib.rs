@@ -7,6 +7,7 @@
 
 pub mod llm;
 pub mod postgres;
+pub mod proxy;
 
 pub use llm::{Protocol, RecordedRequest, Reply, ScriptedLlm};
 

@@ -18,6 +18,7 @@ use super::extract::{Body, QueryParams, SessionId};
 use super::models::{CountryCode, check_screen_size, item_page, timestamp};
 use crate::browsers::{BrowserView, NewBrowser, Stopped};
 use crate::links::{Mode, TokenQuery};
+use crate::proxies::{ProxyChoice, ProxySettings};
 use crate::sessions::StopStrategy;
 use crate::state::AppState;
 
@@ -28,9 +29,9 @@ pub const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
 /// The cloud's answer to a longer timeout, word for word (`SessionTimeoutLimitExceededError`).
 pub const TIMEOUT_TOO_LONG: &str = "Maximum session timeout is 4 hours (240 minutes).";
 
-/// `CreateBrowserSessionRequest`: every field optional; those Tandem cannot honour (proxies,
-/// captchas, recording, extensions) are type-checked and accepted, as a 422 would break SDK
-/// code that sets them.
+/// `CreateBrowserSessionRequest`: every field optional; those Tandem cannot honour (captchas,
+/// recording, extensions) are type-checked and accepted, as a 422 would break SDK code that
+/// sets them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)] // Type-checked only.
@@ -44,15 +45,115 @@ pub struct CreateBrowserRequest {
     allow_resizing: Option<bool>,
     pdf_renderer_enabled: Option<bool>,
     solve_captchas: Option<bool>,
-    custom_proxy: Option<serde_json::Map<String, Value>>,
+    custom_proxy: Option<CustomProxy>,
     enable_recording: Option<bool>,
     extension_ids: Option<Vec<Uuid>>,
+}
+
+/// `customProxy`: `{host, port, username?, password?, ignoreCertErrors}`. The host may start
+/// with `socks5://` (Tandem's addition) for a SOCKS5 proxy; HTTP otherwise. Its `Debug` and
+/// its validation errors never show the username or password.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomProxy {
+    host: String,
+    port: i64,
+    username: Option<Secret>,
+    password: Option<Secret>,
+    ignore_cert_errors: Option<bool>,
+}
+
+impl std::fmt::Debug for CustomProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomProxy")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("ignore_cert_errors", &self.ignore_cert_errors)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A credential from a request: a string whose type error does not repeat the value.
+#[derive(Default)]
+pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Secret(s)),
+            _ => Err(serde::de::Error::custom("Input should be a valid string")),
+        }
+    }
+}
+
+impl CustomProxy {
+    /// The proxy, or the field errors of a bad one.
+    fn choice(self, errors: &mut Vec<FieldError>) -> Option<ProxyChoice> {
+        use browser::proxy::{ProxyCredentials, ProxyScheme, UpstreamProxy};
+        let at = |field: &str, msg: &str, kind: &str| {
+            FieldError::new(
+                vec![
+                    serde_json::json!("body"),
+                    serde_json::json!("customProxy"),
+                    serde_json::json!(field),
+                ],
+                msg,
+                kind,
+            )
+        };
+        let Ok(port) = u16::try_from(self.port)
+            .map_err(|_| ())
+            .and_then(|p| if p == 0 { Err(()) } else { Ok(p) })
+        else {
+            errors.push(at(
+                "port",
+                "Input should be between 1 and 65535",
+                "less_than_equal",
+            ));
+            return None;
+        };
+        let (scheme, host) = match self.host.split_once("://") {
+            Some((scheme, host)) if scheme.eq_ignore_ascii_case("socks5") => {
+                (ProxyScheme::Socks5, host)
+            }
+            Some((scheme, host)) if scheme.eq_ignore_ascii_case("http") => {
+                (ProxyScheme::Http, host)
+            }
+            Some(_) => {
+                errors.push(at(
+                    "host",
+                    "The proxy scheme must be http:// or socks5://",
+                    "value_error",
+                ));
+                return None;
+            }
+            None => (ProxyScheme::Http, self.host.as_str()),
+        };
+        let credentials = match (self.username, self.password) {
+            (None, None) => None,
+            (username, password) => Some(ProxyCredentials {
+                username: username.map(|s| s.0).unwrap_or_default(),
+                password: password.map(|s| s.0).unwrap_or_default(),
+            }),
+        };
+        match UpstreamProxy::new(scheme, host, port, credentials) {
+            Ok(upstream) => Some(ProxyChoice {
+                upstream,
+                ignore_cert_errors: self.ignore_cert_errors.unwrap_or(false),
+                custom: true,
+            }),
+            Err(e) => {
+                errors.push(at("host", &e.to_string(), "value_error"));
+                None
+            }
+        }
+    }
 }
 
 impl CreateBrowserRequest {
     /// Validates the request: 403 for a timeout over the limit (as the cloud), 422 for the
     /// rest.
-    fn into_spec(self) -> Result<NewBrowser, ApiError> {
+    fn into_spec(self, proxies: &ProxySettings) -> Result<NewBrowser, ApiError> {
         let minutes = self.timeout.unwrap_or(DEFAULT_TIMEOUT_MINUTES);
         if minutes > MAX_TIMEOUT_MINUTES {
             return Err(ApiError::Forbidden(TIMEOUT_TOO_LONG.into()));
@@ -87,16 +188,24 @@ impl CreateBrowserRequest {
                 "too_long",
             ));
         }
+        let custom_proxy = self.custom_proxy.and_then(|p| p.choice(&mut errors));
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
+        // A custom proxy wins over the country's: the record then shows no country.
+        let (proxy_country_code, proxy) = match custom_proxy {
+            Some(proxy) => (None, Some(proxy)),
+            None => proxies.choose(self.proxy_country_code.map(|c| c.0)),
+        };
         Ok(NewBrowser {
             profile_id: self.profile_id,
-            proxy_country_code: self.proxy_country_code.map(|c| c.0),
+            proxy_country_code,
+            proxy,
             screen_width: self.browser_screen_width,
             screen_height: self.browser_screen_height,
             metadata: self.metadata.unwrap_or_default().into_iter().collect(),
             timeout: Duration::from_secs(u64::try_from(minutes).unwrap_or(1) * 60),
+            allow_resizing: self.allow_resizing.unwrap_or(false),
         })
     }
 }
@@ -129,14 +238,17 @@ pub struct BrowserResponse {
     started_at: DateTime<Utc>,
     #[serde(serialize_with = "optional_timestamp")]
     finished_at: Option<DateTime<Utc>>,
-    proxy_used_mb: &'static str,
-    proxy_cost: &'static str,
+    proxy_used_mb: String,
+    proxy_cost: String,
     browser_cost: &'static str,
     agent_session_id: Option<Uuid>,
     recording_url: Option<String>,
     recording_available: bool,
     metadata: BTreeMap<String, String>,
     extensions: Vec<Value>,
+    /// Tandem's addition: the country whose proxy (from the operator's `[proxies]` table)
+    /// the browser goes through; null without one, or with a `customProxy`.
+    proxy_country_code: Option<String>,
     /// Tandem's addition: the profile the browser started from.
     profile_id: Option<Uuid>,
     /// Tandem's addition: why the profile was not saved when the browser stopped.
@@ -165,6 +277,7 @@ impl AppState {
 
     fn standalone_view(&self, r: &BrowserRecord) -> BrowserResponse {
         let active = r.status == BrowserStatus::Active;
+        let proxy_bytes = self.proxy_bytes(r.id, r.proxy_bytes);
         BrowserResponse {
             id: r.id,
             status: r.status.as_str(),
@@ -173,14 +286,15 @@ impl AppState {
             timeout_at: r.timeout_at,
             started_at: r.started_at,
             finished_at: r.finished_at,
-            proxy_used_mb: "0",
-            proxy_cost: "0",
+            proxy_used_mb: crate::proxies::megabytes(proxy_bytes),
+            proxy_cost: self.proxies.cost_usd(proxy_bytes),
             browser_cost: "0",
             agent_session_id: None,
             recording_url: None,
             recording_available: false,
             metadata: r.metadata.clone(),
             extensions: Vec::new(),
+            proxy_country_code: r.proxy_country_code.clone(),
             profile_id: r.profile_id,
             profile_error: r.profile_error.clone(),
         }
@@ -188,6 +302,7 @@ impl AppState {
 
     fn agent_browser_view(&self, s: &SessionRecord) -> BrowserResponse {
         let active = s.status.is_active();
+        let proxy_bytes = self.proxy_bytes(s.id, s.proxy_bytes);
         BrowserResponse {
             id: s.id,
             status: if active { "active" } else { "stopped" },
@@ -196,14 +311,15 @@ impl AppState {
             timeout_at: s.expires_at,
             started_at: s.created_at,
             finished_at: (!active).then_some(s.updated_at),
-            proxy_used_mb: "0",
-            proxy_cost: "0",
+            proxy_used_mb: crate::proxies::megabytes(proxy_bytes),
+            proxy_cost: self.proxies.cost_usd(proxy_bytes),
             browser_cost: "0",
             agent_session_id: Some(s.id),
             recording_url: None,
             recording_available: false,
             metadata: BTreeMap::new(),
             extensions: Vec::new(),
+            proxy_country_code: s.proxy_country_code.clone(),
             profile_id: s.profile_id,
             profile_error: s.profile_error.clone(),
         }
@@ -215,7 +331,7 @@ pub async fn create(
     State(app): State<AppState>,
     Body(body): Body<CreateBrowserRequest>,
 ) -> Result<(StatusCode, Json<BrowserResponse>), ApiError> {
-    let spec = body.into_spec()?;
+    let spec = body.into_spec(&app.proxies)?;
     let record = app.browsers.create(spec).await?;
     Ok((
         StatusCode::CREATED,

@@ -156,6 +156,11 @@ fn session_error(error: SessionError) -> Response {
             | HandoffError::QuestionPending
             | HandoffError::ApprovalPending,
         ) => detail(StatusCode::CONFLICT, message),
+        SessionError::Proxy { custom: true, .. } => detail(StatusCode::BAD_REQUEST, message),
+        SessionError::Proxy { custom: false, .. } => {
+            tracing::warn!(error = %message, "a configured proxy cannot be used");
+            detail(StatusCode::BAD_GATEWAY, message)
+        }
         SessionError::Browser(_) | SessionError::ShuttingDown => {
             tracing::warn!(error = %message, "service unavailable");
             detail(StatusCode::SERVICE_UNAVAILABLE, message)

@@ -289,6 +289,8 @@ impl RunTaskRequest {
                 profile_id: self.profile_id,
                 workspace_id: self.workspace_id,
                 proxy_country_code: self.proxy_country_code.map(|c| c.0),
+                // Chosen from the operator's table by the handler.
+                proxy: None,
                 screen_width: self.browser_screen_width,
                 screen_height: self.browser_screen_height,
                 keep_alive: self.keep_alive.unwrap_or(false),
@@ -370,9 +372,9 @@ pub struct SessionResponse {
     max_cost_usd: Option<String>,
     total_input_tokens: i64,
     total_output_tokens: i64,
-    proxy_used_mb: &'static str,
+    proxy_used_mb: String,
     llm_cost_usd: String,
-    proxy_cost_usd: &'static str,
+    proxy_cost_usd: String,
     browser_cost_usd: &'static str,
     total_cost_usd: String,
     screenshot_url: Option<String>,
@@ -392,6 +394,20 @@ impl SessionResponse {
     /// The same view with the session browser's `cdpUrl`.
     pub fn with_cdp_url(mut self, url: Option<String>) -> SessionResponse {
         self.cdp_url = url;
+        self
+    }
+
+    /// The same view with the traffic through the browser's proxy (decimal strings) and its
+    /// cost, which the total then includes.
+    pub fn with_proxy_usage(mut self, used_mb: String, cost_usd: String) -> SessionResponse {
+        if cost_usd != "0" {
+            let total = self.total_cost_usd.parse::<f64>().unwrap_or(0.0)
+                + cost_usd.parse::<f64>().unwrap_or(0.0);
+            let text = format!("{total:.6}");
+            self.total_cost_usd = text.trim_end_matches('0').trim_end_matches('.').to_string();
+        }
+        self.proxy_used_mb = used_mb;
+        self.proxy_cost_usd = cost_usd;
         self
     }
 
@@ -437,11 +453,12 @@ impl SessionResponse {
             max_cost_usd: record.max_cost_usd.clone(),
             total_input_tokens: record.total_input_tokens,
             total_output_tokens: record.total_output_tokens,
-            proxy_used_mb: "0",
+            proxy_used_mb: "0".into(),
             llm_cost_usd: record.llm_cost_usd.clone(),
-            proxy_cost_usd: "0",
+            proxy_cost_usd: "0".into(),
             browser_cost_usd: "0",
-            // Tandem's only cost is the LLM: no proxy, and the browser is the user's own.
+            // The LLM, plus the proxy when it has a price (`with_proxy_usage`); the browser is
+            // the user's own.
             total_cost_usd: record.llm_cost_usd.clone(),
             screenshot_url: None,
             agentmail_email: None,

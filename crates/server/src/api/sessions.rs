@@ -22,7 +22,12 @@ pub async fn create_or_dispatch(
     Body(body): Body<RunTaskRequest>,
 ) -> Result<Json<SessionResponse>, ApiError> {
     let record = match body.into_request()? {
-        SessionRequest::Create(spec) => app.sessions.create(spec).await?,
+        SessionRequest::Create(mut spec) => {
+            let (code, proxy) = app.proxies.choose(spec.proxy_country_code.take());
+            spec.proxy_country_code = code;
+            spec.proxy = proxy.map(Box::new);
+            app.sessions.create(spec).await?
+        }
         SessionRequest::Dispatch(id, task) => app.sessions.dispatch(id, task).await?,
     };
     Ok(Json(app.view(&record)))
@@ -156,11 +161,26 @@ impl AppState {
             .status
             .is_active()
             .then(|| self.links.cdp_url(record.id, record.expires_at));
+        let proxy_bytes = self.proxy_bytes(record.id, record.proxy_bytes);
         SessionResponse::new(
             record,
             self.links.live_url(record),
             self.links.view_url(record),
         )
         .with_cdp_url(cdp_url)
+        .with_proxy_usage(
+            crate::proxies::megabytes(proxy_bytes),
+            self.proxies.cost_usd(proxy_bytes),
+        )
+    }
+
+    /// Bytes through the proxy of browser (or session) `id`: the live count while it runs,
+    /// else what its record kept.
+    pub fn proxy_bytes(&self, id: uuid::Uuid, stored: i64) -> i64 {
+        self.owners
+            .browser(id)
+            .and_then(|browser| browser.proxy_bytes())
+            .map_or(stored, |live| i64::try_from(live).unwrap_or(i64::MAX))
+            .max(stored)
     }
 }

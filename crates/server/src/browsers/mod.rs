@@ -28,8 +28,10 @@ use owner::Owner;
 pub struct NewBrowser {
     /// Profile to start from and save back to.
     pub profile_id: Option<Uuid>,
-    /// Lower-case proxy country, echoed back.
+    /// Lower-case proxy country; `None` when no proxy serves it (see [`crate::proxies`]).
     pub proxy_country_code: Option<String>,
+    /// The proxy the browser goes through (`customProxy` or the country's), if any.
+    pub proxy: Option<crate::proxies::ProxyChoice>,
     /// Requested viewport width.
     pub screen_width: Option<i64>,
     /// Requested viewport height.
@@ -38,6 +40,8 @@ pub struct NewBrowser {
     pub metadata: BTreeMap<String, String>,
     /// How long the browser lives.
     pub timeout: Duration,
+    /// A control viewer of the live view may size the viewport to its window.
+    pub allow_resizing: bool,
 }
 
 /// A browser as `/browsers` shows it: a standalone one, or an agent session's own.
@@ -100,13 +104,10 @@ impl Browsers {
     /// concurrent limit nothing is created.
     pub async fn create(&self, spec: NewBrowser) -> Result<BrowserRecord, OwnerError> {
         let permit = self.owners.reserve_slot()?;
-        let (browser, profile) = match spec.profile_id {
-            Some(profile_id) => {
-                let (browser, lease) = self.profiles.launch(self.owners.pool(), profile_id).await?;
-                (browser, Some(lease))
-            }
-            None => (self.owners.pool().acquire().await?, None),
-        };
+        let (browser, profile) = self
+            .owners
+            .launch_browser(&self.profiles, spec.profile_id, spec.proxy.as_ref())
+            .await?;
         let stop = |browser: browser::Browser| async move { browser.stop().await };
         if let Err(e) = size_screen(&browser, spec.screen_width, spec.screen_height).await {
             stop(browser).await;
@@ -154,6 +155,7 @@ impl Browsers {
                 browser: browser.clone(),
                 clock: clock_watch,
                 downloads,
+                allow_resizing: spec.allow_resizing,
             })
         });
         if !registered {

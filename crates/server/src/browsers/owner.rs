@@ -75,6 +75,9 @@ impl Owner {
             }
             None => self.browser.stop().await,
         }
+        if let Some(bytes) = self.browser.proxy_bytes() {
+            self.record.proxy_bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        }
         let now = store::now();
         self.record.status = BrowserStatus::Stopped;
         self.record.finished_at = Some(now);

@@ -14,6 +14,7 @@ pub mod access;
 mod assets;
 mod hub;
 pub mod protocol;
+mod resize;
 mod viewer;
 
 use std::collections::HashMap;

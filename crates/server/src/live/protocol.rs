@@ -234,6 +234,15 @@ pub enum ViewerMessage {
     },
     /// "Take control": the agent pauses after its current action.
     TakeControl,
+    /// The viewer's picture area in CSS pixels, for the browser's viewport to follow: applied
+    /// for a control viewer of a browser created with `allowResizing` (see `resize.rs`),
+    /// ignored otherwise.
+    Resize {
+        /// Width in CSS pixels.
+        w: f64,
+        /// Height in CSS pixels.
+        h: f64,
+    },
 }
 
 /// What the server sends as JSON.

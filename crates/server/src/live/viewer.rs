@@ -359,6 +359,9 @@ async fn dispatch(
                 let _ = direct.send(ServerMessage::Error { detail });
             }
         }
+        ViewerMessage::Resize { w, h } => {
+            super::resize::resize(hub.owners(), access, w, h).await;
+        }
     }
 }
 

@@ -22,6 +22,15 @@ pub enum OwnerError {
     /// The `profileId` names no profile.
     #[error("Profile not found")]
     ProfileNotFound,
+    /// The browser's proxy does not answer or refuses the credentials; nothing was created.
+    /// The message names the proxy (`scheme://host:port`) and its answer, never credentials.
+    #[error("The browser's proxy cannot be used: {error}")]
+    Proxy {
+        /// What the proxy did.
+        error: browser::proxy::ProxyError,
+        /// The client's own `customProxy` (its mistake) rather than the operator's table.
+        custom: bool,
+    },
     /// The server is shutting down and takes no new work.
     #[error("Tandem is shutting down")]
     ShuttingDown,

@@ -13,6 +13,7 @@ mod activity;
 mod clock;
 mod deadline;
 mod error;
+mod launch;
 mod registry;
 
 use std::path::{Path, PathBuf};
@@ -115,6 +116,12 @@ impl Owners {
     /// None once it ended.
     pub fn browser(&self, id: Uuid) -> Option<Browser> {
         self.inner.registry.browser(id)
+    }
+
+    /// Whether the live view may resize browser `id`'s viewport (`allowResizing`); false
+    /// once it ended.
+    pub fn allows_resizing(&self, id: Uuid) -> bool {
+        self.inner.registry.allows_resizing(id)
     }
 
     /// The deadlines of a live owner and, once it ends, why (the live view warns before the

@@ -35,6 +35,8 @@ pub(crate) struct LocalOwner {
     pub(crate) clock: tokio::sync::watch::Receiver<SessionClock>,
     /// The browser's downloads, followed by its owner from the start.
     pub(crate) downloads: Option<Arc<browser::Downloads>>,
+    /// `allowResizing`: a control viewer of the live view may size the viewport to its window.
+    pub(crate) allow_resizing: bool,
 }
 
 /// An owner, wherever it runs. A cluster adds `Remote` (an owner on another node, reached
@@ -116,6 +118,14 @@ impl Registry {
     /// The downloads of a live browser.
     pub(crate) fn downloads(&self, id: Uuid) -> Option<Arc<browser::Downloads>> {
         self.lock().handles.get(&id)?.local().downloads.clone()
+    }
+
+    /// Whether a live browser's viewport follows its control viewers' windows.
+    pub(crate) fn allows_resizing(&self, id: Uuid) -> bool {
+        self.lock()
+            .handles
+            .get(&id)
+            .is_some_and(|h| h.local().allow_resizing)
     }
 
     /// The deadlines and end of a live owner.

@@ -36,6 +36,15 @@ pub enum SessionError {
     /// The `workspaceId` names no workspace.
     #[error("Workspace not found")]
     WorkspaceNotFound,
+    /// The browser's proxy does not answer or refuses the credentials; nothing was created.
+    /// The message names the proxy (`scheme://host:port`) and its answer, never credentials.
+    #[error("The browser's proxy cannot be used: {error}")]
+    Proxy {
+        /// What the proxy did.
+        error: browser::proxy::ProxyError,
+        /// The client's own `customProxy` (its mistake) rather than the operator's table.
+        custom: bool,
+    },
     /// The server is shutting down and takes no new work.
     #[error("Tandem is shutting down")]
     ShuttingDown,
@@ -50,6 +59,7 @@ impl From<crate::owners::OwnerError> for SessionError {
             OwnerError::Browser(e) => SessionError::Browser(e),
             OwnerError::Store(e) => SessionError::Store(e),
             OwnerError::ProfileNotFound => SessionError::ProfileNotFound,
+            OwnerError::Proxy { error, custom } => SessionError::Proxy { error, custom },
             OwnerError::ShuttingDown => SessionError::ShuttingDown,
         }
     }

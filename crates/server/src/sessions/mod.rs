@@ -161,17 +161,13 @@ impl Sessions {
             Some(workspace_id) => Some(self.workspace_dir(workspace_id).await?),
             None => None,
         };
-        let (browser, profile) = match spec.profile_id {
-            Some(profile_id) => {
-                let (browser, lease) = inner
-                    .files
-                    .profiles
-                    .launch(owners.pool(), profile_id)
-                    .await?;
-                (browser, Some(lease))
-            }
-            None => (owners.pool().acquire().await?, None),
-        };
+        let (browser, profile) = owners
+            .launch_browser(
+                &inner.files.profiles,
+                spec.profile_id,
+                spec.proxy.as_deref(),
+            )
+            .await?;
         if let Err(e) = size_screen(&browser, spec.screen_width, spec.screen_height).await {
             browser.stop().await;
             return Err(e.into());
@@ -243,6 +239,7 @@ impl Sessions {
                 browser: browser.clone(),
                 clock: clock_watch,
                 downloads,
+                allow_resizing: false,
             })
         });
         if !registered {

@@ -36,8 +36,10 @@ pub struct NewSession {
     pub profile_id: Option<Uuid>,
     /// Workspace to attach.
     pub workspace_id: Option<Uuid>,
-    /// Lower-case proxy country, echoed back.
+    /// Lower-case proxy country; `None` when no proxy serves it (see [`crate::proxies`]).
     pub proxy_country_code: Option<String>,
+    /// The proxy the session's browser goes through, if any (boxed: most sessions have none).
+    pub proxy: Option<Box<crate::proxies::ProxyChoice>>,
     /// Requested viewport width.
     pub screen_width: Option<i64>,
     /// Requested viewport height.

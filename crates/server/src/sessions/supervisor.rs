@@ -194,17 +194,28 @@ impl Supervisor {
     /// is reported in the session's feed and on its record (`profileError` of its browser
     /// under `/browsers`), and kept on the profile by the lease.
     async fn stop_browser(&mut self) {
-        let Some(lease) = &self.profile else {
+        let Some(lease) = self.profile.clone() else {
             self.browser.stop().await;
+            self.keep_proxy_usage();
             return;
         };
-        if let Err(reason) = lease.save_and_stop(&self.browser).await {
+        let saved = lease.save_and_stop(&self.browser).await;
+        self.keep_proxy_usage();
+        if let Err(reason) = saved {
             self.record.profile_error = Some(format!("The profile was not saved: {reason}"));
             let text = format!("The browser profile {} was not saved: {reason}", lease.id());
             let message = assistant_message(self.record.id, &text);
             if let Err(e) = self.store.append_message(&message).await {
                 tracing::error!(session = %self.record.id, error = %e, "cannot report a failed profile save");
             }
+        }
+    }
+
+    /// Puts the bytes that went through the browser's proxy on the record (the live figure
+    /// is read from the browser while it runs; the record keeps it once it ends).
+    fn keep_proxy_usage(&mut self) {
+        if let Some(bytes) = self.browser.proxy_bytes() {
+            self.record.proxy_bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
         }
     }
 

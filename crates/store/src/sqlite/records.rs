@@ -47,12 +47,12 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO browsers (id, status, profile_id, proxy_country_code, screen_width, \
              screen_height, metadata, browser_id, end_reason, profile_error, timeout_at, \
-             started_at, finished_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             started_at, finished_at, updated_at, proxy_bytes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
              ON CONFLICT (id) DO UPDATE SET status = ?2, profile_id = ?3, \
              proxy_country_code = ?4, screen_width = ?5, screen_height = ?6, metadata = ?7, \
              browser_id = ?8, end_reason = ?9, profile_error = ?10, timeout_at = ?11, \
-             finished_at = ?13, updated_at = ?14",
+             finished_at = ?13, updated_at = ?14, proxy_bytes = ?15",
         )
         .bind(b.id.to_string())
         .bind(b.status.as_str())
@@ -68,6 +68,7 @@ impl SqliteStore {
         .bind(b.started_at)
         .bind(b.finished_at)
         .bind(b.updated_at)
+        .bind(b.proxy_bytes)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
 
 use super::protocol::{MouseKind, NavAction, ServerMessage, TabAction};
-use crate::owners::{Activity, SessionClock};
+use crate::owners::{Activity, Owners, SessionClock};
 use crate::sessions::{HumanSource, Resume, Sessions};
 
 mod actor;
@@ -220,6 +220,12 @@ impl Hub {
     /// Where one viewer's files for the file chooser arrive, chunk by chunk.
     pub fn incoming(&self, viewer: u64) -> Incoming {
         Incoming::new(self.uploads.join(format!("viewer-{viewer}")))
+    }
+
+    /// The owner runtime of the hub's browser, for what a viewer asks of the browser itself
+    /// (its viewport, `resize.rs`).
+    pub(crate) fn owners(&self) -> &Owners {
+        self.sessions.owners()
     }
 
     /// A fresh viewer id.

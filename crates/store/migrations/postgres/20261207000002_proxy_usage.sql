@@ -1,0 +1,6 @@
+-- Bytes that went through a session's or browser's upstream proxy (api: `proxyUsedMb`, and
+-- the proxy cost from the configured price per GB); 0 for a browser without a proxy. The same
+-- columns as SQLite's 20261207000001_proxy_usage.
+
+ALTER TABLE sessions ADD COLUMN proxy_bytes BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE browsers ADD COLUMN proxy_bytes BIGINT NOT NULL DEFAULT 0;
