@@ -34,6 +34,10 @@ impl RecordingChromium {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
             .expect("make the wrapper executable");
+        // As root, Tandem runs Chromium (so this wrapper) as its unprivileged browser user:
+        // the wrapper must be reachable and its pid file writable for that user.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("open the wrapper's folder to the browser's user");
         RecordingChromium { dir }
     }
 
