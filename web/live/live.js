@@ -210,6 +210,10 @@ function handle(m) {
       break;
     case 'ended': showEnded('session', m.reason); break;
     case 'agent': renderAgent(m.running, m.human); break;
+    case 'tabCrashed':
+      if (m.crashed) showNotice('crash', 'This tab crashed. Press Reload (\u21bb) to bring it back.', 0);
+      else hideNotice('crash');
+      break;
     case 'error': showNotice('error', m.detail, 4000); break;
     default: break;
   }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use cdp::protocol::{dom, emulation, input, page, runtime, target};
 use cdp::{CdpError, RawEvent, Session};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::BrowserError;
@@ -275,6 +275,12 @@ impl Drop for Watcher {
 }
 
 impl LiveTab {
+    /// Whether the tab's renderer is gone (crashed, killed, out of memory), as it changes:
+    /// the live view says so, and a reload brings the tab back.
+    pub fn crash_changes(&self) -> watch::Receiver<bool> {
+        self.page.crash_changes()
+    }
+
     /// Attaches to the tab of `page`, turns on interception of dialogs, file choosers and
     /// native selects, and reports them into `signals`.
     pub async fn attach(

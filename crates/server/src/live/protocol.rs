@@ -335,6 +335,12 @@ pub enum ServerMessage {
         /// Why, when known ("Stopped by the client"); the viewer says "ended" itself.
         reason: Option<String>,
     },
+    /// The watched tab's renderer crashed (`crashed: true`; the page offers its Reload) or came
+    /// back (`false`).
+    TabCrashed {
+        /// Whether the tab is crashed now.
+        crashed: bool,
+    },
     /// Something the human asked for failed.
     Error {
         /// What went wrong.

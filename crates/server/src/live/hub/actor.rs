@@ -45,6 +45,8 @@ pub(super) struct Actor {
     pub(super) tab_tx: watch::Sender<Option<LiveTab>>,
     pub(super) signals_tx: mpsc::UnboundedSender<TabSignal>,
     pub(super) tab: Option<LiveTab>,
+    /// The watched tab's crash flag (its renderer gone), followed while it is watched.
+    pub(super) crash: Option<watch::Receiver<bool>>,
     pub(super) screencast: Option<Screencast>,
     /// Viewer id → its picture.
     pub(super) viewers: HashMap<u64, ViewerPicture>,
@@ -121,6 +123,7 @@ impl Actor {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 Some(signal) = signals.recv() => self.signal(signal).await,
+                crashed = crash_change(&mut self.crash) => self.publish_crash(crashed),
                 changed = clock.changed() => {
                     let ended = match changed {
                         Ok(()) => {
@@ -158,6 +161,20 @@ impl Actor {
             }
         }
         self.detach().await;
+    }
+
+    /// Tells viewers whether the watched tab is crashed (and keeps it for new ones); a tab
+    /// that never crashed sends nothing.
+    fn publish_crash(&self, crashed: bool) {
+        let Some(hub) = self.hub.upgrade() else {
+            return;
+        };
+        let known = hub.lock_snapshot().crashed.is_some();
+        if crashed || known {
+            hub.publish(ServerMessage::TabCrashed { crashed }, |s, m| {
+                s.crashed = crashed.then_some(m);
+            });
+        }
     }
 
     async fn end(&mut self, reason: String) {
@@ -455,6 +472,10 @@ impl Actor {
         let tab = LiveTab::attach(page, self.signals_tx.clone()).await?;
         let screencast = self.cast(&tab, size).await;
         self.tab_tx.send_replace(Some(tab.clone()));
+        let mut crash = tab.crash_changes();
+        let crashed = *crash.borrow_and_update();
+        self.crash = Some(crash);
+        self.publish_crash(crashed);
         self.tab = Some(tab);
         self.screencast = Some(screencast?);
         Ok(())
@@ -485,6 +506,7 @@ impl Actor {
             screencast.stop().await;
         }
         self.tab_tx.send_replace(None);
+        self.crash = None;
         if let Some(tab) = self.tab.take() {
             tab.detach().await;
         }
@@ -576,6 +598,17 @@ impl Actor {
 
 /// How long after a failed attempt to show a tab the hub tries again.
 const FOLLOW_RETRY: Duration = Duration::from_millis(500);
+
+/// The next value of the watched tab's crash flag; pending while no tab is watched (or its
+/// page is gone, which the tab's own detach reports).
+async fn crash_change(crash: &mut Option<watch::Receiver<bool>>) -> bool {
+    if let Some(rx) = crash
+        && rx.changed().await.is_ok()
+    {
+        return *rx.borrow_and_update();
+    }
+    std::future::pending().await
+}
 
 /// Sleeps until `at`; forever without one (the `select!` guard keeps that branch off).
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {

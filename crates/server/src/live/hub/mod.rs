@@ -123,6 +123,7 @@ struct Snapshot {
     downloads: Option<ServerMessage>,
     clock: Option<ServerMessage>,
     agent: Option<ServerMessage>,
+    crashed: Option<ServerMessage>,
     ended: Option<ServerMessage>,
 }
 
@@ -188,6 +189,7 @@ impl Hub {
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let (signals_tx, signals) = mpsc::unbounded_channel();
         let actor = Actor {
+            crash: None,
             hub: Arc::downgrade(&hub),
             browser,
             settings,
@@ -267,6 +269,7 @@ impl Hub {
             &s.downloads,
             &s.clock,
             &s.agent,
+            &s.crashed,
             &s.ended,
         ]
         .into_iter()
