@@ -18,16 +18,7 @@ async fn paid_model() -> ScriptedLlm {
     let llm = ScriptedLlm::openai([]).await;
     llm.otherwise(Reply::from_fn(|request| {
         let state = request.user_text();
-        let task = state
-            .split_once("<task>\n")
-            .and_then(|(_, rest)| rest.split_once("\n</task>"))
-            .map(|(task, _)| task.to_string())
-            .unwrap_or_default();
-        let step: u32 = state
-            .rsplit_once("Step ")
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
+        let (task, step) = support::task_and_step(&state);
         let steps: u32 = task
             .strip_prefix("steps:")
             .and_then(|n| n.parse().ok())

@@ -361,6 +361,22 @@ pub fn check_message(m: &Value) {
     check_timestamp(&m["createdAt"], "message createdAt");
 }
 
+/// The task text and the step number of the agent's state message, as a scripted model
+/// reads them to decide its answer.
+pub fn task_and_step(state: &str) -> (String, u32) {
+    let task = state
+        .split_once("<task>\n")
+        .and_then(|(_, rest)| rest.split_once("\n</task>"))
+        .map(|(task, _)| task.to_string())
+        .unwrap_or_default();
+    let step: u32 = state
+        .rsplit_once("Step ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    (task, step)
+}
+
 /// The ids of a messages page.
 pub fn message_ids(page: &Value) -> Vec<String> {
     page["messages"]
@@ -381,16 +397,7 @@ pub async fn task_model() -> ScriptedLlm {
     let llm = ScriptedLlm::openai([]).await;
     llm.otherwise(ModelReply::from_fn(|request| {
         let state = request.user_text();
-        let task = state
-            .split_once("<task>\n")
-            .and_then(|(_, rest)| rest.split_once("\n</task>"))
-            .map(|(task, _)| task.to_string())
-            .unwrap_or_default();
-        let step: u32 = state
-            .rsplit_once("Step ")
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
+        let (task, step) = task_and_step(&state);
         if task == "hold" {
             return ModelReply::stall(Duration::from_secs(600));
         }
