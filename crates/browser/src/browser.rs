@@ -48,27 +48,22 @@ impl Browser {
                 })?),
                 None => None,
             };
-        let process = match &relay {
-            Some(relay) => {
-                let mut options = options.clone();
+        let process = if relay.is_some() || options.ignore_cert_errors {
+            // This browser's own network settings, on a copy of the options.
+            let mut options = options.clone();
+            if let Some(relay) = &relay {
                 options
                     .extra_args
                     .push(format!("--proxy-server={}", relay.proxy_server()));
-                if options.ignore_cert_errors {
-                    options
-                        .extra_args
-                        .push("--ignore-certificate-errors".to_string());
-                }
-                Process::spawn(&options).await?
             }
-            None if options.ignore_cert_errors => {
-                let mut options = options.clone();
+            if options.ignore_cert_errors {
                 options
                     .extra_args
                     .push("--ignore-certificate-errors".to_string());
-                Process::spawn(&options).await?
             }
-            None => Process::spawn(options).await?,
+            Process::spawn(&options).await?
+        } else {
+            Process::spawn(options).await?
         };
         let Some((read, write)) = process.take_pipe() else {
             process.stop().await;
